@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Accept queue accounting per listening TCP socket: connections the kernel queued (enqueued),
+ * connections accept() took (accepted), accept calls that found nothing (eagain), and the same per
+ * accepting task. Each event has one program per attach tier; user space loads the programs of
+ * the tier it chose and leaves the others unloaded:
+ *
+ *   event    fentry tier                        kprobe tier                 tracepoint tier
+ *   enqueue  fexit inet_csk_complete_hashdance  kretprobe on the same        raw_tp sk_data_ready
+ *            + fexit inet_csk_reqsk_queue_add   + kprobe ..._queue_add
+ *   accept   fexit inet_csk_accept              syscalls:sys_exit_accept{,4}  the same
+ *
+ * Enqueue: the usual path is the 3WHS completing (inet_csk_complete_hashdance, which every
+ * kernel keeps out of line as it is called across files), where compilers inline
+ * inet_csk_reqsk_queue_add; Fast Open and SYN cookies call inet_csk_reqsk_queue_add directly. A
+ * per-CPU depth counter keeps the out-of-line copy, where it is called from the hashdance, from
+ * counting a connection twice.
+ *
+ * Accept: the kprobe tier does not use a kretprobe on inet_csk_accept: it sleeps, so with many
+ * workers blocked in accept the kretprobe instances run out and returns are missed. The syscall
+ * exit resolves the listening fd from the syscall's saved registers, so an accept that was
+ * already blocked when reusetop attached is counted when it returns. The fentry tier gets the
+ * same for those calls by letting the syscall exit count the calls fexit did not see (a call
+ * already inside inet_csk_accept when the trampoline was attached returns past it).
+ * User space attaches the accept programs before the enqueue programs, so every connection
+ * counted as enqueued is counted again when accepted.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "reusetop.h"
+#include "maps.bpf.h"
+#include "sock.bpf.h"
+
+#define EAGAIN 11
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct hashdance_state {
+	__u64 depth;
+	struct sock *listener; /* the kprobe tier's kretprobe cannot see arguments */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct rt_sock_counters);
+} sock_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_MAX_ACCEPTORS);
+	__type(key, struct rt_acceptor_key);
+	__type(value, struct rt_acceptor_counters);
+} acceptors SEC(".maps");
+
+/*
+ * fentry tier: threads whose accept fexit just counted, so that the accept syscall's exit does
+ * not count it again. A syscall exit without a mark was a call fexit missed.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} accept_counted SEC(".maps");
+
+/* Per CPU: inside inet_csk_complete_hashdance (softirq, so calls on one CPU never interleave). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hashdance_state);
+} hashdance SEC(".maps");
+
+RT_HEALTH_MAP;
+
+static const struct rt_sock_counters zero_sock;
+
+static __always_inline struct hashdance_state *hashdance_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&hashdance, &zero);
+}
+
+static __always_inline void count_enqueue(const struct sock *listener)
+{
+	struct rt_sock_counters *c;
+	__u64 inode = sk_inode(listener);
+
+	if (!inode) {
+		health_inc(&health, RT_STAT_NO_INODE);
+		return;
+	}
+	c = lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
+	if (c)
+		__sync_fetch_and_add(&c->enqueued, 1);
+}
+
+/* One accept call on listener `inode` by the current task ended: ok, empty queue, or other. */
+static __always_inline void count_accept(__u64 inode, bool ok, bool eagain)
+{
+	struct rt_acceptor_counters zero_acceptor = {}, *a;
+	struct rt_acceptor_key key = {};
+	struct rt_sock_counters *c;
+	__u64 pid_tgid;
+
+	if (!ok && !eagain)
+		return;
+	c = lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
+	if (c) {
+		if (ok)
+			__sync_fetch_and_add(&c->accepted, 1);
+		else
+			__sync_fetch_and_add(&c->eagain, 1);
+	}
+
+	pid_tgid = bpf_get_current_pid_tgid();
+	key.inode = inode;
+	key.tgid = pid_tgid >> 32;
+	key.tid = (__u32)pid_tgid;
+	a = bpf_map_lookup_elem(&acceptors, &key);
+	if (!a) {
+		bpf_get_current_comm(zero_acceptor.comm, sizeof(zero_acceptor.comm));
+		a = lookup_or_init(&acceptors, &key, &zero_acceptor, &health,
+				   RT_STAT_ACCEPTOR_FULL);
+		if (!a)
+			return;
+	}
+	if (ok)
+		__sync_fetch_and_add(&a->accepted, 1);
+	else
+		__sync_fetch_and_add(&a->eagain, 1);
+}
+
+/* ---- fentry tier ---------------------------------------------------------------------------- */
+
+SEC("fentry/inet_csk_complete_hashdance")
+int BPF_PROG(fentry_hashdance, struct sock *sk)
+{
+	struct hashdance_state *st = hashdance_state();
+
+	if (st)
+		st->depth++;
+	return 0;
+}
+
+/* Returns the child when it was queued to sk, NULL when another CPU won the request. */
+SEC("fexit/inet_csk_complete_hashdance")
+int BPF_PROG(fexit_hashdance, struct sock *sk, struct sock *child, struct request_sock *req,
+	     bool own_req, struct sock *ret)
+{
+	struct hashdance_state *st = hashdance_state();
+
+	if (st && st->depth)
+		st->depth--;
+	if (ret && sk_is_inet_proto(sk, IPPROTO_TCP))
+		count_enqueue(sk);
+	return 0;
+}
+
+/* Returns the child on success, NULL when the listener stopped listening (child dropped). */
+SEC("fexit/inet_csk_reqsk_queue_add")
+int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, struct sock *child,
+	     struct sock *ret)
+{
+	struct hashdance_state *st = hashdance_state();
+
+	if (ret && (!st || !st->depth) && sk_is_inet_proto(sk, IPPROTO_TCP))
+		count_enqueue(sk);
+	return 0;
+}
+
+/*
+ * Accepts by io_uring or in-kernel callers leave a mark no syscall exit takes: harmless, the
+ * thread's next accept syscall goes through fexit again and replaces it.
+ */
+static __always_inline void mark_accept_counted(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&accept_counted, &tid, &one, BPF_ANY))
+		health_inc(&health, RT_STAT_INFLIGHT_FULL);
+}
+
+/* Since "net: change proto->accept's signature" (6.10): inet_csk_accept(sk, arg). */
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *arg,
+	     struct sock *ret)
+{
+	__u64 inode;
+
+	if (!sk_is_inet_proto(sk, IPPROTO_TCP))
+		return 0;
+	inode = sk_inode(sk);
+	if (!inode)
+		return 0;
+	count_accept(inode, ret != NULL, !ret && BPF_CORE_READ(arg, err) == -EAGAIN);
+	mark_accept_counted();
+	return 0;
+}
+
+/* Before 6.10: inet_csk_accept(sk, flags, err, kern). */
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bool kern,
+	     struct sock *ret)
+{
+	int error = 0;
+	__u64 inode;
+
+	if (!sk_is_inet_proto(sk, IPPROTO_TCP))
+		return 0;
+	inode = sk_inode(sk);
+	if (!inode)
+		return 0;
+	if (!ret && err)
+		bpf_probe_read_kernel(&error, sizeof(error), err);
+	count_accept(inode, ret != NULL, !ret && error == -EAGAIN);
+	mark_accept_counted();
+	return 0;
+}
+
+/* ---- kprobe tier ---------------------------------------------------------------------------- */
+
+SEC("kprobe/inet_csk_complete_hashdance")
+int BPF_KPROBE(kprobe_hashdance, struct sock *sk)
+{
+	struct hashdance_state *st = hashdance_state();
+
+	if (st) {
+		st->depth++;
+		st->listener = sk;
+	}
+	return 0;
+}
+
+/* Never sleeps (softirq), so its kretprobe instances cannot run out. */
+SEC("kretprobe/inet_csk_complete_hashdance")
+int BPF_KRETPROBE(kretprobe_hashdance, struct sock *ret)
+{
+	struct hashdance_state *st = hashdance_state();
+	struct sock *sk;
+
+	if (!st || !st->depth)
+		return 0;
+	st->depth--;
+	sk = st->listener;
+	if (ret && sk && sk_is_inet_proto(sk, IPPROTO_TCP))
+		count_enqueue(sk);
+	return 0;
+}
+
+/* Fast Open and SYN cookies. It refuses (NULL) only when the listener stopped listening. */
+SEC("kprobe/inet_csk_reqsk_queue_add")
+int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
+{
+	struct hashdance_state *st = hashdance_state();
+
+	if ((!st || !st->depth) && sk_is_tcp_listener(sk))
+		count_enqueue(sk);
+	return 0;
+}
+
+/* ---- tracepoint tier ------------------------------------------------------------------------ */
+
+/*
+ * On a listener, sk_data_ready runs once per connection put on its accept queue (from
+ * tcp_child_process or a fast-open child). Other sockets use it for data: filter on state.
+ */
+SEC("raw_tracepoint/sk_data_ready")
+int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+
+	if (sk_is_tcp_listener(sk))
+		count_enqueue(sk);
+	return 0;
+}
+
+/*
+ * An accept syscall returned: find the listener from the fd argument, which the syscall's saved
+ * registers still hold at exit, so that a call already blocked when reusetop attached counts too.
+ */
+static __always_inline void accept_exit(long ret, bool skip_counted)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	struct sock *sk;
+	__u64 inode = 0;
+	int fd;
+
+	if (ret < 0 && ret != -EAGAIN)
+		return;
+	if (skip_counted) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		/* fexit counted it, unless the call began before the trampoline was attached. */
+		if (!bpf_map_delete_elem(&accept_counted, &tid))
+			return;
+	}
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	sk = current_fd_sock(fd, &inode);
+	if (sk && inode && sk_is_tcp_listener(sk))
+		count_accept(inode, ret >= 0, ret == -EAGAIN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx->ret, false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx->ret, false);
+	return 0;
+}
+
+/* The fentry tier's catch-up for calls in flight at attach time (see accept_counted). */
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4_missed(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx->ret, true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept_missed(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx->ret, true);
+	return 0;
+}

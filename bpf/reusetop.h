@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Structures shared by the BPF programs and user space. Only fixed-width types with explicit
+ * padding, so both sides agree on the layout.
+ */
+#ifndef REUSETOP_H
+#define REUSETOP_H
+
+/* Sizes of the counter maps; an insert that finds a map full is counted in RT_STAT_*_FULL. */
+#define RT_MAX_SOCKETS   16384
+#define RT_MAX_ACCEPTORS 16384
+
+/* Per listening socket, keyed by socket inode. Per-CPU: user space sums the CPUs. */
+struct rt_sock_counters {
+	__u64 enqueued; /* connections put on the accept queue */
+	__u64 accepted; /* connections taken off it by accept() */
+	__u64 eagain;   /* accept calls that found the queue empty */
+};
+
+/* Per (listener, accepting task). A task only updates its own entry, so plain adds are safe. */
+struct rt_acceptor_key {
+	__u64 inode; /* the listener accepted from */
+	__u32 tgid;
+	__u32 tid;
+};
+
+struct rt_acceptor_counters {
+	__u64 accepted;
+	__u64 eagain;
+	char comm[16];
+};
+
+/* Per socket the kernel's reuseport selection picked, keyed by socket inode (per-CPU). */
+struct rt_select_counters {
+	__u64 selected;
+};
+
+/* Indexes into each object's per-CPU `health` array: what the probes could not record. */
+enum rt_health {
+	RT_STAT_SOCK_FULL,     /* a listener could not get a map entry */
+	RT_STAT_ACCEPTOR_FULL, /* an acceptor could not get a map entry */
+	RT_STAT_INFLIGHT_FULL, /* an accept call could not be tracked from entry to exit */
+	RT_STAT_NO_INODE,      /* a socket without an inode (kernel socket): not attributable */
+	RT_STAT_MAX,
+};
+
+#endif
