@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "reusetop.h"
+#include "accept.skel.h"
+#include "collector.h"
+#include "select.skel.h"
+
+#define BATCH 256
+
+/* Per-CPU values come back one per possible CPU, each rounded up to 8 bytes. */
+_Static_assert(sizeof(struct rt_sock_counters) % 8 == 0, "per-CPU value not 8-byte sized");
+_Static_assert(sizeof(struct rt_select_counters) % 8 == 0, "per-CPU value not 8-byte sized");
+
+struct stale {
+	uint64_t inode;
+	unsigned int misses;
+};
+
+struct rt_collector {
+	int ncpus;
+	int sock_fd, acceptor_fd, select_fd; /* select_fd -1 without a selection probe */
+	int health_fd[2];
+	struct rt_features features;
+	struct rt_sock_sample *socks;
+	size_t nsocks, cap_socks;
+	struct rt_acceptor_sample *acceptors;
+	size_t nacceptors, cap_acceptors;
+	struct stale *stale, *stale_next; /* sorted by inode */
+	size_t nstale, cap_stale, cap_stale_next;
+	uint64_t *alive; /* sorted inodes of the current listeners */
+	size_t cap_alive;
+	void *keys, *values;
+};
+
+#define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+int collector_new(struct rt_collector **out, const struct rt_probes *p)
+{
+	struct rt_collector *c = calloc(1, sizeof(*c));
+	size_t vsize = sizeof(struct rt_acceptor_counters);
+
+	if (!c)
+		return -ENOMEM;
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0) {
+		free(c);
+		return -EINVAL;
+	}
+	if (vsize < (size_t)c->ncpus * sizeof(struct rt_sock_counters))
+		vsize = (size_t)c->ncpus * sizeof(struct rt_sock_counters);
+	c->keys = calloc(BATCH, sizeof(struct rt_acceptor_key));
+	c->values = calloc(BATCH, vsize);
+	if (!c->keys || !c->values) {
+		collector_free(c);
+		return -ENOMEM;
+	}
+	c->features = p->features;
+	c->sock_fd = bpf_map__fd(p->accept->maps.sock_counters);
+	c->acceptor_fd = bpf_map__fd(p->accept->maps.acceptors);
+	c->health_fd[0] = bpf_map__fd(p->accept->maps.health);
+	c->select_fd = p->select ? bpf_map__fd(p->select->maps.select_counters) : -1;
+	c->health_fd[1] = p->select ? bpf_map__fd(p->select->maps.health) : -1;
+	*out = c;
+	return 0;
+}
+
+void collector_free(struct rt_collector *c)
+{
+	if (!c)
+		return;
+	free(c->socks);
+	free(c->acceptors);
+	free(c->stale);
+	free(c->stale_next);
+	free(c->alive);
+	free(c->keys);
+	free(c->values);
+	free(c);
+}
+
+/*
+ * Read every entry of a hash map in batches of BATCH and hand each (key, value) to fn. Batched
+ * lookups cost one syscall per BATCH entries instead of two per entry.
+ */
+static int read_map(struct rt_collector *c, int fd, size_t vsize,
+		    int (*fn)(struct rt_collector *c, const void *key, const void *value))
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t ksize = fd == c->acceptor_fd ? sizeof(struct rt_acceptor_key) : sizeof(uint64_t);
+	uint64_t in_batch = 0, out_batch = 0;
+	bool first = true, done = false;
+	int err;
+
+	while (!done) {
+		__u32 count = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->keys,
+					   c->values, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		done = err != 0; /* ENOENT: this was the last batch */
+		for (__u32 i = 0; i < count; i++) {
+			err = fn(c, (char *)c->keys + i * ksize, (char *)c->values + i * vsize);
+			if (err)
+				return err;
+		}
+		in_batch = out_batch;
+		first = false;
+	}
+	return 0;
+}
+
+static struct rt_sock_sample *sock_slot(struct rt_collector *c, uint64_t inode)
+{
+	/* Entries arrive unsorted: append, sort and merge duplicates (select + accept) later. */
+	if (grow((void **)&c->socks, &c->cap_socks, c->nsocks + 1, sizeof(*c->socks)))
+		return NULL;
+	memset(&c->socks[c->nsocks], 0, sizeof(c->socks[0]));
+	c->socks[c->nsocks].inode = inode;
+	return &c->socks[c->nsocks++];
+}
+
+static int add_sock(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_sock_counters *v = value; /* one per possible CPU */
+	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+
+	if (!s)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		s->enqueued += v[cpu].enqueued;
+		s->accepted += v[cpu].accepted;
+		s->eagain += v[cpu].eagain;
+	}
+	return 0;
+}
+
+static int add_selected(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_select_counters *v = value;
+	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+
+	if (!s)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		s->selected += v[cpu].selected;
+	return 0;
+}
+
+static int add_acceptor(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_acceptor_key *k = key;
+	const struct rt_acceptor_counters *v = value;
+	struct rt_acceptor_sample *a;
+
+	if (grow((void **)&c->acceptors, &c->cap_acceptors, c->nacceptors + 1,
+		 sizeof(*c->acceptors)))
+		return -ENOMEM;
+	a = &c->acceptors[c->nacceptors++];
+	a->inode = k->inode;
+	a->pid = k->tgid;
+	a->tid = k->tid;
+	memcpy(a->comm, v->comm, sizeof(a->comm));
+	a->comm[sizeof(a->comm) - 1] = '\0';
+	a->accepted = v->accepted;
+	a->eagain = v->eagain;
+	return 0;
+}
+
+static int sock_cmp(const void *a, const void *b)
+{
+	const struct rt_sock_sample *x = a, *y = b;
+
+	return CMP3(x->inode, y->inode);
+}
+
+static int acceptor_cmp(const void *a, const void *b)
+{
+	const struct rt_acceptor_sample *x = a, *y = b;
+	int r;
+
+	if ((r = CMP3(x->inode, y->inode)) || (r = CMP3(x->pid, y->pid)))
+		return r;
+	return CMP3(x->tid, y->tid);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	return CMP3(*(const uint64_t *)a, *(const uint64_t *)b);
+}
+
+/* Sort by inode and fold the selection entry and the accept entry of one socket together. */
+static void merge_socks(struct rt_collector *c)
+{
+	size_t out = 0;
+
+	if (c->nsocks)
+		qsort(c->socks, c->nsocks, sizeof(*c->socks), sock_cmp);
+	for (size_t i = 0; i < c->nsocks; i++) {
+		if (out && c->socks[out - 1].inode == c->socks[i].inode) {
+			c->socks[out - 1].enqueued += c->socks[i].enqueued;
+			c->socks[out - 1].accepted += c->socks[i].accepted;
+			c->socks[out - 1].eagain += c->socks[i].eagain;
+			c->socks[out - 1].selected += c->socks[i].selected;
+			continue;
+		}
+		c->socks[out++] = c->socks[i];
+	}
+	c->nsocks = out;
+}
+
+static bool inode_alive(const struct rt_collector *c, size_t nalive, uint64_t inode)
+{
+	return nalive && bsearch(&inode, c->alive, nalive, sizeof(uint64_t), u64_cmp);
+}
+
+static unsigned int previous_misses(const struct rt_collector *c, uint64_t inode)
+{
+	size_t lo = 0, hi = c->nstale;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->stale[mid].inode == inode)
+			return c->stale[mid].misses;
+		if (c->stale[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static bool task_alive(uint32_t pid, uint32_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", pid, tid);
+	return !access(path, F_OK);
+}
+
+/*
+ * Counters of closed sockets would fill the maps over time on a host whose servers restart.
+ * A socket missing from several scans in a row (not just created between a probe hit and the
+ * scan) is forgotten, and so is a task that exited.
+ */
+static int forget_stale(struct rt_collector *c, const struct rt_listener *l, size_t nl)
+{
+	size_t nstale = 0, out = 0;
+	int err;
+
+	if ((err = grow((void **)&c->alive, &c->cap_alive, nl + 1, sizeof(uint64_t))))
+		return err;
+	for (size_t i = 0; i < nl; i++)
+		c->alive[i] = l[i].inode;
+	if (nl)
+		qsort(c->alive, nl, sizeof(uint64_t), u64_cmp);
+	if ((err = grow((void **)&c->stale_next, &c->cap_stale_next, c->nsocks + 1, sizeof(struct stale))) ||
+	    (err = grow((void **)&c->stale, &c->cap_stale, c->nsocks + 1, sizeof(struct stale))))
+		return err;
+	for (size_t i = 0; i < c->nsocks; i++) {
+		struct rt_sock_sample *s = &c->socks[i];
+		unsigned int misses;
+
+		if (inode_alive(c, nl, s->inode)) {
+			c->socks[out++] = *s;
+			continue;
+		}
+		misses = previous_misses(c, s->inode) + 1;
+		if (misses >= RT_STALE_SCANS) {
+			bpf_map_delete_elem(c->sock_fd, &s->inode);
+			if (c->select_fd >= 0)
+				bpf_map_delete_elem(c->select_fd, &s->inode);
+			continue;
+		}
+		c->stale_next[nstale++] = (struct stale){s->inode, misses};
+		c->socks[out++] = *s;
+	}
+	c->nsocks = out;
+	/* stale_next was filled in inode order because socks are sorted. */
+	if (nstale)
+		memcpy(c->stale, c->stale_next, nstale * sizeof(struct stale));
+	c->nstale = nstale;
+
+	out = 0;
+	for (size_t i = 0; i < c->nacceptors; i++) {
+		struct rt_acceptor_sample *a = &c->acceptors[i];
+		struct rt_acceptor_key key = {.inode = a->inode, .tgid = a->pid, .tid = a->tid};
+		bool listener_gone = !inode_alive(c, nl, a->inode) &&
+				     !(c->nsocks && bsearch(&a->inode, c->socks, c->nsocks,
+							    sizeof(*c->socks), sock_cmp));
+
+		if (listener_gone || !task_alive(a->pid, a->tid)) {
+			bpf_map_delete_elem(c->acceptor_fd, &key);
+			continue;
+		}
+		c->acceptors[out++] = *a;
+	}
+	c->nacceptors = out;
+	return 0;
+}
+
+static void read_health(struct rt_collector *c, struct rt_health_sample *h)
+{
+	uint64_t *per_cpu = c->values, sum[RT_STAT_MAX] = {};
+
+	for (int m = 0; m < 2; m++) {
+		if (c->health_fd[m] < 0)
+			continue;
+		for (__u32 k = 0; k < RT_STAT_MAX; k++) {
+			if (bpf_map_lookup_elem(c->health_fd[m], &k, per_cpu))
+				continue;
+			for (int cpu = 0; cpu < c->ncpus; cpu++)
+				sum[k] += per_cpu[cpu];
+		}
+	}
+	h->sock_map_full = sum[RT_STAT_SOCK_FULL];
+	h->acceptor_map_full = sum[RT_STAT_ACCEPTOR_FULL];
+	h->inflight_full = sum[RT_STAT_INFLIGHT_FULL];
+	h->no_inode = sum[RT_STAT_NO_INODE];
+}
+
+int collector_sample(struct rt_collector *c, const struct rt_listener *listeners, size_t n,
+		     struct rt_sample *s)
+{
+	struct timespec mono;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	c->nsocks = c->nacceptors = 0;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &s->realtime);
+	s->mono_s = (double)mono.tv_sec + (double)mono.tv_nsec / 1e9;
+	err = read_map(c, c->sock_fd, (size_t)c->ncpus * sizeof(struct rt_sock_counters), add_sock);
+	if (!err && c->select_fd >= 0)
+		err = read_map(c, c->select_fd,
+			       (size_t)c->ncpus * sizeof(struct rt_select_counters), add_selected);
+	if (!err)
+		err = read_map(c, c->acceptor_fd, sizeof(struct rt_acceptor_counters), add_acceptor);
+	if (err)
+		return err;
+	merge_socks(c);
+	if ((err = forget_stale(c, listeners, n)))
+		return err;
+	if (c->nacceptors)
+		qsort(c->acceptors, c->nacceptors, sizeof(*c->acceptors), acceptor_cmp);
+	read_health(c, &s->health);
+	s->features = c->features;
+	s->listeners = listeners;
+	s->nlisteners = n;
+	s->socks = c->socks;
+	s->nsocks = c->nsocks;
+	s->acceptors = c->acceptors;
+	s->nacceptors = c->nacceptors;
+	return 0;
+}

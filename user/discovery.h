@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Discovery: which listening sockets exist (NETLINK_SOCK_DIAG, in every network namespace that
+ * some process on the host uses) and which processes hold them (by socket inode, like `ss -p`).
+ * Discovery never prints and never touches BPF maps.
+ */
+#ifndef REUSETOP_DISCOVERY_H
+#define REUSETOP_DISCOVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_COMM_LEN 16
+
+/* One process file descriptor that refers to a socket. */
+struct rt_holder {
+	int pid;
+	int fd;
+	char comm[RT_COMM_LEN];
+};
+
+/* One socket as sock_diag reports it. */
+struct rt_listener {
+	uint64_t inode;
+	uint64_t netns;      /* inode of the network namespace (as in /proc/PID/ns/net) */
+	uint8_t family;      /* AF_INET or AF_INET6 */
+	uint8_t proto;       /* IPPROTO_TCP (listeners) or IPPROTO_UDP (bound sockets) */
+	uint16_t port;       /* local port, host byte order */
+	uint8_t addr[16];    /* local address, network byte order; IPv4 uses the first 4 bytes */
+	uint32_t queue;      /* TCP listener: accept queue length now (idiag_rqueue) */
+	uint32_t backlog;    /* TCP listener: backlog limit (idiag_wqueue) */
+	int64_t drops;       /* SK_MEMINFO_DROPS, or -1 when the kernel did not report it */
+	uint32_t uid;
+	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
+	size_t nholders;        /* processes/fds holding it, sorted by pid then fd */
+	const struct rt_holder *holders; /* owned by the discovery object, valid until next scan */
+};
+
+struct rt_discovery;
+
+/*
+ * protos: bitmask of (1 << IPPROTO_TCP) and/or (1 << IPPROTO_UDP). TCP means sockets in
+ * TCP_LISTEN; UDP means all bound UDP sockets.
+ */
+int discovery_new(struct rt_discovery **out, unsigned int protos);
+/*
+ * Scan now. *out points to an array owned by d, sorted by (netns, proto, family, addr, port,
+ * inode), valid until the next scan or free. Returns 0 or -errno.
+ */
+int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_t *n);
+/* Number of network namespaces the last scan could not enter (permission, race): for "degraded". */
+unsigned int discovery_netns_failed(const struct rt_discovery *d);
+void discovery_free(struct rt_discovery *d);
+
+#endif

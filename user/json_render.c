@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The -j output: one JSON object per interval. Field names are a contract: see README.md. */
+#include <math.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "json.h"
+#include "render.h"
+
+const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_TCP ? "tcp" : "?";
+}
+
+const char *family_name(uint8_t family)
+{
+	return family == AF_INET6 ? "inet6" : "inet";
+}
+
+const char *iso8601_utc(const struct timespec *ts, char *buf, size_t len)
+{
+	struct tm tm;
+	char sec[24];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", sec, ts->tv_nsec / 1000000);
+	return buf;
+}
+
+/* A counter the attached tier cannot produce is null, never a made-up zero. */
+static void counter(struct json_writer *w, const char *key, bool known, uint64_t value)
+{
+	if (known)
+		json_uint(w, key, value);
+	else
+		json_null(w, key);
+}
+
+static void imbalance(struct json_writer *w, const char *key, const struct rt_imbalance *im)
+{
+	json_object_begin(w, key);
+	json_double(w, "max_share", im->max_share, 4);
+	json_double(w, "jain", im->jain, 4);
+	json_object_end(w);
+}
+
+static void holder_fields(struct json_writer *w, const struct rt_holder *h)
+{
+	if (h) {
+		json_int(w, "pid", h->pid);
+		json_string(w, "comm", h->comm);
+		json_int(w, "fd", h->fd);
+	} else {
+		json_null(w, "pid");
+		json_null(w, "comm");
+		json_null(w, "fd");
+	}
+}
+
+static void socket_json(struct json_writer *w, const struct rt_view *v, const struct rt_sock_view *s)
+{
+	const struct rt_listener *l = s->l;
+
+	json_object_begin(w, NULL);
+	json_uint(w, "inode", l->inode);
+	holder_fields(w, l->nholders ? &l->holders[0] : NULL);
+	json_array_begin(w, "holders");
+	for (size_t i = 0; i < l->nholders; i++) {
+		json_object_begin(w, NULL);
+		holder_fields(w, &l->holders[i]);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	counter(w, "enqueued", v->features.enqueued, s->enqueued);
+	counter(w, "accepted", v->features.accepted, s->accepted);
+	counter(w, "eagain", v->features.accepted, s->eagain);
+	counter(w, "selected", v->features.selected, s->selected);
+	json_double(w, "enqueued_per_s", s->enqueued_rate, 3);
+	json_double(w, "accepted_per_s", s->accepted_rate, 3);
+	json_double(w, "eagain_per_s", s->eagain_rate, 3);
+	json_double(w, "selected_per_s", s->selected_rate, 3);
+	json_double(w, "share", s->share, 4);
+	json_double(w, "interval_share", s->interval_share, 4);
+	json_uint(w, "queue", l->queue);
+	json_uint(w, "backlog", l->backlog);
+	if (l->drops >= 0)
+		json_int(w, "drops", l->drops);
+	else
+		json_null(w, "drops");
+	json_object_end(w);
+}
+
+static void acceptor_json(struct json_writer *w, const struct rt_acceptor_view *a)
+{
+	json_object_begin(w, NULL);
+	json_uint(w, "pid", a->a->pid);
+	json_uint(w, "tid", a->a->tid);
+	json_string(w, "comm", a->a->comm);
+	json_uint(w, "inode", a->a->inode);
+	json_uint(w, "accepted", a->a->accepted);
+	json_uint(w, "eagain", a->a->eagain);
+	json_double(w, "accepted_per_s", a->accepted_rate, 3);
+	json_double(w, "eagain_per_s", a->eagain_rate, 3);
+	json_double(w, "share", a->share, 4);
+	json_object_end(w);
+}
+
+static void group_json(struct json_writer *w, const struct rt_view *v, const struct rt_group_view *g)
+{
+	char addr[64];
+
+	json_object_begin(w, NULL);
+	json_string(w, "proto", proto_name(g->proto));
+	json_string(w, "family", family_name(g->family));
+	json_string(w, "addr", addr_str(g->family, g->addr, addr, sizeof(addr)));
+	json_uint(w, "port", g->port);
+	json_uint(w, "netns", g->netns);
+	json_uint(w, "members", g->nsocks);
+	counter(w, "enqueued", v->features.enqueued, g->enqueued);
+	counter(w, "accepted", v->features.accepted, g->accepted);
+	counter(w, "eagain", v->features.accepted, g->eagain);
+	counter(w, "selected", v->features.selected, g->selected);
+	json_double(w, "enqueued_per_s", g->enqueued_rate, 3);
+	json_double(w, "accepted_per_s", g->accepted_rate, 3);
+	json_double(w, "eagain_per_s", g->eagain_rate, 3);
+	json_double(w, "selected_per_s", g->selected_rate, 3);
+	imbalance(w, "imbalance", &g->imbalance);
+	imbalance(w, "interval_imbalance", &g->interval_imbalance);
+	imbalance(w, "acceptor_imbalance", &g->acceptor_imbalance);
+	json_array_begin(w, "sockets");
+	for (size_t i = 0; i < g->nsocks; i++)
+		socket_json(w, v, &g->socks[i]);
+	json_array_end(w);
+	json_array_begin(w, "acceptors");
+	for (size_t i = 0; i < g->nacceptors; i++)
+		acceptor_json(w, &g->acceptors[i]);
+	json_array_end(w);
+	json_object_end(w);
+}
+
+void render_json(FILE *f, const struct rt_view *v)
+{
+	struct json_writer w;
+	char when[40];
+
+	json_init(&w, f);
+	json_object_begin(&w, NULL);
+	json_string(&w, "time", iso8601_utc(&v->realtime, when, sizeof(when)));
+	json_double(&w, "interval_s", v->interval_s, 3);
+	json_string(&w, "attach", v->attach ? v->attach : "none");
+	json_object_begin(&w, "features");
+	json_bool(&w, "enqueued", v->features.enqueued);
+	json_bool(&w, "accepted", v->features.accepted);
+	json_bool(&w, "selected", v->features.selected);
+	json_object_end(&w);
+	json_array_begin(&w, "degraded");
+	for (size_t i = 0; v->degraded && v->degraded[i]; i++)
+		json_string(&w, NULL, v->degraded[i]);
+	json_array_end(&w);
+	json_object_begin(&w, "lost");
+	json_uint(&w, "socket_map_full", v->health.sock_map_full);
+	json_uint(&w, "acceptor_map_full", v->health.acceptor_map_full);
+	json_uint(&w, "inflight_map_full", v->health.inflight_full);
+	json_uint(&w, "no_inode", v->health.no_inode);
+	json_object_end(&w);
+	json_array_begin(&w, "groups");
+	for (size_t i = 0; i < v->ngroups; i++)
+		group_json(&w, v, &v->groups[i]);
+	json_array_end(&w);
+	json_object_end(&w);
+	fflush(f);
+}

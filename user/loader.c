@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "accept.skel.h"
+#include "loader.h"
+#include "select.skel.h"
+
+static bool verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	/* Probing tiers fails on purpose on many kernels; libbpf's logs are noise unless asked. */
+	(void)level;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void probes_set_verbose(bool on)
+{
+	verbose = on;
+}
+
+int ensure_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/events", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events", F_OK))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return -errno;
+	return 0;
+}
+
+enum feature {
+	F_ENQUEUE,        /* enqueued counts */
+	F_ENQUEUE_DIRECT, /* enqueues by Fast Open and SYN cookies */
+	F_ACCEPT,         /* accepted and eagain counts */
+	F_ACCEPT_CATCHUP, /* accept calls already blocked when reusetop attached */
+};
+
+struct probe_spec {
+	struct bpf_program *prog;
+	enum feature feature;
+	bool required; /* the tier fails without it; otherwise the gap is reported as degraded */
+};
+
+static void add_degraded(struct rt_probes *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->ndegraded >= RT_MAX_DEGRADED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->degraded_buf[p->ndegraded], sizeof(p->degraded_buf[0]), fmt, ap);
+	va_end(ap);
+	p->degraded[p->ndegraded] = p->degraded_buf[p->ndegraded];
+	p->ndegraded++;
+	p->degraded[p->ndegraded] = NULL;
+}
+
+static void close_all(struct rt_probes *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+	accept_bpf__destroy(p->accept);
+	select_bpf__destroy(p->select);
+	p->accept = NULL;
+	p->select = NULL;
+}
+
+static int attach_prog(struct rt_probes *p, struct bpf_program *prog)
+{
+	struct bpf_link *link;
+
+	if (p->nlinks >= RT_MAX_LINKS)
+		return -E2BIG;
+	link = bpf_program__attach(prog);
+	if (!link)
+		return -errno;
+	p->links[p->nlinks++] = link;
+	return 0;
+}
+
+/* Since 6.10 inet_csk_accept() takes struct proto_accept_arg; its fexit signature differs. */
+static bool kernel_has_proto_accept_arg(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!btf)
+		return false;
+	found = btf__find_by_name_kind(btf, "proto_accept_arg", BTF_KIND_STRUCT) >= 0;
+	btf__free(btf);
+	return found;
+}
+
+/*
+ * The programs of one tier, in attach order: accepts before enqueues, so that every connection
+ * counted as enqueued is also counted when it is accepted.
+ */
+static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe_spec *specs)
+{
+	size_t n = 0;
+
+	switch (tier) {
+	case RT_TIER_FENTRY:
+		specs[n++] = (struct probe_spec){kernel_has_proto_accept_arg()
+							 ? s->progs.fexit_inet_csk_accept
+							 : s->progs.fexit_inet_csk_accept_old,
+						 F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4_missed, F_ACCEPT_CATCHUP, false};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept_missed, F_ACCEPT_CATCHUP, false};
+		specs[n++] = (struct probe_spec){s->progs.fexit_hashdance, F_ENQUEUE, true};
+		specs[n++] = (struct probe_spec){s->progs.fentry_hashdance, F_ENQUEUE, true};
+		specs[n++] = (struct probe_spec){s->progs.fexit_reqsk_queue_add, F_ENQUEUE_DIRECT, false};
+		return n;
+	case RT_TIER_KPROBE:
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){s->progs.kretprobe_hashdance, F_ENQUEUE, true};
+		specs[n++] = (struct probe_spec){s->progs.kprobe_hashdance, F_ENQUEUE, true};
+		specs[n++] = (struct probe_spec){s->progs.kprobe_reqsk_queue_add, F_ENQUEUE_DIRECT, false};
+		return n;
+	default:
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
+		/* sock:sk_data_ready appeared in 6.7; without it enqueues are unknown. */
+		specs[n++] = (struct probe_spec){s->progs.raw_tp_sk_data_ready, F_ENQUEUE, false};
+		return n;
+	}
+}
+
+static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int err)
+{
+	const char *what = bpf_program__section_name(spec->prog);
+
+	switch (spec->feature) {
+	case F_ENQUEUE:
+		p->features.enqueued = false;
+		add_degraded(p, "enqueued unknown: %s did not attach (%s)", what, strerror(-err));
+		break;
+	case F_ENQUEUE_DIRECT:
+		add_degraded(p, "Fast Open and SYN-cookie connections not counted as enqueued: "
+				"%s did not attach (%s)", what, strerror(-err));
+		break;
+	case F_ACCEPT_CATCHUP:
+		add_degraded(p, "accept calls already blocked at start are not counted: "
+				"%s did not attach (%s)", what, strerror(-err));
+		break;
+	default:
+		p->features.accepted = false;
+		add_degraded(p, "accepted unknown: %s did not attach (%s)", what, strerror(-err));
+		break;
+	}
+}
+
+static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
+{
+	struct probe_spec specs[8];
+	struct bpf_program *prog;
+	size_t n;
+	int ret;
+
+	p->accept = accept_bpf__open();
+	if (!p->accept) {
+		ret = -errno;
+		snprintf(err, errlen, "failed to open BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	bpf_object__for_each_program(prog, p->accept->obj)
+		bpf_program__set_autoload(prog, false);
+	n = accept_specs(p->accept, tier, specs);
+	for (size_t i = 0; i < n; i++)
+		bpf_program__set_autoload(specs[i].prog, true);
+	ret = accept_bpf__load(p->accept);
+	if (ret) {
+		snprintf(err, errlen, "failed to load BPF programs: %s", strerror(-ret));
+		return ret;
+	}
+	p->features.enqueued = p->features.accepted = true;
+	for (size_t i = 0; i < n; i++) {
+		ret = attach_prog(p, specs[i].prog);
+		if (!ret)
+			continue;
+		if (specs[i].required) {
+			snprintf(err, errlen, "failed to attach %s: %s",
+				 bpf_program__section_name(specs[i].prog), strerror(-ret));
+			return ret;
+		}
+		note_missing(p, &specs[i], ret);
+	}
+	return 0;
+}
+
+/* Selection is an extra: when it cannot attach, the tier still counts enqueues and accepts. */
+static void try_select(struct rt_probes *p, enum rt_tier tier)
+{
+	struct bpf_program *prog, *want;
+	int ret;
+
+	if (tier == RT_TIER_TRACEPOINT) {
+		add_degraded(p, "selected unknown: no tracepoint on reuseport_select_sock "
+				"(needs the fentry or kprobe tier)");
+		return;
+	}
+	p->select = select_bpf__open();
+	if (!p->select) {
+		add_degraded(p, "selected unknown: failed to open BPF object: %s", strerror(errno));
+		return;
+	}
+	want = tier == RT_TIER_FENTRY ? p->select->progs.fexit_reuseport_select_sock
+				      : p->select->progs.kretprobe_reuseport_select_sock;
+	bpf_object__for_each_program(prog, p->select->obj)
+		bpf_program__set_autoload(prog, prog == want);
+	ret = select_bpf__load(p->select);
+	if (!ret)
+		ret = attach_prog(p, want);
+	if (ret) {
+		add_degraded(p, "selected unknown: %s: %s", bpf_program__section_name(want),
+			     strerror(-ret));
+		select_bpf__destroy(p->select);
+		p->select = NULL;
+		return;
+	}
+	p->features.selected = true;
+}
+
+static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->tier = tier;
+	ret = try_accept(p, tier, err, errlen);
+	if (ret) {
+		close_all(p);
+		return ret;
+	}
+	try_select(p, tier);
+	return 0;
+}
+
+int probes_attach(struct rt_probes *p, enum rt_tier want, char *err, size_t errlen)
+{
+	static const enum rt_tier order[] = {RT_TIER_FENTRY, RT_TIER_KPROBE, RT_TIER_TRACEPOINT};
+	char why[3][200];
+	int ret = -ENOENT;
+
+	libbpf_set_print(libbpf_print);
+	if ((ret = ensure_tracefs()) && want != RT_TIER_FENTRY) {
+		snprintf(err, errlen, "failed to mount tracefs on /sys/kernel/tracing: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (want != RT_TIER_AUTO) {
+		char reason[200];
+
+		ret = try_tier(p, want, reason, sizeof(reason));
+		if (ret)
+			snprintf(err, errlen, "cannot use the %s tier: %s", tier_name(want), reason);
+		return ret;
+	}
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		ret = try_tier(p, order[i], why[i], sizeof(why[i]));
+		if (!ret)
+			return 0;
+	}
+	snprintf(err, errlen, "no attach tier works: fentry: %s; kprobe: %s; tracepoint: %s", why[0],
+		 why[1], why[2]);
+	return ret;
+}
+
+void probes_detach(struct rt_probes *p)
+{
+	close_all(p);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading and tier probing: picks the best attach tier the running kernel allows (or the one the
+ * user forced), loads reusetop's BPF objects with only that tier's programs and attaches them.
+ * Detaching (probes_detach, or the process dying) removes everything: every attachment is a link
+ * held by a file descriptor of this process, nothing is pinned.
+ */
+#ifndef REUSETOP_LOADER_H
+#define REUSETOP_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "tier.h"
+
+#define RT_MAX_LINKS    16
+#define RT_MAX_DEGRADED 4
+
+struct accept_bpf;
+struct select_bpf;
+struct bpf_link;
+
+struct rt_probes {
+	enum rt_tier tier;
+	struct rt_features features;
+	struct accept_bpf *accept;
+	struct select_bpf *select; /* NULL when the tier cannot see reuseport selection */
+	struct bpf_link *links[RT_MAX_LINKS];
+	size_t nlinks;
+	char degraded_buf[RT_MAX_DEGRADED][200];
+	const char *degraded[RT_MAX_DEGRADED + 1]; /* NULL-terminated notes for the view */
+	size_t ndegraded;
+};
+
+/* Show libbpf's own messages (verifier logs, ...) on stderr; hidden by default. */
+void probes_set_verbose(bool verbose);
+/*
+ * Attach tier `want` (RT_TIER_AUTO: the best that works). Returns 0, or -errno with a one-line
+ * reason in err: for a forced tier, why it failed; for auto, why each tier failed.
+ */
+int probes_attach(struct rt_probes *p, enum rt_tier want, char *err, size_t errlen);
+void probes_detach(struct rt_probes *p);
+
+/* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable (tracepoint ids live there). */
+int ensure_tracefs(void);
+
+#endif

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Groups, rates, shares and fairness from cumulative samples. Pure: no I/O, no BPF. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "model.h"
+
+struct rt_model {
+	bool have_prev;
+	double prev_mono_s;
+	struct rt_sock_sample *prev_socks;
+	size_t nprev_socks;
+	struct rt_acceptor_sample *prev_acceptors;
+	size_t nprev_acceptors;
+	/* The last view's storage, freed on the next update. */
+	struct rt_group_view *groups;
+	size_t ngroups;
+};
+
+/* Three-way compare without subtraction, so large unsigned values cannot overflow. */
+#define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
+
+/* A counter below its previous value was recreated (map entry deleted): count from 0. */
+static uint64_t counter_delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now;
+}
+
+double rate_per_s(uint64_t now, uint64_t before, double interval_s)
+{
+		uint64_t delta = counter_delta(now, before);
+
+	if (!(interval_s > 0))
+		return NAN;
+	return (double)delta / interval_s;
+}
+
+struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n)
+{
+	struct rt_imbalance r = {NAN, NAN};
+	double sum = 0, sumsq = 0, max = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double x = (double)counts[i];
+
+		sum += x;
+		sumsq += x * x;
+		if (x > max)
+			max = x;
+	}
+	if (n == 0 || sum <= 0)
+		return r;
+	r.max_share = max / sum;
+	r.jain = sum * sum / ((double)n * sumsq);
+	return r;
+}
+
+int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b)
+{
+	int c;
+
+	if ((c = CMP3(a->netns, b->netns)) || (c = CMP3(a->proto, b->proto)) ||
+	    (c = CMP3(a->family, b->family)))
+		return c;
+	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
+		return c;
+	return CMP3(a->port, b->port);
+}
+
+const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static int sock_sample_cmp(const void *key, const void *elem)
+{
+	const uint64_t *inode = key;
+	const struct rt_sock_sample *s = elem;
+
+	return CMP3(*inode, s->inode);
+}
+
+static const struct rt_sock_sample *find_sock(const struct rt_sock_sample *v, size_t n,
+					      uint64_t inode)
+{
+	return n ? bsearch(&inode, v, n, sizeof(*v), sock_sample_cmp) : NULL;
+}
+
+static int acceptor_cmp(const struct rt_acceptor_sample *a, const struct rt_acceptor_sample *b)
+{
+	int c;
+
+	if ((c = CMP3(a->inode, b->inode)) || (c = CMP3(a->pid, b->pid)))
+		return c;
+	return CMP3(a->tid, b->tid);
+}
+
+static int acceptor_bsearch_cmp(const void *key, const void *elem)
+{
+	return acceptor_cmp(key, elem);
+}
+
+static const struct rt_acceptor_sample *find_acceptor(const struct rt_acceptor_sample *v, size_t n,
+						      const struct rt_acceptor_sample *key)
+{
+	return n ? bsearch(key, v, n, sizeof(*v), acceptor_bsearch_cmp) : NULL;
+}
+
+/* First acceptor of listener `inode` in the sorted array, or n. */
+static size_t acceptors_lower_bound(const struct rt_acceptor_sample *v, size_t n, uint64_t inode)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool holds_pid(const struct rt_listener *l, const struct rt_filter *f)
+{
+	for (size_t i = 0; i < l->nholders; i++)
+		for (size_t j = 0; j < f->npids; j++)
+			if (l->holders[i].pid == f->pids[j])
+				return true;
+	return false;
+}
+
+static bool group_wanted(const struct rt_sample *s, size_t first, size_t end,
+			 const struct rt_filter *f)
+{
+	bool pid_match = false;
+
+	if (!f)
+		return true;
+	if (f->nports) {
+		bool port_match = false;
+
+		for (size_t j = 0; j < f->nports; j++)
+			port_match |= f->ports[j] == s->listeners[first].port;
+		if (!port_match)
+			return false;
+	}
+	if (!f->npids)
+		return true;
+	for (size_t i = first; i < end && !pid_match; i++) {
+		const struct rt_listener *l = &s->listeners[i];
+		size_t k = acceptors_lower_bound(s->acceptors, s->nacceptors, l->inode);
+
+		pid_match = holds_pid(l, f);
+		for (; !pid_match && k < s->nacceptors && s->acceptors[k].inode == l->inode; k++)
+			for (size_t j = 0; j < f->npids; j++)
+				pid_match |= (int)s->acceptors[k].pid == f->pids[j];
+	}
+	return pid_match;
+}
+
+static void free_groups(struct rt_model *m)
+{
+	for (size_t i = 0; i < m->ngroups; i++) {
+		free(m->groups[i].socks);
+		free(m->groups[i].acceptors);
+	}
+	free(m->groups);
+	m->groups = NULL;
+	m->ngroups = 0;
+}
+
+static void fill_socket(struct rt_model *m, const struct rt_sample *s, const struct rt_listener *l,
+			double interval, struct rt_sock_view *v)
+{
+	static const struct rt_sock_sample none;
+	const struct rt_sock_sample *now = find_sock(s->socks, s->nsocks, l->inode);
+	const struct rt_sock_sample *before = find_sock(m->prev_socks, m->nprev_socks, l->inode);
+
+	if (!now)
+		now = &none;
+	if (!before)
+		before = &none;
+	v->l = l;
+	v->enqueued = now->enqueued;
+	v->accepted = now->accepted;
+	v->eagain = now->eagain;
+	v->selected = now->selected;
+	v->enqueued_delta = counter_delta(now->enqueued, before->enqueued);
+	v->enqueued_rate = s->features.enqueued ? rate_per_s(now->enqueued, before->enqueued, interval) : NAN;
+	v->accepted_rate = s->features.accepted ? rate_per_s(now->accepted, before->accepted, interval) : NAN;
+	v->eagain_rate = s->features.accepted ? rate_per_s(now->eagain, before->eagain, interval) : NAN;
+	v->selected_rate = s->features.selected ? rate_per_s(now->selected, before->selected, interval) : NAN;
+}
+
+static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double interval,
+			  struct rt_group_view *g)
+{
+	size_t n = 0, k;
+
+	for (size_t i = 0; i < g->nsocks; i++) {
+		k = acceptors_lower_bound(s->acceptors, s->nacceptors, g->socks[i].l->inode);
+		for (; k < s->nacceptors && s->acceptors[k].inode == g->socks[i].l->inode; k++)
+			n++;
+	}
+	if (!n)
+		return 0;
+	g->acceptors = calloc(n, sizeof(*g->acceptors));
+	if (!g->acceptors)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->nsocks; i++) {
+		k = acceptors_lower_bound(s->acceptors, s->nacceptors, g->socks[i].l->inode);
+		for (; k < s->nacceptors && s->acceptors[k].inode == g->socks[i].l->inode; k++) {
+			const struct rt_acceptor_sample *a = &s->acceptors[k];
+			const struct rt_acceptor_sample *b =
+				find_acceptor(m->prev_acceptors, m->nprev_acceptors, a);
+			struct rt_acceptor_view *v = &g->acceptors[g->nacceptors++];
+
+			v->a = a;
+			v->accepted_rate = rate_per_s(a->accepted, b ? b->accepted : 0, interval);
+			v->eagain_rate = rate_per_s(a->eagain, b ? b->eagain : 0, interval);
+		}
+	}
+	return 0;
+}
+
+static int finish_group(const struct rt_sample *s, double interval, struct rt_group_view *g)
+{
+	size_t n = g->nsocks > g->nacceptors ? g->nsocks : g->nacceptors;
+	uint64_t *total = calloc(n + 1, sizeof(*total));
+	uint64_t *delta = calloc(n + 1, sizeof(*delta));
+	uint64_t interval_total = 0, accepted = 0;
+	struct rt_imbalance unknown = {NAN, NAN};
+
+	if (!total || !delta) {
+		free(total);
+		free(delta);
+		return -ENOMEM;
+	}
+	g->accepted_rate = g->eagain_rate = g->selected_rate = 0;
+	for (size_t i = 0; i < g->nsocks; i++) {
+		struct rt_sock_view *v = &g->socks[i];
+
+		g->enqueued += v->enqueued;
+		g->accepted += v->accepted;
+		g->eagain += v->eagain;
+		g->selected += v->selected;
+		g->accepted_rate += v->accepted_rate;
+		g->eagain_rate += v->eagain_rate;
+		g->selected_rate += v->selected_rate;
+		interval_total += v->enqueued_delta;
+		total[i] = v->enqueued;
+		delta[i] = v->enqueued_delta;
+	}
+	g->enqueued_rate = s->features.enqueued ? (double)interval_total / interval : NAN;
+	for (size_t i = 0; i < g->nsocks; i++) {
+		struct rt_sock_view *v = &g->socks[i];
+
+		v->share = s->features.enqueued && g->enqueued
+				   ? (double)v->enqueued / (double)g->enqueued
+				   : NAN;
+		v->interval_share = s->features.enqueued && interval_total
+					    ? (double)v->enqueued_delta / (double)interval_total
+					    : NAN;
+	}
+	g->imbalance = g->interval_imbalance = g->acceptor_imbalance = unknown;
+	if (s->features.enqueued) {
+		g->imbalance = imbalance_of(total, g->nsocks);
+		g->interval_imbalance = imbalance_of(delta, g->nsocks);
+	}
+	for (size_t i = 0; i < g->nacceptors; i++) {
+		total[i] = g->acceptors[i].a->accepted;
+		accepted += total[i];
+	}
+	for (size_t i = 0; i < g->nacceptors; i++)
+		g->acceptors[i].share = s->features.accepted && accepted
+						? (double)total[i] / (double)accepted
+						: NAN;
+	if (s->features.accepted)
+		g->acceptor_imbalance = imbalance_of(total, g->nacceptors);
+	free(total);
+	free(delta);
+	return 0;
+}
+
+static int save_prev(struct rt_model *m, const struct rt_sample *s)
+{
+	struct rt_sock_sample *socks = NULL;
+	struct rt_acceptor_sample *acc = NULL;
+
+	if (s->nsocks && !(socks = malloc(s->nsocks * sizeof(*socks))))
+		return -ENOMEM;
+	if (s->nacceptors && !(acc = malloc(s->nacceptors * sizeof(*acc)))) {
+		free(socks);
+		return -ENOMEM;
+	}
+	if (socks)
+		memcpy(socks, s->socks, s->nsocks * sizeof(*socks));
+	if (acc)
+		memcpy(acc, s->acceptors, s->nacceptors * sizeof(*acc));
+	free(m->prev_socks);
+	free(m->prev_acceptors);
+	m->prev_socks = socks;
+	m->nprev_socks = s->nsocks;
+	m->prev_acceptors = acc;
+	m->nprev_acceptors = s->nacceptors;
+	m->prev_mono_s = s->mono_s;
+	m->have_prev = true;
+	return 0;
+}
+
+int model_update(struct rt_model *m, const struct rt_sample *s, double start_mono_s,
+		 const struct rt_filter *filter, struct rt_view *view)
+{
+	double interval = s->mono_s - (m->have_prev ? m->prev_mono_s : start_mono_s);
+	size_t first, end;
+	int err;
+
+	free_groups(m);
+	memset(view, 0, sizeof(*view));
+	if (!(interval > 0))
+		interval = 1e-9;
+	if (s->nlisteners) {
+		/* At most one group per listener. */
+		m->groups = calloc(s->nlisteners, sizeof(*m->groups));
+		if (!m->groups)
+			return -ENOMEM;
+	}
+	for (first = 0; first < s->nlisteners; first = end) {
+		struct rt_group_view *g;
+
+		for (end = first + 1; end < s->nlisteners &&
+				      !listener_group_cmp(&s->listeners[first], &s->listeners[end]);
+		     end++)
+			;
+		if (!group_wanted(s, first, end, filter))
+			continue;
+		g = &m->groups[m->ngroups++];
+		g->netns = s->listeners[first].netns;
+		g->family = s->listeners[first].family;
+		g->proto = s->listeners[first].proto;
+		g->port = s->listeners[first].port;
+		memcpy(g->addr, s->listeners[first].addr, sizeof(g->addr));
+		g->socks = calloc(end - first, sizeof(*g->socks));
+		if (!g->socks)
+			return -ENOMEM;
+		for (size_t i = first; i < end; i++)
+			fill_socket(m, s, &s->listeners[i], interval, &g->socks[g->nsocks++]);
+		if ((err = fill_acceptors(m, s, interval, g)))
+			return err;
+		if ((err = finish_group(s, interval, g)))
+			return err;
+		view->nsockets += g->nsocks;
+	}
+	view->realtime = s->realtime;
+	view->interval_s = interval;
+	view->features = s->features;
+	view->health = s->health;
+	view->groups = m->groups;
+	view->ngroups = m->ngroups;
+	for (size_t i = 0; i < m->ngroups; i++) {
+		view->enqueued_rate += m->groups[i].enqueued_rate;
+		view->accepted_rate += m->groups[i].accepted_rate;
+	}
+	return save_prev(m, s);
+}
+
+int model_new(struct rt_model **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void model_free(struct rt_model *m)
+{
+	if (!m)
+		return;
+	free_groups(m);
+	free(m->prev_socks);
+	free(m->prev_acceptors);
+	free(m);
+}

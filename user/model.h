@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The data model: a sample is what collection read at one moment (cumulative counters and the
+ * sockets discovery found); a view is what renderers show (groups, rates, shares, fairness).
+ * Everything here is pure computation, unit tested, with no BPF and no output.
+ */
+#ifndef REUSETOP_MODEL_H
+#define REUSETOP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "discovery.h"
+
+/* Cumulative counters of one socket since reusetop attached, keyed by socket inode. */
+struct rt_sock_sample {
+	uint64_t inode;
+	uint64_t enqueued;
+	uint64_t accepted;
+	uint64_t eagain;
+	uint64_t selected;
+};
+
+/* Cumulative counters of one task accepting from one listener. */
+struct rt_acceptor_sample {
+	uint64_t inode;
+	uint32_t pid;
+	uint32_t tid;
+	char comm[RT_COMM_LEN];
+	uint64_t accepted;
+	uint64_t eagain;
+};
+
+/* Which counters the attached probes can produce; the others are reported as unknown (null). */
+struct rt_features {
+	bool enqueued;
+	bool accepted;
+	bool selected;
+};
+
+/* What the probes could not record (map full, ...), summed over CPUs and objects. */
+struct rt_health_sample {
+	uint64_t sock_map_full;
+	uint64_t acceptor_map_full;
+	uint64_t inflight_full;
+	uint64_t no_inode;
+};
+
+struct rt_sample {
+	double mono_s;            /* CLOCK_MONOTONIC, seconds */
+	struct timespec realtime; /* CLOCK_REALTIME of the same moment */
+	const struct rt_listener *listeners; /* from discovery, sorted */
+	size_t nlisteners;
+	const struct rt_sock_sample *socks; /* sorted by inode */
+	size_t nsocks;
+	const struct rt_acceptor_sample *acceptors; /* sorted by (inode, pid, tid) */
+	size_t nacceptors;
+	struct rt_features features;
+	struct rt_health_sample health;
+};
+
+struct rt_sock_view {
+	const struct rt_listener *l;
+	uint64_t enqueued, accepted, eagain, selected;
+	uint64_t enqueued_delta; /* enqueued in the last interval */
+	double enqueued_rate, accepted_rate, eagain_rate, selected_rate; /* per second */
+	double share;          /* of the group's enqueued since start; NAN when unknown */
+	double interval_share; /* of the group's enqueued in the last interval; NAN when unknown */
+};
+
+struct rt_acceptor_view {
+	const struct rt_acceptor_sample *a;
+	double accepted_rate, eagain_rate;
+	double share; /* of the group's accepted since start; NAN when unknown */
+};
+
+struct rt_imbalance {
+	double max_share; /* largest member share of enqueued; NAN when nothing was enqueued */
+	double jain;      /* Jain's fairness index over members: 1 even, 1/n all on one */
+};
+
+struct rt_group_view {
+	uint64_t netns;
+	uint8_t family, proto;
+	uint8_t addr[16];
+	uint16_t port;
+	struct rt_sock_view *socks;
+	size_t nsocks;
+	struct rt_acceptor_view *acceptors;
+	size_t nacceptors;
+	uint64_t enqueued, accepted, eagain, selected;
+	double enqueued_rate, accepted_rate, eagain_rate, selected_rate;
+	struct rt_imbalance imbalance;          /* over enqueued since start */
+	struct rt_imbalance interval_imbalance; /* over enqueued in the last interval */
+	struct rt_imbalance acceptor_imbalance; /* over accepted by task since start */
+};
+
+struct rt_filter {
+	const int *pids;
+	size_t npids;
+	const uint16_t *ports;
+	size_t nports;
+};
+
+struct rt_view {
+	struct timespec realtime;
+	double interval_s;
+	const char *attach; /* tier name */
+	struct rt_features features;
+	struct rt_health_sample health;
+	const char *const *degraded; /* NULL-terminated human-readable notes, may be NULL */
+	struct rt_group_view *groups;
+	size_t ngroups;
+	size_t nsockets;
+	double enqueued_rate, accepted_rate; /* over all shown groups */
+};
+
+/* Keeps the previous sample's counters so rates can be computed. */
+struct rt_model;
+
+int model_new(struct rt_model **out);
+void model_free(struct rt_model *m);
+/*
+ * Build the view of sample s (rates against the previous update; the first update measures from
+ * start_mono_s, when the probes were attached). The view and everything it points to are owned
+ * by the model and valid until the next update; the sample must stay valid as long as the view.
+ */
+int model_update(struct rt_model *m, const struct rt_sample *s, double start_mono_s,
+		 const struct rt_filter *filter, struct rt_view *view);
+
+/* Pure helpers, exported for the tests. */
+double rate_per_s(uint64_t now, uint64_t before, double interval_s);
+struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n);
+int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b);
+/* "127.0.0.1", "::1", "[::1]:80" style formatting; buf of at least 48 bytes. */
+const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+
+#endif
