@@ -1,0 +1,1108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rig_server: the ground truth the tests compare reusetop with. A master and N forked workers
+ * serve one port in one of the architectures the field uses; every worker counts what it
+ * accepted and appends one JSON line to --stats when it stops:
+ *
+ *   {"worker":I,"pid":PID,"mode":"MODE","inode":INODE,"fd":FD,"accepted":N,"eagain":N,
+ *    "nvcsw":N,"wait_wakeups":N}
+ *
+ * Modes:
+ *   reuseport        each worker binds and listens its own SO_REUSEPORT socket (UDP too: it
+ *                    then counts datagrams), blocking accept()
+ *   accept           one listener made by the master, inherited, blocking accept() in every worker
+ *   epoll            one inherited O_NONBLOCK listener, one level-triggered epoll per worker,
+ *                    one accept4() per epoll_wait() return: the thundering herd
+ *   epoll-exclusive  the same with EPOLLEXCLUSIVE
+ *   handoff          the master accepts (blocking) and passes each connection round-robin to a
+ *                    worker over a Unix socketpair (SCM_RIGHTS); the master's own line is worker -1
+ *
+ * Counters:
+ *   accepted      connections this process accepted; handoff workers: connections received;
+ *                 UDP: datagrams received. Handoff workers and UDP sockets read what is
+ *                 already queued when they stop, so nothing delivered to them goes uncounted.
+ *   eagain        accept calls that failed with EAGAIN/EWOULDBLOCK (only epoll modes can)
+ *   nvcsw         ru_nvcsw at stop minus ru_nvcsw when the worker became ready (the slow
+ *                 worker's sleeps count too)
+ *   wait_wakeups  returns from the blocking wait: epoll_wait() in epoll modes, accept() in
+ *                 accept/reuseport/handoff-master, recvmsg()/recv() in handoff workers and UDP.
+ *                 Returns with EINTR and the return that reports our own stop are not counted;
+ *                 a return counts whether or not the task actually slept.
+ *
+ * Stopping: SIGTERM or SIGINT to the master makes it SIGTERM the workers (again every 100 ms
+ * until they exited, which closes the window between checking the flag and blocking), reap them
+ * and exit 0 (1 when a worker failed). The handlers are installed without SA_RESTART. Where a
+ * process owns the socket it blocks on, the handler also shuts that socket down, so the next
+ * blocking call returns at once; epoll workers keep the signals blocked except inside
+ * epoll_pwait(). Workers get SIGTERM when the master dies, and the master when its parent dies
+ * (PR_SET_PDEATHSIG), so no rig outlives the test that started it.
+ *
+ * Ready: each worker sends an empty line on a pipe once it listens (or its error as a line of
+ * text, which the master prints alone); with all of them, "ready" goes to --ready (a temporary
+ * file renamed) and to stdout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rig_common.h"
+
+#define PROG		"rig_server"
+#define MAX_WORKERS	256
+#define RESEND_NS	(100 * 1000000LL)
+#define STOP_TIMEOUT_NS (10 * 1000000000LL)
+#define STATS_LINE_MAX	512
+
+enum mode {
+	MODE_REUSEPORT,
+	MODE_ACCEPT,
+	MODE_EPOLL,
+	MODE_EPOLL_EXCLUSIVE,
+	MODE_HANDOFF,
+	MODE_COUNT,
+};
+
+/* Indexed by enum mode. */
+static const char *const mode_names[MODE_COUNT] = {
+	"reuseport", "accept", "epoll", "epoll-exclusive", "handoff",
+};
+
+struct opts {
+	enum mode mode;
+	int workers;
+	int port;
+	const char *addr;
+	bool udp;
+	int backlog;
+	int slow_worker; /* -1: none */
+	long slow_ms;
+	const char *stats;
+	const char *ready;
+};
+
+/* One accepting process: a worker, or the handoff master (idx -1). */
+struct acceptor {
+	int idx;
+	int fd; /* what it waits on: listener, UDP socket or handoff channel */
+	int ep; /* epoll modes */
+	int rep_fd; /* the listener fd reported (-1 for handoff workers) */
+	unsigned long long inode;
+	unsigned long long accepted;
+	unsigned long long eagain;
+	unsigned long long wakeups;
+	long nvcsw_base;
+};
+
+struct server {
+	struct opts o;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	pid_t master;
+	int lfd; /* the master's listener (accept, epoll, handoff), else -1 */
+	unsigned long long linode;
+	int stats_fd;
+	int ready_rd, ready_wr;
+	int chan_master[MAX_WORKERS]; /* handoff: the master's end of each worker's socketpair */
+	int chan_worker[MAX_WORKERS];
+	pid_t pids[MAX_WORKERS]; /* 0 once reaped */
+	int status[MAX_WORKERS];
+	sigset_t waitmask; /* the mask while waiting: SIGTERM and SIGINT deliverable */
+};
+
+static volatile sig_atomic_t stop;
+/* A socket only this process waits on: the stop handler shuts it down. */
+static volatile sig_atomic_t wake_fd = -1;
+
+static void on_stop(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	stop = 1;
+	if (wake_fd >= 0)
+		shutdown(wake_fd, SHUT_RD);
+	errno = saved;
+}
+
+static bool shared_listener(enum mode m)
+{
+	return m != MODE_REUSEPORT;
+}
+
+static bool epoll_mode(enum mode m)
+{
+	return m == MODE_EPOLL || m == MODE_EPOLL_EXCLUSIVE;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s --mode reuseport|accept|epoll|epoll-exclusive|handoff --workers N\n"
+		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B]\n"
+		"       [--slow-worker I --slow-ms MS] [--stats FILE] [--ready FILE]\n",
+		PROG);
+}
+
+static int bad_arg(const char *opt, const char *val)
+{
+	rig_log(PROG, "failed to parse %s: invalid value '%s'", opt, val ? val : "");
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"mode", required_argument, NULL, 'm'},
+		{"workers", required_argument, NULL, 'w'},
+		{"port", required_argument, NULL, 'p'},
+		{"addr", required_argument, NULL, 'a'},
+		{"proto", required_argument, NULL, 'P'},
+		{"backlog", required_argument, NULL, 'b'},
+		{"slow-worker", required_argument, NULL, 's'},
+		{"slow-ms", required_argument, NULL, 'S'},
+		{"stats", required_argument, NULL, 'o'},
+		{"ready", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool have_mode = false;
+	long v, slow_worker = -1;
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->addr = "127.0.0.1";
+	o->backlog = 128;
+	o->slow_ms = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			for (i = 0; i < MODE_COUNT; i++) {
+				if (!strcmp(optarg, mode_names[i]))
+					break;
+			}
+			if (i == MODE_COUNT)
+				return bad_arg("--mode", optarg);
+			o->mode = i;
+			have_mode = true;
+			break;
+		case 'w':
+			if (rig_parse_long(optarg, 1, MAX_WORKERS, &v))
+				return bad_arg("--workers", optarg);
+			o->workers = v;
+			break;
+		case 'p':
+			if (rig_parse_long(optarg, 1, 65535, &v))
+				return bad_arg("--port", optarg);
+			o->port = v;
+			break;
+		case 'a':
+			o->addr = optarg;
+			break;
+		case 'P':
+			if (strcmp(optarg, "tcp") && strcmp(optarg, "udp"))
+				return bad_arg("--proto", optarg);
+			o->udp = !strcmp(optarg, "udp");
+			break;
+		case 'b':
+			if (rig_parse_long(optarg, 1, 1 << 20, &v))
+				return bad_arg("--backlog", optarg);
+			o->backlog = v;
+			break;
+		case 's':
+			if (rig_parse_long(optarg, 0, MAX_WORKERS - 1, &slow_worker))
+				return bad_arg("--slow-worker", optarg);
+			break;
+		case 'S':
+			if (rig_parse_long(optarg, 0, 3600 * 1000, &o->slow_ms))
+				return bad_arg("--slow-ms", optarg);
+			break;
+		case 'o':
+			o->stats = optarg;
+			break;
+		case 'r':
+			o->ready = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			rig_log(PROG,
+				"failed to parse arguments: unknown or incomplete option '%s'",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		return bad_arg("arguments", argv[optind]);
+	if (!have_mode || !o->workers || !o->port) {
+		rig_log(PROG,
+			"failed to parse arguments: --mode, --workers and --port are required");
+		return -EINVAL;
+	}
+	if ((slow_worker >= 0) != (o->slow_ms >= 0)) {
+		rig_log(PROG, "failed to parse arguments: --slow-worker and --slow-ms go together");
+		return -EINVAL;
+	}
+	if (slow_worker >= o->workers) {
+		rig_log(PROG, "failed to parse --slow-worker: %ld is not below --workers %d",
+			slow_worker, o->workers);
+		return -EINVAL;
+	}
+	o->slow_worker = slow_worker;
+	if (o->udp && o->mode != MODE_REUSEPORT) {
+		rig_log(PROG, "failed to parse arguments: --proto udp needs --mode reuseport");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A bound socket (listening for TCP) on the configured address; the fd or -1 after saying why. */
+static int open_socket(const struct server *s, bool reuseport)
+{
+	int type = s->o.udp ? SOCK_DGRAM : SOCK_STREAM;
+	int fd, one = 1, err;
+	const char *what;
+
+	fd = socket(s->sa.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rig_log(PROG, "failed to create socket: %s", strerror(errno));
+		return -1;
+	}
+	/* TCP: our own TIME_WAIT connections from the last run must not block the bind. */
+	what = "set SO_REUSEADDR";
+	if (!s->o.udp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		goto err;
+	what = "set SO_REUSEPORT";
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto err;
+	what = "set IPV6_V6ONLY";
+	if (s->sa.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
+		goto err;
+	what = "bind";
+	if (bind(fd, (const struct sockaddr *)&s->sa, s->salen))
+		goto err;
+	what = "listen on";
+	if (!s->o.udp && listen(fd, s->o.backlog))
+		goto err;
+	return fd;
+err:
+	err = errno;
+	close(fd);
+	rig_log(PROG, "failed to %s %s port %d: %s", what, s->o.addr, s->o.port, strerror(err));
+	return -1;
+}
+
+static int inode_of(int fd, unsigned long long *ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		rig_log(PROG, "failed to stat socket: %s", strerror(errno));
+		return -1;
+	}
+	*ino = st.st_ino;
+	return 0;
+}
+
+static long nvcsw_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ru.ru_nvcsw;
+}
+
+/* Appends this acceptor's line to --stats with one write(); 0 or -1 after saying why. */
+static int write_stats(const struct server *s, const struct acceptor *a)
+{
+	char line[STATS_LINE_MAX];
+	ssize_t w;
+	int n;
+
+	if (s->stats_fd < 0)
+		return 0;
+	n = snprintf(line, sizeof(line),
+		     "{\"worker\":%d,\"pid\":%d,\"mode\":\"%s\",\"inode\":%llu,\"fd\":%d,"
+		     "\"accepted\":%llu,\"eagain\":%llu,\"nvcsw\":%ld,\"wait_wakeups\":%llu}\n",
+		     a->idx, (int)getpid(), mode_names[s->o.mode], a->inode, a->rep_fd, a->accepted,
+		     a->eagain, nvcsw_now() - a->nvcsw_base, a->wakeups);
+	do {
+		w = write(s->stats_fd, line, n);
+	} while (w < 0 && errno == EINTR);
+	if (w != n) {
+		rig_log(PROG, "failed to write stats of worker %d: %s", a->idx,
+			w < 0 ? strerror(errno) : "short write");
+		return -1;
+	}
+	return 0;
+}
+
+/* Errors accept() passes on from the connection it dequeued: try the next one. */
+static bool accept_transient(int err)
+{
+	switch (err) {
+	case ECONNABORTED:
+	case EPROTO:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+	case EPERM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The slow worker's pause before each accept; cut short by a stop. */
+static void slow_pause(const struct server *s, const struct acceptor *a)
+{
+	struct timespec ts;
+
+	if (s->o.slow_worker < 0 || a->idx != s->o.slow_worker)
+		return;
+	ts.tv_sec = s->o.slow_ms / 1000;
+	ts.tv_nsec = s->o.slow_ms % 1000 * 1000000;
+	/* Epoll workers keep the stop signals blocked outside their waits. */
+	ppoll(NULL, 0, &ts, epoll_mode(s->o.mode) ? &s->waitmask : NULL);
+}
+
+/* Counts one result of accept(): 0 to go on, -1 (after saying why) to give up. */
+static int accept_result(struct acceptor *a, int fd, int err)
+{
+	if (fd >= 0) {
+		a->accepted++;
+		close(fd);
+		return 0;
+	}
+	if (err == EAGAIN || err == EWOULDBLOCK) {
+		a->eagain++;
+		return 0;
+	}
+	if (accept_transient(err))
+		return 0;
+	rig_log(PROG, "failed to accept connection in worker %d: %s", a->idx, strerror(err));
+	return -1;
+}
+
+/* accept and reuseport (TCP): blocking accept() on the listener. */
+static int loop_accept(const struct server *s, struct acceptor *a)
+{
+	int fd;
+
+	for (;;) {
+		if (stop)
+			return 0;
+		slow_pause(s, a);
+		if (stop)
+			return 0;
+		fd = accept(a->fd, NULL, NULL);
+		if (fd < 0 && errno == EINTR)
+			continue;
+		/* The stop handler shut our own listener down. */
+		if (fd < 0 && errno == EINVAL && stop)
+			return 0;
+		a->wakeups++;
+		if (accept_result(a, fd, fd < 0 ? errno : 0) < 0)
+			return -1;
+	}
+}
+
+/* epoll and epoll-exclusive: one accept4() per epoll_wait() return. */
+static int loop_epoll(const struct server *s, struct acceptor *a)
+{
+	struct epoll_event ev;
+	int n, fd;
+
+	for (;;) {
+		if (stop)
+			return 0;
+		n = epoll_pwait(a->ep, &ev, 1, -1, &s->waitmask);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rig_log(PROG, "failed to wait for connections in worker %d: %s", a->idx,
+				strerror(errno));
+			return -1;
+		}
+		a->wakeups++;
+		slow_pause(s, a);
+		if (stop)
+			return 0;
+		fd = accept4(a->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (accept_result(a, fd, fd < 0 ? errno : 0) < 0)
+			return -1;
+	}
+}
+
+/* reuseport UDP: blocking recv(); at stop, what is already queued is read and counted too. */
+static int loop_udp(const struct server *s, struct acceptor *a)
+{
+	char buf[2048];
+	ssize_t n;
+
+	for (;;) {
+		if (stop)
+			break;
+		slow_pause(s, a);
+		if (stop)
+			break;
+		n = recv(a->fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rig_log(PROG, "failed to receive datagram in worker %d: %s", a->idx,
+				strerror(errno));
+			return -1;
+		}
+		/* After the stop handler's shutdown() an empty queue reads as 0. */
+		if (n == 0 && stop)
+			break;
+		a->wakeups++;
+		a->accepted++;
+	}
+	while (recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		a->accepted++;
+	return 0;
+}
+
+/*
+ * One message from the master: the connections in it are counted and closed. The byte count
+ * recvmsg() returned (0: the channel is closed or shut down), or -errno.
+ */
+static ssize_t receive_connections(struct acceptor *a, int flags)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} control;
+	struct cmsghdr *cm;
+	struct msghdr msg;
+	struct iovec iov;
+	size_t i, nfds;
+	char byte;
+	ssize_t n;
+	int fd;
+
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof(control.buf);
+	n = recvmsg(a->fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfds; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			a->accepted++;
+			close(fd);
+		}
+	}
+	/* Cannot happen with one descriptor per message; the kernel closed the others. */
+	if (msg.msg_flags & MSG_CTRUNC)
+		return -EMSGSIZE;
+	return n;
+}
+
+/*
+ * handoff workers: receive connections from the master, count and close them. At stop, what
+ * is already queued on the channel is received and counted too.
+ */
+static int loop_handoff_worker(const struct server *s, struct acceptor *a)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (stop)
+			break;
+		slow_pause(s, a);
+		if (stop)
+			break;
+		n = receive_connections(a, 0);
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			rig_log(PROG, "failed to receive connection in worker %d: %s", a->idx,
+				strerror((int)-n));
+			return -1;
+		}
+		/* The master closed the channel, or the stop handler shut it down. */
+		if (n == 0)
+			break;
+		a->wakeups++;
+	}
+	while (receive_connections(a, MSG_DONTWAIT) > 0)
+		;
+	return 0;
+}
+
+/* Everything a worker needs before it is ready; 0 or -1 after saying why. */
+static int worker_setup(struct server *s, struct acceptor *a)
+{
+	struct epoll_event ev;
+	int i;
+
+	switch (s->o.mode) {
+	case MODE_REUSEPORT:
+		a->fd = open_socket(s, true);
+		if (a->fd < 0)
+			return -1;
+		a->rep_fd = a->fd;
+		wake_fd = a->fd;
+		return inode_of(a->fd, &a->inode);
+	case MODE_ACCEPT:
+		a->fd = a->rep_fd = s->lfd;
+		a->inode = s->linode;
+		return 0;
+	case MODE_EPOLL:
+	case MODE_EPOLL_EXCLUSIVE:
+		a->fd = a->rep_fd = s->lfd;
+		a->inode = s->linode;
+		a->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (a->ep < 0) {
+			rig_log(PROG, "failed to create epoll instance: %s", strerror(errno));
+			return -1;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		if (s->o.mode == MODE_EPOLL_EXCLUSIVE)
+			ev.events |= EPOLLEXCLUSIVE;
+		ev.data.fd = a->fd;
+		if (epoll_ctl(a->ep, EPOLL_CTL_ADD, a->fd, &ev)) {
+			rig_log(PROG, "failed to add listener to epoll: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	case MODE_HANDOFF:
+		/* Only the master accepts; a worker keeps nothing but its own channel end. */
+		close(s->lfd);
+		for (i = 0; i < s->o.workers; i++) {
+			close(s->chan_master[i]);
+			if (i != a->idx)
+				close(s->chan_worker[i]);
+		}
+		a->fd = s->chan_worker[a->idx];
+		a->rep_fd = -1;
+		a->inode = s->linode;
+		wake_fd = a->fd;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void __attribute__((noreturn)) worker_main(struct server *s, int idx)
+{
+	struct acceptor a = {.idx = idx, .fd = -1, .ep = -1, .rep_fd = -1};
+	sigset_t all;
+	int err;
+
+	/*
+	 * Signals stay blocked (as the master had them at fork) until the worker is set up. Until
+	 * then errors go to the master over the ready pipe, which prints only the first.
+	 */
+	wake_fd = -1;
+	rig_log_fd = s->ready_wr;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM)) {
+		rig_log(PROG, "failed to set parent death signal: %s", strerror(errno));
+		_exit(RIG_EXIT_FAIL);
+	}
+	/* The master died before the prctl: nobody will send the signal. */
+	if (getppid() != s->master)
+		stop = 1;
+	close(s->ready_rd);
+	/* _exit(): no leak check at exit, which the master's SIGKILL could interrupt. */
+	if (worker_setup(s, &a))
+		_exit(RIG_EXIT_FAIL);
+	/* An empty line says ready; an error is a line of text. */
+	rig_log_fd = STDERR_FILENO;
+	if (write(s->ready_wr, "\n", 1) != 1) {
+		rig_log(PROG, "failed to signal ready from worker %d: %s", idx, strerror(errno));
+		_exit(RIG_EXIT_FAIL);
+	}
+	close(s->ready_wr);
+	a.nvcsw_base = nvcsw_now();
+
+	if (!epoll_mode(s->o.mode))
+		sigprocmask(SIG_SETMASK, &s->waitmask, NULL);
+	if (s->o.mode == MODE_HANDOFF)
+		err = loop_handoff_worker(s, &a);
+	else if (epoll_mode(s->o.mode))
+		err = loop_epoll(s, &a);
+	else if (s->o.udp)
+		err = loop_udp(s, &a);
+	else
+		err = loop_accept(s, &a);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+
+	if (write_stats(s, &a))
+		err = -1;
+	exit(err ? RIG_EXIT_FAIL : 0);
+}
+
+/* Passes fd to the next live worker (round-robin) and closes it; 0, -EINTR on stop, or -1. */
+static int hand_off(struct server *s, int fd, int *next)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct cmsghdr *cm;
+	struct msghdr msg;
+	struct iovec iov;
+	char byte = 'c';
+	int tries, i, err = 0;
+	ssize_t n;
+
+	for (tries = 0; tries < s->o.workers; tries++) {
+		i = *next;
+		*next = (*next + 1) % s->o.workers;
+		if (s->chan_master[i] < 0)
+			continue;
+		memset(&control, 0, sizeof(control));
+		iov.iov_base = &byte;
+		iov.iov_len = 1;
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		do {
+			n = sendmsg(s->chan_master[i], &msg, MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR && !stop);
+		if (n == 1) {
+			close(fd);
+			return 0;
+		}
+		err = errno;
+		if (n < 0 && err == EINTR) {
+			close(fd);
+			return -EINTR;
+		}
+		if (n < 0 && (err == EPIPE || err == ECONNRESET)) {
+			/* That worker is gone (a test may stop one): give it to the next. */
+			close(s->chan_master[i]);
+			s->chan_master[i] = -1;
+			continue;
+		}
+		break;
+	}
+	close(fd);
+	rig_log(PROG, "failed to hand off connection: %s", err ? strerror(err) : "no worker left");
+	return -1;
+}
+
+/* The handoff master's loop: blocking accept(), hand off, and its own stats line (worker -1). */
+static int master_handoff(struct server *s, const sigset_t *blocked)
+{
+	struct acceptor a = {.idx = -1, .fd = s->lfd, .ep = -1, .rep_fd = s->lfd};
+	int fd, r, next = 0, err = 0;
+
+	a.inode = s->linode;
+	a.nvcsw_base = nvcsw_now();
+	wake_fd = s->lfd;
+	sigprocmask(SIG_SETMASK, &s->waitmask, NULL);
+	for (;;) {
+		if (stop)
+			break;
+		fd = accept(s->lfd, NULL, NULL);
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0 && errno == EINVAL && stop)
+			break;
+		a.wakeups++;
+		if (fd < 0) {
+			if (accept_transient(errno))
+				continue;
+			rig_log(PROG, "failed to accept connection in master: %s", strerror(errno));
+			err = -1;
+			break;
+		}
+		a.accepted++;
+		r = hand_off(s, fd, &next);
+		if (r == -EINTR)
+			break;
+		if (r) {
+			err = -1;
+			break;
+		}
+	}
+	sigprocmask(SIG_BLOCK, blocked, NULL);
+	wake_fd = -1;
+	if (write_stats(s, &a))
+		err = -1;
+	return err;
+}
+
+static int worker_index(const struct server *s, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < s->o.workers; i++) {
+		if (s->pids[i] == pid)
+			return i;
+	}
+	return -1;
+}
+
+static int signal_workers(const struct server *s, int sig)
+{
+	int i, live = 0;
+
+	for (i = 0; i < s->o.workers; i++) {
+		if (s->pids[i] > 0) {
+			kill(s->pids[i], sig);
+			live++;
+		}
+	}
+	return live;
+}
+
+/* Reaps what exited; the number of workers still running. */
+static int reap_workers(struct server *s)
+{
+	pid_t pid;
+	int st, i;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		i = worker_index(s, pid);
+		if (i < 0)
+			continue;
+		s->pids[i] = 0;
+		s->status[i] = st;
+	}
+	for (i = 0; i < s->o.workers; i++) {
+		if (s->pids[i] > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Startup failed; unless the reason was printed, the first worker to exit tells it. */
+static void abort_workers(struct server *s, bool wait_first)
+{
+	pid_t pid;
+	int st, i;
+
+	if (wait_first) {
+		pid = waitpid(-1, &st, 0);
+		i = pid > 0 ? worker_index(s, pid) : -1;
+		if (i >= 0) {
+			s->pids[i] = 0;
+			if (WIFSIGNALED(st))
+				rig_log(PROG, "failed to start worker %d: killed by signal %d", i,
+					WTERMSIG(st));
+			else if (WEXITSTATUS(st) == 0)
+				rig_log(PROG, "failed to start worker %d: exited early", i);
+		}
+	}
+	signal_workers(s, SIGKILL);
+	for (i = 0; i < s->o.workers; i++) {
+		if (s->pids[i] > 0)
+			waitpid(s->pids[i], &st, 0);
+		s->pids[i] = 0;
+	}
+}
+
+/* SIGTERM every worker (again every 100 ms) and reap them; 0 when every one exited 0. */
+static int stop_workers(struct server *s)
+{
+	struct timespec tick = {.tv_sec = 0, .tv_nsec = RESEND_NS};
+	int64_t start = rig_now_ns(), last = start;
+	int i, ret = 0;
+	sigset_t chld;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	signal_workers(s, SIGTERM);
+	while (reap_workers(s)) {
+		if (rig_now_ns() - start > STOP_TIMEOUT_NS) {
+			for (i = 0; i < s->o.workers; i++) {
+				if (s->pids[i] <= 0)
+					continue;
+				rig_log(PROG, "failed to stop worker %d: timed out", i);
+				kill(s->pids[i], SIGKILL);
+				waitpid(s->pids[i], NULL, 0);
+				s->pids[i] = 0;
+				s->status[i] = 0;
+				ret = -1;
+			}
+			break;
+		}
+		sigtimedwait(&chld, NULL, &tick);
+		if (rig_now_ns() - last >= RESEND_NS) {
+			signal_workers(s, SIGTERM);
+			last = rig_now_ns();
+		}
+	}
+	for (i = 0; i < s->o.workers; i++) {
+		if (WIFSIGNALED(s->status[i])) {
+			rig_log(PROG, "failed to stop worker %d: killed by signal %d", i,
+				WTERMSIG(s->status[i]));
+			ret = -1;
+		} else if (WEXITSTATUS(s->status[i])) {
+			/* The worker said why. */
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/*
+ * Reads the workers' ready pipe until every worker sent its empty line: 0, 1 when told to stop
+ * first, -1 on failure. A worker that failed to start sent its error as a line of text: the
+ * first one is printed (*reported), the others dropped, so a failed start prints one line.
+ */
+static int wait_ready(struct server *s, bool *reported)
+{
+	struct pollfd p = {.fd = s->ready_rd, .events = POLLIN};
+	char buf[4096], line[1024];
+	size_t len = 0;
+	int got = 0;
+	ssize_t n, i;
+
+	*reported = false;
+	while (got < s->o.workers) {
+		if (stop)
+			return 1;
+		if (ppoll(&p, 1, NULL, &s->waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			rig_log(PROG, "failed to wait for workers: %s", strerror(errno));
+			return -1;
+		}
+		n = read(s->ready_rd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			rig_log(PROG, "failed to read from workers: %s", strerror(errno));
+			return -1;
+		}
+		/* Every write end is closed and a line is missing: a worker exited. */
+		if (n == 0)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			if (!len) {
+				got++;
+				continue;
+			}
+			line[len++] = '\n';
+			if (!*reported && write(STDERR_FILENO, line, len) < 0)
+				return -1;
+			*reported = true;
+			len = 0;
+		}
+		if (*reported)
+			return -1;
+	}
+	return 0;
+}
+
+/* "ready" in --ready (written to a temporary file, then renamed) and on stdout. */
+static int announce_ready(const struct server *s)
+{
+	char tmp[4096];
+	int fd, n, err;
+
+	if (s->o.ready) {
+		n = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", s->o.ready, (int)getpid());
+		if (n < 0 || (size_t)n >= sizeof(tmp)) {
+			rig_log(PROG, "failed to write ready file %s: %s", s->o.ready,
+				strerror(ENAMETOOLONG));
+			return -1;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rig_log(PROG, "failed to create %s: %s", tmp, strerror(errno));
+			return -1;
+		}
+		err = write(fd, "ready\n", 6) == 6 ? 0 : (errno ? errno : EIO);
+		if (close(fd) && !err)
+			err = errno;
+		if (!err && rename(tmp, s->o.ready))
+			err = errno;
+		if (err) {
+			unlink(tmp);
+			rig_log(PROG, "failed to write ready file %s: %s", s->o.ready,
+				strerror(err));
+			return -1;
+		}
+	}
+	if (fputs("ready\n", stdout) == EOF || fflush(stdout)) {
+		rig_log(PROG, "failed to print ready: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The master's resources before the workers fork; 0 or -1 after saying why. */
+static int master_setup(struct server *s)
+{
+	int i, sv[2], fl, p[2];
+
+	if (s->o.ready && unlink(s->o.ready) && errno != ENOENT) {
+		rig_log(PROG, "failed to remove old %s: %s", s->o.ready, strerror(errno));
+		return -1;
+	}
+	if (s->o.stats) {
+		s->stats_fd = open(s->o.stats, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (s->stats_fd < 0) {
+			rig_log(PROG, "failed to open %s: %s", s->o.stats, strerror(errno));
+			return -1;
+		}
+	}
+	if (shared_listener(s->o.mode)) {
+		s->lfd = open_socket(s, false);
+		if (s->lfd < 0 || inode_of(s->lfd, &s->linode))
+			return -1;
+	}
+	if (epoll_mode(s->o.mode)) {
+		fl = fcntl(s->lfd, F_GETFL);
+		if (fl < 0 || fcntl(s->lfd, F_SETFL, fl | O_NONBLOCK)) {
+			rig_log(PROG, "failed to make listener non-blocking: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (s->o.mode == MODE_HANDOFF) {
+		for (i = 0; i < s->o.workers; i++) {
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+				rig_log(PROG, "failed to create socketpair: %s", strerror(errno));
+				return -1;
+			}
+			s->chan_master[i] = sv[0];
+			s->chan_worker[i] = sv[1];
+		}
+	}
+	if (pipe2(p, O_CLOEXEC)) {
+		rig_log(PROG, "failed to create pipe: %s", strerror(errno));
+		return -1;
+	}
+	s->ready_rd = p[0];
+	s->ready_wr = p[1];
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv;
+	struct server *s = &srv;
+	struct sigaction sa;
+	bool reported;
+	sigset_t blocked;
+	int i, r, err = 0;
+	pid_t pid, parent;
+
+	if (parse_args(argc, argv, &s->o))
+		return RIG_EXIT_USAGE;
+	if (rig_parse_addr(s->o.addr, s->o.port, &s->sa, &s->salen)) {
+		bad_arg("--addr", s->o.addr);
+		return RIG_EXIT_USAGE;
+	}
+	s->lfd = s->stats_fd = s->ready_rd = s->ready_wr = -1;
+	for (i = 0; i < MAX_WORKERS; i++)
+		s->chan_master[i] = s->chan_worker[i] = -1;
+
+	/* The stop signals are only ever delivered where the code waits for them. */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &blocked, &s->waitmask);
+	sigdelset(&s->waitmask, SIGTERM);
+	sigdelset(&s->waitmask, SIGINT);
+	sigaddset(&s->waitmask, SIGCHLD);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop; /* no SA_RESTART: blocking calls return EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/*
+	 * The master too stops when whatever started it dies (a test shell killed before it could
+	 * stop the rig), so no rig outlives its test.
+	 */
+	parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM)) {
+		rig_log(PROG, "failed to set parent death signal: %s", strerror(errno));
+		return RIG_EXIT_FAIL;
+	}
+	if (getppid() != parent)
+		stop = 1;
+
+	if (master_setup(s))
+		return RIG_EXIT_FAIL;
+	s->master = getpid();
+	for (i = 0; i < s->o.workers; i++) {
+		pid = fork();
+		if (pid < 0) {
+			rig_log(PROG, "failed to fork worker %d: %s", i, strerror(errno));
+			abort_workers(s, false);
+			return RIG_EXIT_FAIL;
+		}
+		if (pid == 0)
+			worker_main(s, i);
+		s->pids[i] = pid;
+	}
+	close(s->ready_wr);
+	for (i = 0; i < s->o.workers; i++) {
+		if (s->chan_worker[i] >= 0)
+			close(s->chan_worker[i]);
+	}
+
+	r = wait_ready(s, &reported);
+	if (r < 0) {
+		abort_workers(s, !reported);
+		return RIG_EXIT_FAIL;
+	}
+	if (r == 0 && announce_ready(s)) {
+		abort_workers(s, false);
+		return RIG_EXIT_FAIL;
+	}
+	if (r == 0 && s->o.mode == MODE_HANDOFF) {
+		if (master_handoff(s, &blocked))
+			err = -1;
+	} else {
+		while (!stop)
+			sigsuspend(&s->waitmask);
+	}
+	if (stop_workers(s))
+		err = -1;
+	return err ? RIG_EXIT_FAIL : 0;
+}
