@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-2.0
+# reusetop: clang builds the BPF objects, bpftool turns them into skeletons, gcc builds the tool.
+# Quiet by default; `make V=1` shows the commands.
+
+OUTPUT    ?= build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+VERSION   := 0.1.0
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
+VMLINUX_DIR := vmlinux/$(ARCH)
+
+BPF_NAMES := accept select
+BPF_OBJS  := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
+SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
+# The pure modules unit tests link against (no BPF, no skeletons).
+PURE_NAMES := model json opts text_render json_render
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I$(OUTPUT) -Iuser -Ibpf \
+	      -DREUSETOP_VERSION='"$(VERSION)"' -MMD -MP
+LDLIBS    := -lbpf -lelf -lz -lm
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# clang 14's BPF backend crashes on atomics whose result is used unless -mcpu=v3.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf $(WARN) \
+	      -Wno-unused-parameter -Wno-unused-function
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+.PHONY: all clean install uninstall check test unit deps demo vmlinux format bench
+
+all: reusetop
+
+$(OUTPUT) $(OUTPUT)/san $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/*.h $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUTPUT)/%.o: user/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# User objects that include a skeleton must wait for it.
+$(OUTPUT)/loader.o $(OUTPUT)/collector.o: $(SKELS)
+
+reusetop: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The same tool built with AddressSanitizer and UBSan: the integration tests run this one.
+SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(USER_SRCS))
+$(OUTPUT)/san/%.o: user/%.c $(SKELS) | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(OUTPUT)/san/reusetop: $(SAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+
+# Test programs: the ground-truth rig and the unit tests (sanitized).
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -Iuser -Ibpf -I$(OUTPUT) $(SAN_FLAGS)
+$(OUTPUT)/tests/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
+$(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
+$(OUTPUT)/tests/unit: tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) user/*.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) -lm -o $@
+
+TEST_BINS := $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
+	     $(OUTPUT)/tests/unit $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
+	     $(OUTPUT)/static/rig_client
+
+# Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,
+# so the fentry and kprobe tiers run under qemu on Debian's 6.1 kernel, whose busybox initramfs
+# has no libraries. No sanitizers; reusetop reuses the ordinary objects. Debian 12's libelf.a
+# needs only zlib; pkg-config --static adds whatever another distribution's needs (zstd...).
+VM_CFLAGS     := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
+VM_LDLIBS     := $(or $(shell pkg-config --static --libs libbpf 2>/dev/null),-lbpf -lelf -lz) -lm
+.PHONY: vm-smoke
+$(OUTPUT)/static:
+	$(Q)mkdir -p $@
+$(OUTPUT)/static/reusetop: $(USER_OBJS) | $(OUTPUT)/static
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(VM_LDLIBS) -o $@
+$(OUTPUT)/static/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(VM_CFLAGS) -static $< -o $@
+$(OUTPUT)/static/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(VM_CFLAGS) -static $< -o $@
+
+# Boot the 6.1 kernel (fetched once, with qemu, by tests/vm/fetch-kernel.sh) and run the static
+# reusetop with each tier: tests/vm/smoke.sh. VM_TIMEOUT=SECONDS bounds the run (default 300).
+vm-smoke: deps
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/static/reusetop
+	$(Q)tests/vm/run-vm.sh tests/vm/smoke.sh $(OUTPUT)/static/reusetop
+
+# Packages the build and the tests need, installed only when missing (Debian/Ubuntu).
+DEB_PACKAGES := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
+		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio
+deps:
+	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+check test: deps
+	$(Q)$(MAKE) --no-print-directory reusetop $(TEST_BINS)
+	$(Q)tests/run.sh
+
+unit: $(OUTPUT)/tests/unit
+	$(Q)$(OUTPUT)/tests/unit
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client
+	$(Q)tests/demo.sh
+
+# Regenerate the checked-in vmlinux.h from the running kernel's BTF.
+vmlinux:
+	$(Q)mkdir -p $(VMLINUX_DIR)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
+
+format:
+	clang-format -i user/*.c user/*.h tests/*.c bpf/*.c bpf/*.h
+
+install: reusetop
+	install -D -m 0755 reusetop $(DESTDIR)$(PREFIX)/sbin/reusetop
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/reusetop
+
+clean:
+	rm -rf $(OUTPUT) reusetop
+
+-include $(USER_OBJS:.o=.d) $(SAN_OBJS:.o=.d)
