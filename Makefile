@@ -85,12 +85,16 @@ $(OUTPUT)/tests/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUT
 $(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
+# Prints what discovery finds, like ss -ltnp, with the cost of each scan (a debugging aid).
+$(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c user/discovery.c user/discovery.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) tests/discovery_probe.c user/discovery.c -o $@
 $(OUTPUT)/tests/unit: tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) user/*.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) -lm -o $@
 
 TEST_BINS := $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
-	     $(OUTPUT)/tests/unit $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
+	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
 	     $(OUTPUT)/static/rig_client
 
 # Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,

@@ -1,0 +1,288 @@
+# SPDX-License-Identifier: GPL-2.0
+# Integration cases: reusetop (the sanitized build) against the rig on loopback, asserting exact
+# equality with what the rig's own workers counted. Sourced by tests/run.sh after lib.sh.
+
+DELAY=0.2
+
+# Groups of JSON document $1 in the case's network namespace (other runs may use the port).
+groups_here() {
+	jq -c --argjson ns "$NETNS_INODE" '[.groups[] | select(.netns == $ns)]' <<<"$1"
+}
+
+# The group reusetop shows for port $2 in JSON document $1 (exactly one, or fail).
+group_of() {
+	local n groups
+	groups=$(groups_here "$1")
+	n=$(jq --argjson p "$2" '[.[] | select(.port == $p)] | length' <<<"$groups")
+	[ "$n" = 1 ] || fail_because "want 1 group on port $2, got $n: $1" || return 1
+	jq -c --argjson p "$2" '.[] | select(.port == $p)' <<<"$groups"
+}
+
+# Per reuseport member: enqueued and accepted equal the worker's own count, attribution right.
+check_reuseport_exact() { # group stats total
+	local group=$1 stats=$2 total=$3 line ino pid fd n sock
+	local sum=0
+	[ "$(jq .members <<<"$group")" = "$(wc -l <"$stats")" ] ||
+		fail_because "members $(jq .members <<<"$group") != workers $(wc -l <"$stats")" || return 1
+	while IFS= read -r line; do
+		ino=$(jq .inode <<<"$line"); pid=$(jq .pid <<<"$line")
+		fd=$(jq .fd <<<"$line"); n=$(jq .accepted <<<"$line")
+		sum=$((sum + n))
+		sock=$(jq -c --argjson i "$ino" '.sockets[] | select(.inode == $i)' <<<"$group")
+		[ -n "$sock" ] || fail_because "socket $ino of worker $pid missing" || return 1
+		[ "$(jq .enqueued <<<"$sock")" = "$n" ] ||
+			fail_because "inode $ino enqueued $(jq .enqueued <<<"$sock") != rig $n" || return 1
+		[ "$(jq .accepted <<<"$sock")" = "$n" ] ||
+			fail_because "inode $ino accepted $(jq .accepted <<<"$sock") != rig $n" || return 1
+		[ "$(jq .pid <<<"$sock")" = "$pid" ] && [ "$(jq .fd <<<"$sock")" = "$fd" ] ||
+			fail_because "inode $ino attributed to $(jq -c '[.pid,.fd]' <<<"$sock"), want [$pid,$fd]" || return 1
+		[ "$(jq -r .comm <<<"$sock")" = rig_server ] || fail_because "comm: $sock" || return 1
+	done <"$stats"
+	[ "$sum" = "$total" ] || fail_because "rig accepted $sum of $total connections" || return 1
+	[ "$(jq .enqueued <<<"$group")" = "$total" ] && [ "$(jq .accepted <<<"$group")" = "$total" ] ||
+		fail_because "group totals $(jq -c '[.enqueued,.accepted]' <<<"$group") != $total"
+}
+
+# One shared listener: socket totals exact, and per worker process the accepts reusetop saw.
+check_shared_exact() { # group stats total
+	local group=$1 stats=$2 total=$3 line pid n seen sock ino
+	[ "$(jq .members <<<"$group")" = 1 ] || fail_because "members != 1: $group" || return 1
+	sock=$(jq -c '.sockets[0]' <<<"$group")
+	ino=$(head -n 1 "$stats" | jq .inode)
+	[ "$(jq .inode <<<"$sock")" = "$ino" ] || fail_because "inode $(jq .inode <<<"$sock") != $ino" || return 1
+	[ "$(jq .enqueued <<<"$sock")" = "$total" ] && [ "$(jq .accepted <<<"$sock")" = "$total" ] ||
+		fail_because "socket $(jq -c '[.enqueued,.accepted]' <<<"$sock") != $total" || return 1
+	while IFS= read -r line; do
+		pid=$(jq .pid <<<"$line"); n=$(jq .accepted <<<"$line")
+		[ "$(jq .worker <<<"$line")" -ge 0 ] || [ "$(jq -r .mode <<<"$line")" = handoff ] || continue
+		seen=$(jq --argjson p "$pid" '[.acceptors[] | select(.pid == $p) | .accepted] | add // 0' <<<"$group")
+		if [ "$(jq -r .mode <<<"$line")" = handoff ] && [ "$(jq .worker <<<"$line")" -ge 0 ]; then
+			# Handoff workers receive over a Unix socket: they never accept from the listener.
+			[ "$seen" = 0 ] || fail_because "handoff worker $pid shown accepting $seen" || return 1
+			continue
+		fi
+		[ "$seen" = "$n" ] || fail_because "pid $pid accepted $seen per reusetop, $n per rig" || return 1
+		jq -e --argjson p "$pid" --argjson i "$ino" \
+			'[.sockets[0].holders[] | select(.pid == $p)] | length == 1' <<<"$group" >/dev/null ||
+			fail_because "pid $pid not among holders of $ino: $group" || return 1
+	done <"$stats"
+}
+
+# Run MODE with N workers on ADDR:PORT, TOTAL connections, and compare; extra args to reusetop.
+exact_case() { # mode workers addr port total [check]
+	local mode=$1 workers=$2 addr=$3 port=$4 total=$5 json group
+	make_netns || return 1
+	start_rig rig --mode "$mode" --workers "$workers" --addr "$addr" --port "$port" || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	run_client --addr "$addr" --port "$port" --count "$total" --concurrency 8 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	stop_rig rig || return 1
+	group=$(group_of "$json" "$port") || return 1
+	[ "$(jq -r .addr <<<"$group")" = "$addr" ] || fail_because "addr: $group" || return 1
+	[ "$(jq -r .attach <<<"$json")" = "$EXPECT_TIER" ] ||
+		fail_because "attach $(jq -r .attach <<<"$json") != $EXPECT_TIER" || return 1
+	if [ "$mode" = reuseport ]; then
+		check_reuseport_exact "$group" "$CASE_DIR/rig.stats" "$total"
+	else
+		check_shared_exact "$group" "$CASE_DIR/rig.stats" "$total"
+	fi
+}
+
+case_same_port_two_netns() {
+	local json ns1 port=8301
+	make_netns || return 1
+	ns1=$NETNS_INODE
+	start_rig a --mode reuseport --workers 2 --port $port || return 1
+	make_netns || return 1
+	start_rig b --mode reuseport --workers 3 --port $port || return 1
+	start_reusetop -d "$DELAY" -P $port || return 1
+	run_client --port $port --count 300 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	jq -e --argjson a "$ns1" --argjson b "$NETNS_INODE" '
+		([.groups[] | select(.netns == $a)][0] | .members == 2 and .enqueued == 0) and
+		([.groups[] | select(.netns == $b)][0] | .members == 3 and .enqueued == 300)' \
+		<<<"$json" >/dev/null || fail_because "groups per netns wrong: $json"
+}
+
+case_two_addresses_two_groups() {
+	local json port=8302
+	make_netns || return 1
+	start_rig a --mode reuseport --workers 2 --addr 127.0.0.1 --port $port || return 1
+	start_rig b --mode reuseport --workers 2 --addr 127.0.0.2 --port $port || return 1
+	start_rig c --mode reuseport --workers 2 --addr ::1 --port $port || return 1
+	start_reusetop -d "$DELAY" -P $port || return 1
+	run_client --addr 127.0.0.2 --port $port --count 100 || return 1
+	json=$(groups_here "$(settle_json "$DELAY")")
+	stop_reusetop || return 1
+	[ "$(jq 'length' <<<"$json")" = 3 ] || fail_because "want 3 groups: $json" || return 1
+	jq -e '[.[] | select(.addr == "127.0.0.2")][0] | .enqueued == 100 and .members == 2' \
+		<<<"$json" >/dev/null || fail_because "127.0.0.2 group: $json" || return 1
+	jq -e '[.[] | select(.addr == "127.0.0.1")][0] | .enqueued == 0 and .members == 2' \
+		<<<"$json" >/dev/null || fail_because "127.0.0.1 group: $json" || return 1
+	jq -e '[.[] | select(.addr == "::1")][0] | .family == "inet6" and .enqueued == 0' \
+		<<<"$json" >/dev/null || fail_because "::1 group: $json"
+}
+
+case_pid_filter() {
+	local json pid port=8303
+	make_netns || return 1
+	start_rig a --mode reuseport --workers 2 --port $port || return 1
+	start_rig b --mode accept --workers 2 --port $((port + 1)) || return 1
+	# The master of rig b holds the shared listener.
+	start_reusetop -d "$DELAY" -p "$RIG_b" || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	[ "$(jq -c '[.groups[].port] | unique' <<<"$json")" = "[$((port + 1))]" ] ||
+		fail_because "pid filter shows: $(jq -c '[.groups[].port]' <<<"$json")"
+}
+
+case_stale_sockets_leave() {
+	local port=8305
+	make_netns || return 1
+	start_rig a --mode reuseport --workers 2 --port $port || return 1
+	start_reusetop -d "$DELAY" -P $port || return 1
+	sleep 0.5
+	[ "$(groups_here "$(tail -n 1 "$CASE_DIR/rt.json")" | jq length)" = 1 ] ||
+		fail_because "group not shown while the server runs" || return 1
+	stop_rig a || return 1
+	sleep 1
+	[ "$(groups_here "$(tail -n 1 "$CASE_DIR/rt.json")" | jq length)" = 0 ] ||
+		fail_because "group still shown after the server exited" || return 1
+	stop_reusetop
+}
+
+case_batch_and_iterations() {
+	local out status port=8306
+	make_netns || return 1
+	start_rig a --mode reuseport --workers 2 --port $port || return 1
+	out=$("$REUSETOP" -b -d 0.1 -n 3 -P $port 2>&1)
+	status=$?
+	[ $status -eq 0 ] || fail_because "exit $status: $out" || return 1
+	[ "$(grep -c '^reusetop ' <<<"$out")" = 3 ] || fail_because "want 3 intervals: $out" || return 1
+	grep -q "^TCP 127.0.0.1:$port .*members 2" <<<"$out" || fail_because "no group line: $out" || return 1
+	grep -q "attach $EXPECT_TIER" <<<"$out" || fail_because "tier not shown: $out"
+}
+
+case_json_contract() {
+	local json port=8307
+	make_netns || return 1
+	start_rig a --mode reuseport --workers 2 --port $port || return 1
+	start_reusetop -d "$DELAY" -P $port || return 1
+	run_client --port $port --count 10 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	json=$(jq -c --argjson ns "$NETNS_INODE" '.groups |= map(select(.netns == $ns))' <<<"$json")
+	jq -e '(.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")) and (.interval_s > 0)
+		and (.attach | type == "string") and (.groups | type == "array")
+		and (.groups[0] | has("proto") and has("family") and has("addr") and has("port")
+			and has("netns") and has("sockets") and has("imbalance") and has("members"))
+		and (.groups[0].imbalance | has("max_share") and has("jain"))
+		and (.groups[0].sockets[0] | has("inode") and has("pid") and has("comm") and has("fd")
+			and has("enqueued") and has("accepted") and has("enqueued_per_s")
+			and has("accepted_per_s") and has("share"))
+		and ([.groups[0].sockets[].share] | add > 0.999 and add < 1.001)' <<<"$json" >/dev/null ||
+		fail_because "contract broken: $json" || return 1
+	# Every line is one complete JSON document.
+	jq -e . "$CASE_DIR/rt.json" >/dev/null || fail_because "invalid JSON lines"
+}
+
+case_forced_tiers() {
+	local tier out status
+	for tier in fentry kprobe tracepoint; do
+		out=$("$REUSETOP" -j -n 1 -d 0.1 --attach $tier 2>&1)
+		status=$?
+		if [ $tier = "$EXPECT_TIER" ] || { [ "$EXPECT_TIER" = fentry ] && [ $tier != fentry ]; }; then
+			[ $status -eq 0 ] || fail_because "--attach $tier exit $status: $out" || return 1
+			[ "$(jq -r .attach <<<"$out")" = $tier ] || fail_because "attach: $out" || return 1
+		elif [ $tier = fentry ] || { [ $tier = kprobe ] && [ "$EXPECT_TIER" = tracepoint ]; }; then
+			[ $status -eq 2 ] || fail_because "--attach $tier exit $status, want 2: $out" || return 1
+			[ "$(wc -l <<<"$out")" = 1 ] && grep -q "^reusetop: cannot use the $tier tier: " <<<"$out" ||
+				fail_because "--attach $tier message: $out" || return 1
+		fi
+	done
+	[ "$(our_bpf_programs)" = 0 ] || fail_because "programs left loaded: $(bpftool prog show)"
+}
+
+case_bad_input() {
+	local args out status
+	while IFS= read -r args; do
+		# shellcheck disable=SC2086
+		out=$("$REUSETOP" $args 2>&1 </dev/null)
+		status=$?
+		[ $status -eq 2 ] || fail_because "'$args': exit $status, want 2: $out" || return 1
+		[ "$(wc -l <<<"$out")" = 1 ] && grep -q '^reusetop: ' <<<"$out" ||
+			fail_because "'$args': not a one-line error: $out" || return 1
+	done <<'ARGS'
+--bogus
+-d abc
+-d -1
+-d 0
+-n 0
+-P 70000
+-P 80,80
+-p abc
+-p 4194303
+--attach nope
+-d 1 -d 2
+-b -j
+stray
+ARGS
+	[ "$(our_bpf_programs)" = 0 ] || fail_because "programs left loaded"
+}
+
+case_not_root() {
+	local out status
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$(realpath "$REUSETOP")" -j -n 1 2>&1)
+	status=$?
+	[ $status -eq 2 ] || fail_because "exit $status, want 2: $out" || return 1
+	grep -q '^reusetop: needs root (missing CAP_BPF, CAP_PERFMON)$' <<<"$out" ||
+		fail_because "message: $out"
+}
+
+case_nothing_left_after_kill() {
+	local sig
+	for sig in INT TERM KILL; do
+		start_reusetop -d 0.1 || return 1
+		[ "$(our_bpf_programs)" -gt 0 ] || fail_because "no programs while running" || return 1
+		kill -$sig "$RT_PID"
+		wait "$RT_PID" 2>/dev/null
+		sleep 0.3 # program release after the last fd closes is deferred (RCU)
+		[ "$(our_bpf_programs)" = 0 ] || fail_because "programs left after SIG$sig" || return 1
+	done
+}
+
+case_help_version() {
+	"$REUSETOP" --help | grep -q -- '--attach TIER' || fail_because "help" || return 1
+	"$REUSETOP" --version | grep -q '^reusetop [0-9]' || fail_because "version"
+}
+
+integration_cases() {
+	run_case "TCP IPv4 reuseport, 4 workers, 2000 connections: exact per-socket counts" \
+		exact_case reuseport 4 127.0.0.1 8201 2000
+	run_case "TCP IPv6 reuseport, 4 workers, 1000 connections: exact per-socket counts" \
+		exact_case reuseport 4 ::1 8202 1000
+	run_case "TCP shared listener, blocking accept, 4 workers: exact per-worker accepts" \
+		exact_case accept 4 127.0.0.1 8203 1000
+	run_case "TCP shared listener, epoll, 4 workers: exact per-worker accepts" \
+		exact_case epoll 4 127.0.0.1 8204 1000
+	run_case "TCP shared listener, EPOLLEXCLUSIVE, 4 workers: exact per-worker accepts" \
+		exact_case epoll-exclusive 4 127.0.0.1 8205 1000
+	run_case "TCP master accepts and hands off over SCM_RIGHTS: the master is the acceptor" \
+		exact_case handoff 4 127.0.0.1 8206 500
+	run_case "grouping: the same port in two network namespaces is two groups" \
+		case_same_port_two_netns
+	run_case "grouping: 127.0.0.1, 127.0.0.2 and ::1 on one port are three groups" \
+		case_two_addresses_two_groups
+	run_case "filter: -p shows only groups the process takes part in" case_pid_filter
+	run_case "sockets of an exited server leave the view" case_stale_sockets_leave
+	run_case "batch output with -n stops after N intervals" case_batch_and_iterations
+	run_case "JSON contract fields and one document per line" case_json_contract
+	run_case "forced tiers: usable ones attach, others exit 2 with one line" case_forced_tiers
+	run_case "bad input: one-line error, exit 2, nothing attached" case_bad_input
+	run_case "no privileges: names the missing capabilities, exit 2" case_not_root
+	run_case "nothing stays attached after SIGINT, SIGTERM or SIGKILL" case_nothing_left_after_kill
+	run_case "help and version" case_help_version
+}

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0
+# Test harness: named cases, each a function that returns 0 (pass) or non-zero (fail) after
+# saying why with `fail_because`. Every case runs in a subshell with its own scratch folder and
+# network namespace, and everything it started is stopped afterwards, pass or fail.
+
+BUILD=${BUILD:-build}
+REUSETOP=${REUSETOP:-$BUILD/san/reusetop}
+RIG_SERVER=$BUILD/tests/rig_server
+RIG_CLIENT=$BUILD/tests/rig_client
+# ASan's leak check needs to ptrace-stop threads; keep it on, and make reports fail the run.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+fail_because() {
+	echo "    $*" >&2
+	return 1
+}
+
+# Run one case in a subshell: run_case "name" function [args...]
+run_case() {
+	local name=$1 status
+	shift
+	CASE_DIR=$(mktemp -d /tmp/reusetop-test.XXXXXX)
+	(
+		set -u
+		export CASE_DIR
+		trap case_cleanup EXIT
+		"$@"
+	) >"$CASE_DIR/log" 2>&1
+	status=$?
+	if [ $status -eq 0 ]; then
+		PASSED=$((PASSED + 1))
+		echo "PASS $name"
+	else
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("$name")
+		echo "FAIL $name"
+		sed 's/^/    | /' "$CASE_DIR/log" | tail -n 40
+	fi
+	rm -rf "$CASE_DIR"
+}
+
+# Count PASS/FAIL lines of a sub-suite's output (the unit tests, the VM suite).
+count_results() {
+	local out=$1
+	PASSED=$((PASSED + $(grep -c '^PASS ' <<<"$out")))
+	FAILED=$((FAILED + $(grep -c '^FAIL ' <<<"$out")))
+	while IFS= read -r line; do FAILED_NAMES+=("${line#FAIL }"); done < <(grep '^FAIL ' <<<"$out")
+}
+
+summary() {
+	echo
+	for n in "${FAILED_NAMES[@]}"; do echo "failed: $n"; done
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+# ---- per-case helpers (run inside the case's subshell) ---------------------------------------
+
+PIDS_TO_STOP=()
+NETNS=""      # the namespace new rigs and clients run in
+NETNS_ALL=()  # every namespace the case made
+
+case_cleanup() {
+	local p
+	for p in "${PIDS_TO_STOP[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS_TO_STOP[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${NETNS_ALL[@]}"; do ip netns del "$p" 2>/dev/null; done
+	return 0
+}
+
+# A fresh network namespace with loopback up; its name in $NETNS, its inode in $NETNS_INODE.
+make_netns() {
+	NETNS=rt$$$RANDOM
+	NETNS_ALL+=("$NETNS")
+	ip netns add "$NETNS" && ip -n "$NETNS" link set lo up || return 1
+	NETNS_INODE=$(stat -L -c %i "/run/netns/$NETNS")
+}
+
+# The command prefix that runs a program in the case's namespace (none without one). Used
+# as "${NS_EXEC[@]}" prog so that a background job's $! is the program itself, not a subshell.
+ns_exec() {
+	NS_EXEC=()
+	[ -z "$NETNS" ] || NS_EXEC=(ip netns exec "$NETNS")
+}
+
+wait_for_file() { # file seconds
+	local i
+	for i in $(seq $(($2 * 20))); do [ -s "$1" ] && return 0; sleep 0.05; done
+	fail_because "timed out waiting for $1"
+}
+
+# Start reusetop in JSON mode in the background: output in $CASE_DIR/rt.json, pid in RT_PID.
+# Returns once the probes are attached and the first interval has been printed.
+start_reusetop() {
+	"$REUSETOP" -j "$@" >"$CASE_DIR/rt.json" 2>"$CASE_DIR/rt.err" &
+	RT_PID=$!
+	PIDS_TO_STOP+=("$RT_PID")
+	wait_for_file "$CASE_DIR/rt.json" 20 || { cat "$CASE_DIR/rt.err"; return 1; }
+}
+
+# Stop reusetop with SIGINT and check that it exits 0 with nothing on stderr (sanitizers).
+stop_reusetop() {
+	kill -INT "$RT_PID"
+	wait "$RT_PID"
+	local status=$?
+	[ $status -eq 0 ] || fail_because "reusetop exited $status: $(cat "$CASE_DIR/rt.err")" || return 1
+	[ ! -s "$CASE_DIR/rt.err" ] || fail_because "reusetop stderr: $(cat "$CASE_DIR/rt.err")"
+}
+
+# start_rig NAME ARGS...: rig_server in the case's netns; stats in $CASE_DIR/NAME.stats.
+start_rig() {
+	local name=$1
+	shift
+	ns_exec
+	"${NS_EXEC[@]}" "$RIG_SERVER" "$@" --stats "$CASE_DIR/$name.stats" \
+		--ready "$CASE_DIR/$name.ready" >"$CASE_DIR/$name.out" 2>&1 &
+	local pid=$!
+	PIDS_TO_STOP+=("$pid")
+	eval "RIG_${name}=$pid"
+	wait_for_file "$CASE_DIR/$name.ready" 10
+}
+
+# stop_rig NAME: SIGTERM the master and wait until every worker wrote its stats line.
+stop_rig() {
+	local pid
+	eval "pid=\$RIG_$1"
+	kill -TERM "$pid"
+	wait "$pid" || fail_because "rig $1 exited $?: $(cat "$CASE_DIR/$1.out")"
+}
+
+# run_client ARGS...: rig_client in the case's netns; fails unless every connection succeeded.
+run_client() {
+	local out
+	ns_exec
+	out=$("${NS_EXEC[@]}" "$RIG_CLIENT" "$@") || fail_because "client failed: $out" || return 1
+	[ "$(jq -r .failed <<<"$out")" = 0 ] || fail_because "client: $out"
+}
+
+# The last complete JSON line reusetop printed, after waiting for two more intervals so the
+# counters of everything the client did are in it.
+settle_json() { # delay_s
+	sleep "$(awk -v d="$1" 'BEGIN { print d * 2.5 }')"
+	tail -n 1 "$CASE_DIR/rt.json"
+}
+
+# Our BPF programs still loaded (by their names, as bpftool shows them: 15 characters).
+our_bpf_programs() {
+	bpftool prog show 2>/dev/null | grep -E -c \
+		'name (fexit_reqsk_que|fexit_inet_csk_|kprobe_reqsk_qu|raw_tp_sk_data_|tp_enter_accept|tp_exit_accept|fexit_reuseport|kretprobe_reuse)'
+}

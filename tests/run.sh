@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The whole suite: unit tests (sanitized), integration tests of the sanitized reusetop against
+# the ground-truth rig on this kernel, and the same scenarios on Debian's 6.1 kernel under qemu
+# for the fentry and kprobe tiers. Run as root from the project root after building (make check
+# does both). `tests/run.sh unit host vm` picks parts (default: all).
+# Ends with "N passed, N failed"; exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+. tests/integration.sh
+. tests/vm_cases.sh
+
+parts=${*:-unit host vm}
+want() { [[ " $parts " == *" $1 "* ]]; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/run.sh: the tests load BPF programs and make network namespaces: run as root" >&2
+	exit 2
+fi
+# The tracepoint tier needs tracefs; the tool mounts it itself, the harness only reads it.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+
+# Which tier this kernel gives reusetop: the one auto picks, checked against what the kernel
+# allows in case_forced_tiers.
+EXPECT_TIER=$("$REUSETOP" -j -n 1 -d 0.05 2>/dev/null | jq -r .attach)
+echo "reusetop attaches with the '$EXPECT_TIER' tier on $(uname -r)"
+
+if want unit; then
+	echo "== unit tests"
+	unit_out=$("$BUILD/tests/unit" 2>&1)
+	echo "$unit_out" | grep -v '^unit: '
+	count_results "$unit_out"
+	if ! grep -q '^unit: [0-9]* passed' <<<"$unit_out"; then
+		FAILED=$((FAILED + 1)); FAILED_NAMES+=("unit tests crashed"); echo "FAIL unit tests crashed"
+	fi
+fi
+if want host; then
+	echo "== integration tests on $(uname -r)"
+	integration_cases
+fi
+if want vm; then
+	echo "== integration tests on Debian's 6.1 kernel (qemu)"
+	vm_cases
+fi
+
+summary

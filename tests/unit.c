@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the pure user-space modules: rates, shares, fairness, grouping and filtering
+ * (model), JSON escaping and documents (json, json_render), the text table, and option parsing.
+ * Each case prints "PASS name" or "FAIL name: why"; built with ASan and UBSan.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "json.h"
+#include "model.h"
+#include "opts.h"
+#include "render.h"
+
+static int passed, failed;
+static char why[512];
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			snprintf(why, sizeof(why), __VA_ARGS__);                                   \
+			return false;                                                              \
+		}                                                                                  \
+	} while (0)
+
+#define NEAR(a, b) (fabs((a) - (b)) < 1e-9)
+
+static void run(const char *name, bool (*fn)(void))
+{
+	why[0] = '\0';
+	if (fn()) {
+		passed++;
+		printf("PASS unit: %s\n", name);
+	} else {
+		failed++;
+		printf("FAIL unit: %s: %s\n", name, why);
+	}
+}
+
+/* Capture what a writer prints into a string (caller frees). */
+#define CAPTURE(buf, f, code)                                                                      \
+	do {                                                                                       \
+		size_t len_;                                                                       \
+		FILE *f = open_memstream(&buf, &len_);                                             \
+		code;                                                                              \
+		fclose(f);                                                                         \
+	} while (0)
+
+static bool test_rate(void)
+{
+	CHECK(NEAR(rate_per_s(150, 50, 2.0), 50.0), "delta over interval");
+	CHECK(NEAR(rate_per_s(7, 0, 0.5), 14.0), "from zero");
+	CHECK(NEAR(rate_per_s(5, 100, 1.0), 5.0), "counter recreated counts from 0");
+	CHECK(isnan(rate_per_s(1, 0, 0.0)), "zero interval is unknown");
+	CHECK(isnan(rate_per_s(1, 0, -1.0)), "negative interval is unknown");
+	return true;
+}
+
+static bool test_imbalance(void)
+{
+	uint64_t even[4] = {100, 100, 100, 100}, one[4] = {0, 400, 0, 0}, zero[3] = {0, 0, 0};
+	uint64_t skew[2] = {300, 100};
+	struct rt_imbalance r;
+
+	r = imbalance_of(even, 4);
+	CHECK(NEAR(r.max_share, 0.25) && NEAR(r.jain, 1.0), "even: %f %f", r.max_share, r.jain);
+	r = imbalance_of(one, 4);
+	CHECK(NEAR(r.max_share, 1.0) && NEAR(r.jain, 0.25), "one: %f %f", r.max_share, r.jain);
+	r = imbalance_of(skew, 2);
+	/* (400^2) / (2 * (90000 + 10000)) = 0.8 */
+	CHECK(NEAR(r.max_share, 0.75) && NEAR(r.jain, 0.8), "skew: %f %f", r.max_share, r.jain);
+	r = imbalance_of(zero, 3);
+	CHECK(isnan(r.max_share) && isnan(r.jain), "nothing enqueued is unknown, not 0");
+	r = imbalance_of(NULL, 0);
+	CHECK(isnan(r.jain), "no members");
+	return true;
+}
+
+static bool test_json_escape(void)
+{
+	char *out = NULL;
+	bool ok;
+
+	CAPTURE(out, f, json_write_escaped(f, "a\"b\\c\n\t\x01\x7f"));
+	ok = !strcmp(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\"");
+	CHECK(ok, "controls and quotes: %s", out);
+	free(out);
+	CAPTURE(out, f, json_write_escaped(f, "caf\xc3\xa9 \xe2\x82\xac"));
+	ok = !strcmp(out, "\"caf\xc3\xa9 \xe2\x82\xac\"");
+	CHECK(ok, "valid UTF-8 kept: %s", out);
+	free(out);
+	/* A lone continuation byte, a truncated sequence, an overlong '/', a surrogate. */
+	CAPTURE(out, f, json_write_escaped(f, "\x80x\xc3\xc0\xaf\xed\xa0\x80"));
+	ok = !strcmp(out, "\"\\ufffdx\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	CHECK(ok, "invalid UTF-8 replaced: %s", out);
+	free(out);
+	return true;
+}
+
+static bool test_json_writer(void)
+{
+	struct json_writer w;
+	char *out = NULL;
+	bool ok;
+
+	CAPTURE(out, f, {
+		json_init(&w, f);
+		json_object_begin(&w, NULL);
+		json_uint(&w, "a", 18446744073709551615ull);
+		json_double(&w, "nan", NAN, 2);
+		json_double(&w, "x", 0.5, 3);
+		json_array_begin(&w, "l");
+		json_int(&w, NULL, -1);
+		json_object_begin(&w, NULL);
+		json_object_end(&w);
+		json_null(&w, NULL);
+		json_array_end(&w);
+		json_bool(&w, "t", true);
+		json_object_end(&w);
+	});
+	ok = !strcmp(out, "{\"a\":18446744073709551615,\"nan\":null,\"x\":0.500,"
+			  "\"l\":[-1,{},null],\"t\":true}\n");
+	CHECK(ok, "document: %s", out);
+	free(out);
+	return true;
+}
+
+static bool parse(const char *line, struct rt_options *o, char *err, size_t errlen)
+{
+	char buf[512], *argv[32], *save = NULL;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, " ", &save); t && argc < 31; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	return opts_parse(argc, argv, o, err, errlen) == 0;
+}
+
+static bool test_opts_valid(void)
+{
+	struct rt_options o;
+	char err[256];
+
+	CHECK(parse("reusetop", &o, err, sizeof(err)), "no options: %s", err);
+	CHECK(o.output == RT_OUT_AUTO && NEAR(o.delay_s, 1.0) && o.tier == RT_TIER_AUTO, "defaults");
+	CHECK(parse("reusetop -j -d 0.25 -n 3 -P 80,443 -p 1 --attach tracepoint", &o, err,
+		    sizeof(err)),
+	      "full: %s", err);
+	CHECK(o.output == RT_OUT_JSON && NEAR(o.delay_s, 0.25) && o.iterations == 3, "values");
+	CHECK(o.nports == 2 && o.ports[0] == 80 && o.ports[1] == 443, "ports");
+	CHECK(o.npids == 1 && o.pids[0] == 1 && o.tier == RT_TIER_TRACEPOINT, "pid, tier");
+	CHECK(parse("reusetop --batch --delay=.5 --port=65535 --attach=fentry", &o, err, sizeof(err)),
+	      "long forms: %s", err);
+	CHECK(o.output == RT_OUT_BATCH && NEAR(o.delay_s, 0.5) && o.ports[0] == 65535, "long values");
+	return true;
+}
+
+static bool test_opts_invalid(void)
+{
+	static const char *const bad[] = {
+		"reusetop -d abc",      "reusetop -d -1",        "reusetop -d 0",
+		"reusetop -d 0.01",     "reusetop -d 1e9",       "reusetop -d nan",
+		"reusetop -d inf",      "reusetop -d 1x",        "reusetop -d",
+		"reusetop -n 0",        "reusetop -n -5",        "reusetop -n 99999999999999999999",
+		"reusetop -P 0",        "reusetop -P 65536",     "reusetop -P 80,,81",
+		"reusetop -P 80,80",    "reusetop -P ,80",       "reusetop -P 80,",
+		"reusetop -P http",     "reusetop -p 0",         "reusetop -p -1",
+		"reusetop -p 4194305",  "reusetop -p 12a",       "reusetop --attach magic",
+		"reusetop --bogus",     "reusetop -x",           "reusetop -b -j",
+		"reusetop -d 1 -d 2",   "reusetop -P 80 -P 81",  "reusetop extra",
+		"reusetop --attach",    "reusetop -P +80",       "reusetop -d +1",
+	};
+	struct rt_options o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(!parse(bad[i], &o, err, sizeof(err)), "accepted: %s", bad[i]);
+		CHECK(err[0] && !strchr(err, '\n'), "no one-line message for: %s", bad[i]);
+	}
+	return true;
+}
+
+/* A group of three reuseport members on 127.0.0.1:8080 and a lone listener on [::1]:9090. */
+static struct rt_holder holders[4] = {
+	{100, 3, "srv"}, {101, 3, "srv"}, {102, 4, "srv"}, {200, 5, "other"},
+};
+
+static void make_listeners(struct rt_listener *l)
+{
+	memset(l, 0, 4 * sizeof(*l));
+	for (int i = 0; i < 3; i++) {
+		l[i].inode = 10 + (uint64_t)i;
+		l[i].netns = 1;
+		l[i].family = AF_INET;
+		l[i].proto = IPPROTO_TCP;
+		l[i].port = 8080;
+		inet_pton(AF_INET, "127.0.0.1", l[i].addr);
+		l[i].nholders = 1;
+		l[i].holders = &holders[i];
+		l[i].backlog = 128;
+		l[i].drops = 0;
+	}
+	l[3].inode = 5;
+	l[3].netns = 1;
+	l[3].family = AF_INET6;
+	l[3].proto = IPPROTO_TCP;
+	l[3].port = 9090;
+	inet_pton(AF_INET6, "::1", l[3].addr);
+	l[3].nholders = 1;
+	l[3].holders = &holders[3];
+	l[3].drops = -1;
+}
+
+static bool test_model_groups(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s1[] = {{10, 10, 10, 0, 0}, {11, 30, 29, 0, 0}, {12, 0, 0, 0, 0}};
+	struct rt_sock_sample s2[] = {{5, 4, 4, 0, 0}, {10, 20, 20, 0, 0}, {11, 70, 70, 0, 0},
+				      {12, 10, 10, 2, 0}};
+	struct rt_acceptor_sample a2[] = {{11, 101, 101, "srv", 70, 0}, {12, 102, 102, "srv", 10, 2}};
+	struct rt_sample sample = {.mono_s = 11.0, .features = {true, true, false}};
+	struct rt_model *m;
+	struct rt_view v;
+	const struct rt_group_view *g;
+	bool ok = true;
+
+	make_listeners(l);
+	CHECK(!model_new(&m), "new");
+	/* Sorted like discovery: inet before inet6. */
+	sample.listeners = l;
+	sample.nlisteners = 3;
+	sample.socks = s1;
+	sample.nsocks = 3;
+	CHECK(!model_update(m, &sample, 10.0, NULL, &v), "first update");
+	CHECK(v.ngroups == 1 && v.groups[0].nsocks == 3, "one group of 3: %zu", v.ngroups);
+	CHECK(NEAR(v.interval_s, 1.0), "first interval measured from start");
+	CHECK(NEAR(v.groups[0].socks[1].enqueued_rate, 30.0), "first rate from zero");
+
+	sample.mono_s = 13.0;
+	sample.nlisteners = 4;
+	struct rt_listener sorted[4] = {l[0], l[1], l[2], l[3]};
+	sample.listeners = sorted;
+	sample.socks = s2;
+	sample.nsocks = 4;
+	sample.acceptors = a2;
+	sample.nacceptors = 2;
+	CHECK(!model_update(m, &sample, 10.0, NULL, &v), "second update");
+	CHECK(v.ngroups == 2, "two groups: %zu", v.ngroups);
+	g = &v.groups[0];
+	CHECK(g->port == 8080 && g->nsocks == 3 && g->enqueued == 100 && g->accepted == 100,
+	      "group totals %llu", (unsigned long long)g->enqueued);
+	CHECK(NEAR(v.interval_s, 2.0), "interval %f", v.interval_s);
+	CHECK(NEAR(g->socks[0].share, 0.2) && NEAR(g->socks[1].share, 0.7) &&
+		      NEAR(g->socks[2].share, 0.1),
+	      "shares");
+	/* Interval deltas 10, 40, 10 over 60. */
+	CHECK(NEAR(g->socks[1].interval_share, 40.0 / 60.0), "interval share");
+	CHECK(NEAR(g->socks[1].enqueued_rate, 20.0) && NEAR(g->enqueued_rate, 30.0), "rates");
+	CHECK(NEAR(g->imbalance.max_share, 0.7), "max share");
+	CHECK(NEAR(g->imbalance.jain, 10000.0 / (3.0 * (400 + 4900 + 100))), "jain %f",
+	      g->imbalance.jain);
+	CHECK(isnan(g->socks[0].selected_rate), "selected unknown without the feature");
+	CHECK(g->nacceptors == 2 && g->acceptors[0].a->pid == 101, "acceptors follow sockets");
+	CHECK(NEAR(g->acceptors[0].share, 70.0 / 80.0), "acceptor share");
+	CHECK(NEAR(g->acceptors[1].eagain_rate, 1.0), "acceptor eagain rate");
+	CHECK(v.groups[1].port == 9090 && v.groups[1].nsocks == 1 &&
+		      NEAR(v.groups[1].socks[0].share, 1.0),
+	      "lone listener is its own group");
+	model_free(m);
+	return ok;
+}
+
+static bool test_model_filters(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {{5, 1, 1, 0, 0}};
+	struct rt_acceptor_sample a[] = {{5, 300, 301, "worker", 1, 0}};
+	struct rt_sample sample = {.mono_s = 1.0, .features = {true, true, true}};
+	uint16_t port = 9090;
+	int pid_other = 200, pid_srv = 101, pid_acceptor = 300, pid_none = 999;
+	struct rt_filter f = {};
+	struct rt_model *m;
+	struct rt_view v;
+
+	make_listeners(l);
+	sample.listeners = l;
+	sample.nlisteners = 4;
+	sample.socks = s;
+	sample.nsocks = 1;
+	sample.acceptors = a;
+	sample.nacceptors = 1;
+	CHECK(!model_new(&m), "new");
+	f.ports = &port;
+	f.nports = 1;
+	CHECK(!model_update(m, &sample, 0, &f, &v) && v.ngroups == 1 && v.groups[0].port == 9090,
+	      "port filter");
+	f.nports = 0;
+	f.pids = &pid_srv;
+	f.npids = 1;
+	CHECK(!model_update(m, &sample, 0, &f, &v) && v.ngroups == 1 && v.groups[0].nsocks == 3,
+	      "pid filter keeps the whole group");
+	f.pids = &pid_acceptor;
+	CHECK(!model_update(m, &sample, 0, &f, &v) && v.ngroups == 1 && v.groups[0].port == 9090,
+	      "pid filter matches acceptors");
+	f.pids = &pid_other;
+	CHECK(!model_update(m, &sample, 0, &f, &v) && v.ngroups == 1, "holder pid");
+	f.pids = &pid_none;
+	CHECK(!model_update(m, &sample, 0, &f, &v) && v.ngroups == 0, "no match");
+	model_free(m);
+	return true;
+}
+
+static bool test_render_json_nulls(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {{5, 0, 3, 0, 0}};
+	struct rt_sample sample = {.mono_s = 2.0, .features = {false, true, false}};
+	const char *degraded[] = {"enqueued unknown: test", NULL};
+	struct rt_model *m;
+	struct rt_view v;
+	char *out = NULL;
+	bool ok;
+
+	make_listeners(l);
+	sample.listeners = &l[3];
+	sample.nlisteners = 1;
+	sample.socks = s;
+	sample.nsocks = 1;
+	CHECK(!model_new(&m) && !model_update(m, &sample, 1.0, NULL, &v), "update");
+	v.attach = "tracepoint";
+	v.degraded = degraded;
+	CAPTURE(out, f, render_json(f, &v));
+	ok = strstr(out, "\"attach\":\"tracepoint\"") && strstr(out, "\"enqueued\":null") &&
+	     strstr(out, "\"accepted\":3") && strstr(out, "\"share\":null") &&
+	     strstr(out, "\"selected\":null") && strstr(out, "\"drops\":null") &&
+	     strstr(out, "\"addr\":\"::1\"") && strstr(out, "\"family\":\"inet6\"") &&
+	     strstr(out, "\"degraded\":[\"enqueued unknown: test\"]") &&
+	     strstr(out, "\"pid\":200,\"comm\":\"other\",\"fd\":5") && out[strlen(out) - 1] == '\n' &&
+	     !strchr(out, '\n')[1];
+	CHECK(ok, "json: %s", out);
+	free(out);
+	CAPTURE(out, f, render_text(f, &v));
+	ok = strstr(out, "TCP [::1]:9090") && strstr(out, "attach tracepoint") &&
+	     strstr(out, "degraded: enqueued unknown: test");
+	CHECK(ok, "text: %s", out);
+	free(out);
+	model_free(m);
+	return true;
+}
+
+int main(void)
+{
+	run("rate_per_s", test_rate);
+	run("imbalance: max share and Jain's index", test_imbalance);
+	run("json: escaping", test_json_escape);
+	run("json: writer", test_json_writer);
+	run("options: valid", test_opts_valid);
+	run("options: invalid values give one-line errors", test_opts_invalid);
+	run("model: groups, rates, shares, acceptors", test_model_groups);
+	run("model: port and pid filters", test_model_filters);
+	run("render: unknown values are null", test_render_json_nulls);
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
