@@ -202,7 +202,10 @@ case_forced_tiers() {
 				fail_because "--attach $tier message: $out" || return 1
 		fi
 	done
-	[ "$(our_bpf_programs)" = 0 ] || fail_because "programs left loaded: $(bpftool prog show)"
+	for tier in fentry kprobe tracepoint; do
+		! programs_left_by "$REUSETOP" -j -n 1 -d 0.1 --attach $tier ||
+			fail_because "programs left loaded after --attach $tier" || return 1
+	done
 }
 
 case_bad_input() {
@@ -229,7 +232,7 @@ case_bad_input() {
 -b -j
 stray
 ARGS
-	[ "$(our_bpf_programs)" = 0 ] || fail_because "programs left loaded"
+	! programs_left_by "$REUSETOP" -d 1 -d 2 || fail_because "programs left loaded"
 }
 
 case_not_root() {
@@ -243,14 +246,17 @@ case_not_root() {
 }
 
 case_nothing_left_after_kill() {
-	local sig
+	local sig before ours
 	for sig in INT TERM KILL; do
+		before=$(reusetop_prog_ids)
 		start_reusetop -d 0.1 || return 1
-		[ "$(our_bpf_programs)" -gt 0 ] || fail_because "no programs while running" || return 1
+		ours=$(comm -13 <(echo "$before") <(reusetop_prog_ids))
+		[ -n "$ours" ] || fail_because "no programs seen while running" || return 1
 		kill -$sig "$RT_PID"
 		wait "$RT_PID" 2>/dev/null
-		sleep 0.3 # program release after the last fd closes is deferred (RCU)
-		[ "$(our_bpf_programs)" = 0 ] || fail_because "programs left after SIG$sig" || return 1
+		sleep 0.3 # programs are freed after their last reference, deferred by RCU
+		[ -z "$(comm -12 <(echo "$ours") <(reusetop_prog_ids))" ] ||
+			fail_because "programs left after SIG$sig: $ours" || return 1
 	done
 }
 

@@ -151,8 +151,19 @@ settle_json() { # delay_s
 	tail -n 1 "$CASE_DIR/rt.json"
 }
 
-# Our BPF programs still loaded (by their names, as bpftool shows them: 15 characters).
-our_bpf_programs() {
-	bpftool prog show 2>/dev/null | grep -E -c \
-		'name (fexit_reqsk_que|fexit_inet_csk_|kprobe_reqsk_qu|raw_tp_sk_data_|tp_enter_accept|tp_exit_accept|fexit_reuseport|kretprobe_reuse)'
+# IDs of loaded BPF programs with reusetop's program names (bpftool shows 15 characters).
+reusetop_prog_ids() {
+	bpftool prog show 2>/dev/null | grep -E \
+		'name (fexit_hashdance|fentry_hashdanc|fexit_reqsk_que|fexit_inet_csk_|kprobe_hashdanc|kretprobe_hash|kprobe_reqsk_qu|raw_tp_sk_data_|tp_exit_accept|fexit_reuseport|kretprobe_reuse)' |
+		cut -d: -f1 | sort
+}
+
+# Run a command and print the IDs of reusetop programs it left loaded (IDs are never reused
+# soon, so other reusetop instances running meanwhile do not disturb the answer).
+programs_left_by() {
+	local before
+	before=$(reusetop_prog_ids)
+	"$@" >/dev/null 2>&1
+	sleep 0.3 # programs are freed after their last reference, deferred by RCU
+	comm -13 <(echo "$before") <(reusetop_prog_ids) | grep .
 }
