@@ -13,7 +13,7 @@ VERSION   := 0.1.0
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
 VMLINUX_DIR := vmlinux/$(ARCH)
 
-BPF_NAMES := accept select
+BPF_NAMES := accept select wakeup
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
@@ -26,7 +26,7 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I$(OUTPUT) -Iuser -Ibpf \
 	      -DREUSETOP_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS    := -lbpf -lelf -lz -lm
+LDLIBS    := -lbpf -lelf -lz -lm -lncursesw -ltinfo
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # clang 14's BPF backend crashes on atomics whose result is used unless -mcpu=v3.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf $(WARN) \
@@ -62,7 +62,7 @@ $(OUTPUT)/%.o: user/%.c | $(OUTPUT)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # User objects that include a skeleton must wait for it.
-$(OUTPUT)/loader.o $(OUTPUT)/collector.o: $(SKELS)
+$(OUTPUT)/loader.o $(OUTPUT)/collector.o $(OUTPUT)/main.o: $(SKELS)
 
 reusetop: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -102,7 +102,8 @@ TEST_BINS := $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/r
 # has no libraries. No sanitizers; reusetop reuses the ordinary objects. Debian 12's libelf.a
 # needs only zlib; pkg-config --static adds whatever another distribution's needs (zstd...).
 VM_CFLAGS     := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
-VM_LDLIBS     := $(or $(shell pkg-config --static --libs libbpf 2>/dev/null),-lbpf -lelf -lz) -lm
+VM_LDLIBS     := $(or $(shell pkg-config --static --libs libbpf 2>/dev/null),-lbpf -lelf -lz) -lm \
+		 $(or $(shell pkg-config --static --libs ncursesw 2>/dev/null),-lncursesw -ltinfo)
 .PHONY: vm-smoke
 $(OUTPUT)/static:
 	$(Q)mkdir -p $@
@@ -124,7 +125,7 @@ vm-smoke: deps
 
 # Packages the build and the tests need, installed only when missing (Debian/Ubuntu).
 DEB_PACKAGES := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
-		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio
+		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio libncurses-dev tmux
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \

@@ -24,6 +24,12 @@
  * already inside inet_csk_accept when the trampoline was attached returns past it).
  * User space attaches the accept programs before the enqueue programs, so every connection
  * counted as enqueued is counted again when accepted.
+ *
+ * Queue health: at each enqueue the listener's accept queue length (sk_ack_backlog) feeds a
+ * high-water mark that user space takes and resets each interval, and the child socket gets a
+ * timestamp; when the child is accepted, the wait goes into the listener's log2 histogram. The
+ * tracepoint tier does not see the child at sk_data_ready: it is the tail of the listener's
+ * accept queue, which it was just appended to.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,6 +62,29 @@ struct {
 	__type(value, struct rt_acceptor_counters);
 } acceptors SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct rt_wait_hist);
+} wait_hist SEC(".maps");
+
+/* Per listener, the longest accept queue seen since user space last took the value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, __u64);
+} queue_peak SEC(".maps");
+
+/* When each queued child socket was queued; LRU, as a listener that closes never accepts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RT_MAX_QUEUED);
+	__type(key, __u64);
+	__type(value, __u64);
+} queued_at SEC(".maps");
+
 /*
  * fentry tier: threads whose accept fexit just counted, so that the accept syscall's exit does
  * not count it again. A syscall exit without a mark was a call fexit missed.
@@ -86,10 +115,11 @@ static __always_inline struct hashdance_state *hashdance_state(void)
 	return bpf_map_lookup_elem(&hashdance, &zero);
 }
 
-static __always_inline void count_enqueue(const struct sock *listener)
+static __always_inline void count_enqueue(const struct sock *listener, const struct sock *child)
 {
+	static const __u64 zero;
 	struct rt_sock_counters *c;
-	__u64 inode = sk_inode(listener);
+	__u64 inode = sk_inode(listener), key = (__u64)child, now, *peak, len;
 
 	if (!inode) {
 		health_inc(&health, RT_STAT_NO_INODE);
@@ -98,6 +128,49 @@ static __always_inline void count_enqueue(const struct sock *listener)
 	c = lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
 	if (c)
 		__sync_fetch_and_add(&c->enqueued, 1);
+	len = BPF_CORE_READ(listener, sk_ack_backlog);
+	peak = lookup_or_init(&queue_peak, &inode, &zero, &health, RT_STAT_SOCK_FULL);
+	/* Per-CPU and a task never migrates mid-program: no lost update. */
+	if (peak && len > *peak)
+		*peak = len;
+	if (child) {
+		now = bpf_ktime_get_ns();
+		bpf_map_update_elem(&queued_at, &key, &now, BPF_ANY);
+	}
+}
+
+static __always_inline __u32 log2_slot(__u64 us)
+{
+	__u32 slot = 0;
+
+	/* Bounded loop: the verifier needs a constant trip count. */
+	for (int i = 0; i < RT_WAIT_SLOTS - 1 && us; i++) {
+		us >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+/* The child was accepted from listener `inode`: how long did it wait in the queue? */
+static __always_inline void count_wait(__u64 inode, const struct sock *child)
+{
+	static const struct rt_wait_hist zero_hist;
+	__u64 key = (__u64)child, *queued, wait_us;
+	struct rt_wait_hist *h;
+	__u32 slot;
+
+	queued = bpf_map_lookup_elem(&queued_at, &key);
+	if (!queued) {
+		/* Queued before reusetop attached, or evicted from the LRU map. */
+		health_inc(&health, RT_STAT_WAIT_UNKNOWN);
+		return;
+	}
+	wait_us = (bpf_ktime_get_ns() - *queued) / 1000;
+	bpf_map_delete_elem(&queued_at, &key);
+	h = lookup_or_init(&wait_hist, &inode, &zero_hist, &health, RT_STAT_SOCK_FULL);
+	slot = log2_slot(wait_us);
+	if (h && slot < RT_WAIT_SLOTS)
+		__sync_fetch_and_add(&h->slots[slot], 1);
 }
 
 /* One accept call on listener `inode` by the current task ended: ok, empty queue, or other. */
@@ -158,7 +231,7 @@ int BPF_PROG(fexit_hashdance, struct sock *sk, struct sock *child, struct reques
 	if (st && st->depth)
 		st->depth--;
 	if (ret && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk);
+		count_enqueue(sk, ret);
 	return 0;
 }
 
@@ -170,7 +243,7 @@ int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, s
 	struct hashdance_state *st = hashdance_state();
 
 	if (ret && (!st || !st->depth) && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk);
+		count_enqueue(sk, ret);
 	return 0;
 }
 
@@ -189,8 +262,7 @@ static __always_inline void mark_accept_counted(void)
 
 /* Since "net: change proto->accept's signature" (6.10): inet_csk_accept(sk, arg). */
 SEC("fexit/inet_csk_accept")
-int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *arg,
-	     struct sock *ret)
+int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *arg, struct sock *ret)
 {
 	__u64 inode;
 
@@ -200,6 +272,8 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *ar
 	if (!inode)
 		return 0;
 	count_accept(inode, ret != NULL, !ret && BPF_CORE_READ(arg, err) == -EAGAIN);
+	if (ret)
+		count_wait(inode, ret);
 	mark_accept_counted();
 	return 0;
 }
@@ -220,6 +294,8 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 	if (!ret && err)
 		bpf_probe_read_kernel(&error, sizeof(error), err);
 	count_accept(inode, ret != NULL, !ret && error == -EAGAIN);
+	if (ret)
+		count_wait(inode, ret);
 	mark_accept_counted();
 	return 0;
 }
@@ -250,18 +326,19 @@ int BPF_KRETPROBE(kretprobe_hashdance, struct sock *ret)
 	st->depth--;
 	sk = st->listener;
 	if (ret && sk && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk);
+		count_enqueue(sk, ret);
 	return 0;
 }
 
 /* Fast Open and SYN cookies. It refuses (NULL) only when the listener stopped listening. */
 SEC("kprobe/inet_csk_reqsk_queue_add")
-int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
+int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk, struct request_sock *req,
+	       struct sock *child)
 {
 	struct hashdance_state *st = hashdance_state();
 
 	if ((!st || !st->depth) && sk_is_tcp_listener(sk))
-		count_enqueue(sk);
+		count_enqueue(sk, child);
 	return 0;
 }
 
@@ -275,9 +352,10 @@ SEC("raw_tracepoint/sk_data_ready")
 int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->args[0];
+	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
 
 	if (sk_is_tcp_listener(sk))
-		count_enqueue(sk);
+		count_enqueue(sk, BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail, sk));
 	return 0;
 }
 
@@ -305,8 +383,16 @@ static __always_inline void accept_exit(long ret, bool skip_counted)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	sk = current_fd_sock(fd, &inode);
-	if (sk && inode && sk_is_tcp_listener(sk))
-		count_accept(inode, ret >= 0, ret == -EAGAIN);
+	if (!sk || !inode || !sk_is_tcp_listener(sk))
+		return;
+	count_accept(inode, ret >= 0, ret == -EAGAIN);
+	if (ret >= 0) {
+		__u64 child_inode;
+		struct sock *child = current_fd_sock((int)ret, &child_inode);
+
+		if (child)
+			count_wait(inode, child);
+	}
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")

@@ -17,7 +17,28 @@ struct rt_sock_counters {
 	__u64 eagain;   /* accept calls that found the queue empty */
 };
 
-/* Per (listener, accepting task). A task only updates its own entry, so plain adds are safe. */
+/* Queue wait histogram: slot 0 counts waits under 1 us, slot i waits in [2^(i-1), 2^i) us. */
+#define RT_WAIT_SLOTS 32
+
+struct rt_wait_hist {
+	__u64 slots[RT_WAIT_SLOTS];
+};
+
+/* Connections queued and not yet accepted, by child socket, for the queue wait (LRU). */
+#define RT_MAX_QUEUED 65536
+
+/* Wakeups the scheduler made for a listener's readiness callback, per listener (per-CPU). */
+struct rt_wakeup_counters {
+	__u64 wakeups;
+};
+
+/* The same per woken task, keyed like acceptors (struct rt_acceptor_key). */
+struct rt_task_wakeups {
+	__u64 wakeups;
+	char comm[16];
+};
+
+/* Per (listener, accepting task). */
 struct rt_acceptor_key {
 	__u64 inode; /* the listener accepted from */
 	__u32 tgid;
@@ -41,6 +62,7 @@ enum rt_health {
 	RT_STAT_ACCEPTOR_FULL, /* an acceptor could not get a map entry */
 	RT_STAT_INFLIGHT_FULL, /* an accept call could not be tracked from entry to exit */
 	RT_STAT_NO_INODE,      /* a socket without an inode (kernel socket): not attributable */
+	RT_STAT_WAIT_UNKNOWN,  /* an accepted connection whose queueing time was not seen */
 	RT_STAT_MAX,
 };
 

@@ -9,6 +9,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 . tests/integration.sh
+. tests/herd_cases.sh
 . tests/vm_cases.sh
 
 parts=${*:-unit host vm}
@@ -38,6 +39,7 @@ fi
 if want host; then
 	echo "== integration tests on $(uname -r)"
 	integration_cases
+	herd_cases
 fi
 if want vm; then
 	echo "== integration tests on Debian's 6.1 kernel (qemu)"

@@ -21,15 +21,27 @@
 static int passed, failed;
 static char why[512];
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			snprintf(why, sizeof(why), __VA_ARGS__);                                   \
-			return false;                                                              \
-		}                                                                                  \
+#define CHECK(cond, ...)                                         \
+	do {                                                     \
+		if (!(cond)) {                                   \
+			snprintf(why, sizeof(why), __VA_ARGS__); \
+			return false;                            \
+		}                                                \
 	} while (0)
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-9)
+
+/* Samples as collection makes them: cumulative counters of a socket and of an acceptor. */
+#define SOCK(ino, enq, acc, eag, sel)                                                  \
+	{                                                                              \
+		.inode = (ino), .enqueued = (enq), .accepted = (acc), .eagain = (eag), \
+		.selected = (sel)                                                      \
+	}
+#define ACCEPTOR(ino, p, t, name, acc, eag, wake)                                        \
+	{                                                                                \
+		.inode = (ino), .pid = (p), .tid = (t), .comm = name, .accepted = (acc), \
+		.eagain = (eag), .wakeups = (wake)                                       \
+	}
 
 static void run(const char *name, bool (*fn)(void))
 {
@@ -44,12 +56,12 @@ static void run(const char *name, bool (*fn)(void))
 }
 
 /* Capture what a writer prints into a string (caller frees). */
-#define CAPTURE(buf, f, code)                                                                      \
-	do {                                                                                       \
-		size_t len_;                                                                       \
-		FILE *f = open_memstream(&buf, &len_);                                             \
-		code;                                                                              \
-		fclose(f);                                                                         \
+#define CAPTURE(buf, f, code)                          \
+	do {                                           \
+		size_t len_;                           \
+		FILE *f = open_memstream(&buf, &len_); \
+		code;                                  \
+		fclose(f);                             \
 	} while (0)
 
 static bool test_rate(void)
@@ -149,33 +161,36 @@ static bool test_opts_valid(void)
 	char err[256];
 
 	CHECK(parse("reusetop", &o, err, sizeof(err)), "no options: %s", err);
-	CHECK(o.output == RT_OUT_AUTO && NEAR(o.delay_s, 1.0) && o.tier == RT_TIER_AUTO, "defaults");
+	CHECK(o.output == RT_OUT_AUTO && NEAR(o.delay_s, 1.0) && o.tier == RT_TIER_AUTO,
+	      "defaults");
 	CHECK(parse("reusetop -j -d 0.25 -n 3 -P 80,443 -p 1 --attach tracepoint", &o, err,
 		    sizeof(err)),
 	      "full: %s", err);
 	CHECK(o.output == RT_OUT_JSON && NEAR(o.delay_s, 0.25) && o.iterations == 3, "values");
 	CHECK(o.nports == 2 && o.ports[0] == 80 && o.ports[1] == 443, "ports");
 	CHECK(o.npids == 1 && o.pids[0] == 1 && o.tier == RT_TIER_TRACEPOINT, "pid, tier");
-	CHECK(parse("reusetop --batch --delay=.5 --port=65535 --attach=fentry", &o, err, sizeof(err)),
+	CHECK(parse("reusetop --batch --delay=.5 --port=65535 --attach=fentry", &o, err,
+		    sizeof(err)),
 	      "long forms: %s", err);
-	CHECK(o.output == RT_OUT_BATCH && NEAR(o.delay_s, 0.5) && o.ports[0] == 65535, "long values");
+	CHECK(o.output == RT_OUT_BATCH && NEAR(o.delay_s, 0.5) && o.ports[0] == 65535,
+	      "long values");
 	return true;
 }
 
 static bool test_opts_invalid(void)
 {
 	static const char *const bad[] = {
-		"reusetop -d abc",      "reusetop -d -1",        "reusetop -d 0",
-		"reusetop -d 0.01",     "reusetop -d 1e9",       "reusetop -d nan",
-		"reusetop -d inf",      "reusetop -d 1x",        "reusetop -d",
-		"reusetop -n 0",        "reusetop -n -5",        "reusetop -n 99999999999999999999",
-		"reusetop -P 0",        "reusetop -P 65536",     "reusetop -P 80,,81",
-		"reusetop -P 80,80",    "reusetop -P ,80",       "reusetop -P 80,",
-		"reusetop -P http",     "reusetop -p 0",         "reusetop -p -1",
-		"reusetop -p 4194305",  "reusetop -p 12a",       "reusetop --attach magic",
-		"reusetop --bogus",     "reusetop -x",           "reusetop -b -j",
-		"reusetop -d 1 -d 2",   "reusetop -P 80 -P 81",  "reusetop extra",
-		"reusetop --attach",    "reusetop -P +80",       "reusetop -d +1",
+		"reusetop -d abc",     "reusetop -d -1",       "reusetop -d 0",
+		"reusetop -d 0.01",    "reusetop -d 1e9",      "reusetop -d nan",
+		"reusetop -d inf",     "reusetop -d 1x",       "reusetop -d",
+		"reusetop -n 0",       "reusetop -n -5",       "reusetop -n 99999999999999999999",
+		"reusetop -P 0",       "reusetop -P 65536",    "reusetop -P 80,,81",
+		"reusetop -P 80,80",   "reusetop -P ,80",      "reusetop -P 80,",
+		"reusetop -P http",    "reusetop -p 0",	       "reusetop -p -1",
+		"reusetop -p 4194305", "reusetop -p 12a",      "reusetop --attach magic",
+		"reusetop --bogus",    "reusetop -x",	       "reusetop -b -j",
+		"reusetop -d 1 -d 2",  "reusetop -P 80 -P 81", "reusetop extra",
+		"reusetop --attach",   "reusetop -P +80",      "reusetop -d +1",
 	};
 	struct rt_options o;
 	char err[256];
@@ -190,7 +205,10 @@ static bool test_opts_invalid(void)
 
 /* A group of three reuseport members on 127.0.0.1:8080 and a lone listener on [::1]:9090. */
 static struct rt_holder holders[4] = {
-	{100, 3, "srv"}, {101, 3, "srv"}, {102, 4, "srv"}, {200, 5, "other"},
+	{100, 3, "srv"},
+	{101, 3, "srv"},
+	{102, 4, "srv"},
+	{200, 5, "other"},
 };
 
 static void make_listeners(struct rt_listener *l)
@@ -219,13 +237,86 @@ static void make_listeners(struct rt_listener *l)
 	l[3].drops = -1;
 }
 
+static bool test_wait_summary(void)
+{
+	uint64_t before[RT_WAIT_BUCKETS] = {0}, now[RT_WAIT_BUCKETS] = {0};
+	struct rt_wait_summary w;
+
+	w = wait_summary(now, NULL);
+	CHECK(w.count == 0 && isnan(w.p50_us) && isnan(w.p99_us), "empty is unknown");
+	/* 100 waits: 50 under 1 us, 40 in [64, 128) us, 9 in [512, 1024), 1 in [2^19, 2^20). */
+	now[0] = 50;
+	now[7] = 40;
+	now[10] = 9;
+	now[20] = 1;
+	w = wait_summary(now, NULL);
+	CHECK(w.count == 100, "count %llu", (unsigned long long)w.count);
+	CHECK(NEAR(w.p50_us, 1.0) && NEAR(w.p90_us, 128.0) && NEAR(w.p99_us, 1024.0),
+	      "percentiles %f %f %f", w.p50_us, w.p90_us, w.p99_us);
+	/* Over an interval: only what was added since `before`. */
+	memcpy(before, now, sizeof(now));
+	now[20] += 3;
+	w = wait_summary(now, before);
+	CHECK(w.count == 3 && NEAR(w.p50_us, 1048576.0), "interval: %f", w.p50_us);
+	return true;
+}
+
+static bool test_model_herd(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {{.inode = 5,
+				      .enqueued = 100,
+				      .accepted = 100,
+				      .eagain = 10,
+				      .wakeups = 400,
+				      .queue_peak = 3}};
+	struct rt_acceptor_sample a[] = {
+		ACCEPTOR(5, 300, 300, "w", 97, 4, 100), ACCEPTOR(5, 301, 301, "w", 3, 6, 100),
+		ACCEPTOR(5, 302, 302, "w", 0, 0, 100), ACCEPTOR(5, 303, 303, "w", 0, 0, 100)};
+	struct rt_sample sample = {.mono_s = 2.0, .features = {true, true, false, true, true}};
+	struct rt_model *m;
+	struct rt_view v;
+	const struct rt_group_view *g;
+
+	make_listeners(l);
+	l[3].queue = 1;
+	l[3].drops = 4;
+	sample.listeners = &l[3];
+	sample.nlisteners = 1;
+	sample.socks = s;
+	sample.nsocks = 1;
+	sample.acceptors = a;
+	sample.nacceptors = 4;
+	CHECK(!model_new(&m) && !model_update(m, &sample, 1.0, NULL, &v), "update");
+	g = &v.groups[0];
+	CHECK(g->wakeups == 400 && NEAR(g->wakeups_per_conn, 4.0), "wakeups per connection %f",
+	      g->wakeups_per_conn);
+	/* Wakeups beyond accepts: 3 + 97 + 100 + 100. */
+	CHECK(g->spurious == 300 && g->acceptors[0].spurious == 3 && g->acceptors[1].spurious == 97,
+	      "spurious %llu", (unsigned long long)g->spurious);
+	CHECK(g->socks[0].queue_max == 3, "queue peak %u", g->socks[0].queue_max);
+	CHECK(NEAR(g->socks[0].drops_rate, 4.0), "drops rate %f", g->socks[0].drops_rate);
+	sample.mono_s = 3.0;
+	l[3].drops = 10;
+	s[0].queue_peak = 0;
+	CHECK(!model_update(m, &sample, 1.0, NULL, &v), "second update");
+	g = &v.groups[0];
+	CHECK(NEAR(g->socks[0].drops_rate, 6.0), "drops rate from the previous sample");
+	CHECK(g->socks[0].queue_max == 1, "no enqueue: the queue now (%u)", g->socks[0].queue_max);
+	CHECK(isnan(g->interval_wakeups_per_conn), "nothing enqueued in the interval");
+	model_free(m);
+	return true;
+}
+
 static bool test_model_groups(void)
 {
 	struct rt_listener l[4];
-	struct rt_sock_sample s1[] = {{10, 10, 10, 0, 0}, {11, 30, 29, 0, 0}, {12, 0, 0, 0, 0}};
-	struct rt_sock_sample s2[] = {{5, 4, 4, 0, 0}, {10, 20, 20, 0, 0}, {11, 70, 70, 0, 0},
-				      {12, 10, 10, 2, 0}};
-	struct rt_acceptor_sample a2[] = {{11, 101, 101, "srv", 70, 0}, {12, 102, 102, "srv", 10, 2}};
+	struct rt_sock_sample s1[] = {SOCK(10, 10, 10, 0, 0), SOCK(11, 30, 29, 0, 0),
+				      SOCK(12, 0, 0, 0, 0)};
+	struct rt_sock_sample s2[] = {SOCK(5, 4, 4, 0, 0), SOCK(10, 20, 20, 0, 0),
+				      SOCK(11, 70, 70, 0, 0), SOCK(12, 10, 10, 2, 0)};
+	struct rt_acceptor_sample a2[] = {ACCEPTOR(11, 101, 101, "srv", 70, 0, 0),
+					  ACCEPTOR(12, 102, 102, "srv", 10, 2, 0)};
 	struct rt_sample sample = {.mono_s = 11.0, .features = {true, true, false}};
 	struct rt_model *m;
 	struct rt_view v;
@@ -281,8 +372,8 @@ static bool test_model_groups(void)
 static bool test_model_filters(void)
 {
 	struct rt_listener l[4];
-	struct rt_sock_sample s[] = {{5, 1, 1, 0, 0}};
-	struct rt_acceptor_sample a[] = {{5, 300, 301, "worker", 1, 0}};
+	struct rt_sock_sample s[] = {SOCK(5, 1, 1, 0, 0)};
+	struct rt_acceptor_sample a[] = {ACCEPTOR(5, 300, 301, "worker", 1, 0, 0)};
 	struct rt_sample sample = {.mono_s = 1.0, .features = {true, true, true}};
 	uint16_t port = 9090;
 	int pid_other = 200, pid_srv = 101, pid_acceptor = 300, pid_none = 999;
@@ -321,7 +412,7 @@ static bool test_model_filters(void)
 static bool test_render_json_nulls(void)
 {
 	struct rt_listener l[4];
-	struct rt_sock_sample s[] = {{5, 0, 3, 0, 0}};
+	struct rt_sock_sample s[] = {SOCK(5, 0, 3, 0, 0)};
 	struct rt_sample sample = {.mono_s = 2.0, .features = {false, true, false}};
 	const char *degraded[] = {"enqueued unknown: test", NULL};
 	struct rt_model *m;
@@ -343,8 +434,8 @@ static bool test_render_json_nulls(void)
 	     strstr(out, "\"selected\":null") && strstr(out, "\"drops\":null") &&
 	     strstr(out, "\"addr\":\"::1\"") && strstr(out, "\"family\":\"inet6\"") &&
 	     strstr(out, "\"degraded\":[\"enqueued unknown: test\"]") &&
-	     strstr(out, "\"pid\":200,\"comm\":\"other\",\"fd\":5") && out[strlen(out) - 1] == '\n' &&
-	     !strchr(out, '\n')[1];
+	     strstr(out, "\"pid\":200,\"comm\":\"other\",\"fd\":5") &&
+	     out[strlen(out) - 1] == '\n' && !strchr(out, '\n')[1];
 	CHECK(ok, "json: %s", out);
 	free(out);
 	CAPTURE(out, f, render_text(f, &v));
@@ -360,6 +451,9 @@ int main(void)
 {
 	run("rate_per_s", test_rate);
 	run("imbalance: max share and Jain's index", test_imbalance);
+	run("queue wait percentiles from log2 buckets", test_wait_summary);
+	run("model: wakeups per connection, spurious wakeups, queue peak, drop rate",
+	    test_model_herd);
 	run("json: escaping", test_json_escape);
 	run("json: writer", test_json_writer);
 	run("options: valid", test_opts_valid);

@@ -48,14 +48,32 @@ vm_exact() {
 	fi
 }
 
+# The herd on the precise tiers: wakeups equal each worker's context switches, 4 per connection.
+vm_herd() {
+	local name=$1 json group
+	NETNS_INODE=$(vm_field "$name" netns)
+	json=$(vm_field "$name" json)
+	vm_field "$name" stats >"$CASE_DIR/rig.stats"
+	[ "$(vm_field "$name" rt-exit)" = 0 ] || fail_because "reusetop exit $(vm_field "$name" rt-exit)" || return 1
+	jq -e '.features.wakeups and .features.wait' <<<"$json" >/dev/null ||
+		fail_because "features: $(jq -c .features <<<"$json")" || return 1
+	group=$(group_of "$json" 8407) || return 1
+	check_herd "$group" "$CASE_DIR/rig.stats" 100 || return 1
+	awk -v w="$(cat "$CASE_DIR/wpc")" 'BEGIN { exit !(w >= 3.5 && w <= 4.2) }' ||
+		fail_because "$(cat "$CASE_DIR/wpc") wakeups per connection, want about 4" || return 1
+	jq -e '([.sockets[0].wait_us.buckets[].count] | add) == 100' <<<"$group" >/dev/null ||
+		fail_because "queue wait histogram: $(jq -c .sockets[0].wait_us <<<"$group")"
+}
+
 # 6.1 has no sock:sk_data_ready: on the tracepoint tier enqueues are unknown and said to be.
 vm_tracepoint_degraded() {
 	local name=tracepoint-reuseport-v4 json group
 	NETNS_INODE=$(vm_field "$name" netns)
 	json=$(vm_field "$name" json)
 	vm_field "$name" stats >"$CASE_DIR/rig.stats"
-	jq -e '.attach == "tracepoint" and .features.enqueued == false
-		and (.degraded | map(test("^enqueued unknown: raw_tracepoint/sk_data_ready")) | any)' \
+	jq -e '.attach == "tracepoint" and .features.enqueued == false and .features.wakeups == false
+		and (.degraded | map(test("^enqueued unknown: raw_tracepoint/sk_data_ready")) | any)
+		and (.degraded | map(test("^wakeups unknown: ")) | any)' \
 		<<<"$json" >/dev/null || fail_because "not reported as degraded: $json" || return 1
 	group=$(group_of "$json" 8406) || return 1
 	jq -e '.enqueued == null and ([.sockets[] | .enqueued == null and .share == null] | all)
@@ -89,6 +107,10 @@ vm_cases() {
 			vm_exact "$tier-epoll" epoll $tier 400 8404 127.0.0.1
 		run_case "VM 6.1, $tier tier: SCM_RIGHTS handoff, the master is the acceptor" \
 			vm_exact "$tier-handoff" handoff $tier 200 8405 127.0.0.1
+	done
+	for tier in fentry kprobe; do
+		run_case "VM 6.1, $tier tier: epoll herd, wakeups equal context switches, wait histogram" \
+			vm_herd "$tier-herd"
 	done
 	run_case "VM 6.1, tracepoint tier: no sk_data_ready, enqueued reported unknown" \
 		vm_tracepoint_degraded

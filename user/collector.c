@@ -14,6 +14,7 @@
 #include "accept.skel.h"
 #include "collector.h"
 #include "select.skel.h"
+#include "wakeup.skel.h"
 
 #define BATCH 256
 
@@ -28,8 +29,10 @@ struct stale {
 
 struct rt_collector {
 	int ncpus;
-	int sock_fd, acceptor_fd, select_fd; /* select_fd -1 without a selection probe */
-	int health_fd[2];
+	int sock_fd, acceptor_fd, wait_fd, peak_fd;
+	int select_fd; /* -1 without a selection probe */
+	int wakeup_fd, task_wakeup_fd; /* -1 without wakeup attribution */
+	int health_fd[3];
 	struct rt_features features;
 	struct rt_sock_sample *socks;
 	size_t nsocks, cap_socks;
@@ -64,7 +67,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 int collector_new(struct rt_collector **out, const struct rt_probes *p)
 {
 	struct rt_collector *c = calloc(1, sizeof(*c));
-	size_t vsize = sizeof(struct rt_acceptor_counters);
+	size_t vsize = sizeof(struct rt_acceptor_counters) + sizeof(struct rt_task_wakeups);
 
 	if (!c)
 		return -ENOMEM;
@@ -73,8 +76,9 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 		free(c);
 		return -EINVAL;
 	}
-	if (vsize < (size_t)c->ncpus * sizeof(struct rt_sock_counters))
-		vsize = (size_t)c->ncpus * sizeof(struct rt_sock_counters);
+	/* The largest per-CPU value read in batches. */
+	if (vsize < (size_t)c->ncpus * sizeof(struct rt_wait_hist))
+		vsize = (size_t)c->ncpus * sizeof(struct rt_wait_hist);
 	c->keys = calloc(BATCH, sizeof(struct rt_acceptor_key));
 	c->values = calloc(BATCH, vsize);
 	if (!c->keys || !c->values) {
@@ -84,9 +88,14 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 	c->features = p->features;
 	c->sock_fd = bpf_map__fd(p->accept->maps.sock_counters);
 	c->acceptor_fd = bpf_map__fd(p->accept->maps.acceptors);
+	c->wait_fd = bpf_map__fd(p->accept->maps.wait_hist);
+	c->peak_fd = bpf_map__fd(p->accept->maps.queue_peak);
 	c->health_fd[0] = bpf_map__fd(p->accept->maps.health);
 	c->select_fd = p->select ? bpf_map__fd(p->select->maps.select_counters) : -1;
 	c->health_fd[1] = p->select ? bpf_map__fd(p->select->maps.health) : -1;
+	c->wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.wakeup_counters) : -1;
+	c->task_wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.task_wakeups) : -1;
+	c->health_fd[2] = p->wakeup ? bpf_map__fd(p->wakeup->maps.health) : -1;
 	*out = c;
 	return 0;
 }
@@ -105,15 +114,17 @@ void collector_free(struct rt_collector *c)
 	free(c);
 }
 
+typedef int (*entry_fn)(struct rt_collector *c, const void *key, const void *value);
+
 /*
- * Read every entry of a hash map in batches of BATCH and hand each (key, value) to fn. Batched
- * lookups cost one syscall per BATCH entries instead of two per entry.
+ * Read every entry of a hash map in batches of BATCH and hand each (key, value) to fn; with
+ * take, entries are deleted as they are read (atomically per entry). Batched lookups cost one
+ * syscall per BATCH entries instead of two per entry.
  */
-static int read_map(struct rt_collector *c, int fd, size_t vsize,
-		    int (*fn)(struct rt_collector *c, const void *key, const void *value))
+static int read_map(struct rt_collector *c, int fd, size_t ksize, size_t vsize, bool take,
+		    entry_fn fn)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t ksize = fd == c->acceptor_fd ? sizeof(struct rt_acceptor_key) : sizeof(uint64_t);
 	uint64_t in_batch = 0, out_batch = 0;
 	bool first = true, done = false;
 	int err;
@@ -121,8 +132,13 @@ static int read_map(struct rt_collector *c, int fd, size_t vsize,
 	while (!done) {
 		__u32 count = BATCH;
 
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->keys,
-					   c->values, &count, &opts);
+		if (take)
+			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in_batch,
+							      &out_batch, c->keys, c->values,
+							      &count, &opts);
+		else
+			err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
+						   c->keys, c->values, &count, &opts);
 		if (err && errno != ENOENT)
 			return -errno;
 		done = err != 0; /* ENOENT: this was the last batch */
@@ -174,23 +190,84 @@ static int add_selected(struct rt_collector *c, const void *key, const void *val
 	return 0;
 }
 
-static int add_acceptor(struct rt_collector *c, const void *key, const void *value)
+static int add_wakeups(struct rt_collector *c, const void *key, const void *value)
 {
-	const struct rt_acceptor_key *k = key;
-	const struct rt_acceptor_counters *v = value;
+	const struct rt_wakeup_counters *v = value;
+	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+
+	if (!s)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		s->wakeups += v[cpu].wakeups;
+	return 0;
+}
+
+static int add_wait(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_wait_hist *v = value;
+	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+
+	_Static_assert(RT_WAIT_SLOTS == RT_WAIT_BUCKETS, "histogram sizes differ");
+	if (!s)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		for (int i = 0; i < RT_WAIT_SLOTS; i++)
+			s->wait[i] += v[cpu].slots[i];
+	return 0;
+}
+
+static int add_peak(struct rt_collector *c, const void *key, const void *value)
+{
+	const uint64_t *v = value;
+	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+
+	if (!s)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		if (v[cpu] > s->queue_peak)
+			s->queue_peak = v[cpu];
+	return 0;
+}
+
+static struct rt_acceptor_sample *acceptor_slot(struct rt_collector *c,
+						const struct rt_acceptor_key *k, const char *comm)
+{
 	struct rt_acceptor_sample *a;
 
+	/* Appended unsorted; sorting merges an acceptor's accept and wakeup entries. */
 	if (grow((void **)&c->acceptors, &c->cap_acceptors, c->nacceptors + 1,
 		 sizeof(*c->acceptors)))
-		return -ENOMEM;
+		return NULL;
 	a = &c->acceptors[c->nacceptors++];
+	memset(a, 0, sizeof(*a));
 	a->inode = k->inode;
 	a->pid = k->tgid;
 	a->tid = k->tid;
-	memcpy(a->comm, v->comm, sizeof(a->comm));
+	memcpy(a->comm, comm, sizeof(a->comm));
 	a->comm[sizeof(a->comm) - 1] = '\0';
+	return a;
+}
+
+static int add_acceptor(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_acceptor_counters *v = value;
+	struct rt_acceptor_sample *a = acceptor_slot(c, key, v->comm);
+
+	if (!a)
+		return -ENOMEM;
 	a->accepted = v->accepted;
 	a->eagain = v->eagain;
+	return 0;
+}
+
+static int add_task_wakeups(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_task_wakeups *v = value;
+	struct rt_acceptor_sample *a = acceptor_slot(c, key, v->comm);
+
+	if (!a)
+		return -ENOMEM;
+	a->wakeups = v->wakeups;
 	return 0;
 }
 
@@ -225,15 +302,41 @@ static void merge_socks(struct rt_collector *c)
 		qsort(c->socks, c->nsocks, sizeof(*c->socks), sock_cmp);
 	for (size_t i = 0; i < c->nsocks; i++) {
 		if (out && c->socks[out - 1].inode == c->socks[i].inode) {
-			c->socks[out - 1].enqueued += c->socks[i].enqueued;
-			c->socks[out - 1].accepted += c->socks[i].accepted;
-			c->socks[out - 1].eagain += c->socks[i].eagain;
-			c->socks[out - 1].selected += c->socks[i].selected;
+			struct rt_sock_sample *to = &c->socks[out - 1], *from = &c->socks[i];
+
+			to->enqueued += from->enqueued;
+			to->accepted += from->accepted;
+			to->eagain += from->eagain;
+			to->selected += from->selected;
+			to->wakeups += from->wakeups;
+			if (from->queue_peak > to->queue_peak)
+				to->queue_peak = from->queue_peak;
+			for (int k = 0; k < RT_WAIT_BUCKETS; k++)
+				to->wait[k] += from->wait[k];
 			continue;
 		}
 		c->socks[out++] = c->socks[i];
 	}
 	c->nsocks = out;
+}
+
+/* Sort acceptors and fold a task's accept entry and wakeup entry together. */
+static void merge_acceptors(struct rt_collector *c)
+{
+	size_t out = 0;
+
+	if (c->nacceptors)
+		qsort(c->acceptors, c->nacceptors, sizeof(*c->acceptors), acceptor_cmp);
+	for (size_t i = 0; i < c->nacceptors; i++) {
+		if (out && !acceptor_cmp(&c->acceptors[out - 1], &c->acceptors[i])) {
+			c->acceptors[out - 1].accepted += c->acceptors[i].accepted;
+			c->acceptors[out - 1].eagain += c->acceptors[i].eagain;
+			c->acceptors[out - 1].wakeups += c->acceptors[i].wakeups;
+			continue;
+		}
+		c->acceptors[out++] = c->acceptors[i];
+	}
+	c->nacceptors = out;
 }
 
 static bool inode_alive(const struct rt_collector *c, size_t nalive, uint64_t inode)
@@ -282,7 +385,8 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 		c->alive[i] = l[i].inode;
 	if (nl)
 		qsort(c->alive, nl, sizeof(uint64_t), u64_cmp);
-	if ((err = grow((void **)&c->stale_next, &c->cap_stale_next, c->nsocks + 1, sizeof(struct stale))) ||
+	if ((err = grow((void **)&c->stale_next, &c->cap_stale_next, c->nsocks + 1,
+			sizeof(struct stale))) ||
 	    (err = grow((void **)&c->stale, &c->cap_stale, c->nsocks + 1, sizeof(struct stale))))
 		return err;
 	for (size_t i = 0; i < c->nsocks; i++) {
@@ -295,9 +399,12 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 		}
 		misses = previous_misses(c, s->inode) + 1;
 		if (misses >= RT_STALE_SCANS) {
-			bpf_map_delete_elem(c->sock_fd, &s->inode);
-			if (c->select_fd >= 0)
-				bpf_map_delete_elem(c->select_fd, &s->inode);
+			int fds[] = {c->sock_fd, c->wait_fd, c->peak_fd, c->select_fd,
+				     c->wakeup_fd};
+
+			for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
+				if (fds[k] >= 0)
+					bpf_map_delete_elem(fds[k], &s->inode);
 			continue;
 		}
 		c->stale_next[nstale++] = (struct stale){s->inode, misses};
@@ -319,6 +426,8 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 
 		if (listener_gone || !task_alive(a->pid, a->tid)) {
 			bpf_map_delete_elem(c->acceptor_fd, &key);
+			if (c->task_wakeup_fd >= 0)
+				bpf_map_delete_elem(c->task_wakeup_fd, &key);
 			continue;
 		}
 		c->acceptors[out++] = *a;
@@ -331,7 +440,7 @@ static void read_health(struct rt_collector *c, struct rt_health_sample *h)
 {
 	uint64_t *per_cpu = c->values, sum[RT_STAT_MAX] = {};
 
-	for (int m = 0; m < 2; m++) {
+	for (int m = 0; m < 3; m++) {
 		if (c->health_fd[m] < 0)
 			continue;
 		for (__u32 k = 0; k < RT_STAT_MAX; k++) {
@@ -345,6 +454,7 @@ static void read_health(struct rt_collector *c, struct rt_health_sample *h)
 	h->acceptor_map_full = sum[RT_STAT_ACCEPTOR_FULL];
 	h->inflight_full = sum[RT_STAT_INFLIGHT_FULL];
 	h->no_inode = sum[RT_STAT_NO_INODE];
+	h->wait_unknown = sum[RT_STAT_WAIT_UNKNOWN];
 }
 
 int collector_sample(struct rt_collector *c, const struct rt_listener *listeners, size_t n,
@@ -358,19 +468,34 @@ int collector_sample(struct rt_collector *c, const struct rt_listener *listeners
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &s->realtime);
 	s->mono_s = (double)mono.tv_sec + (double)mono.tv_nsec / 1e9;
-	err = read_map(c, c->sock_fd, (size_t)c->ncpus * sizeof(struct rt_sock_counters), add_sock);
-	if (!err && c->select_fd >= 0)
-		err = read_map(c, c->select_fd,
-			       (size_t)c->ncpus * sizeof(struct rt_select_counters), add_selected);
+	size_t ino = sizeof(uint64_t), task = sizeof(struct rt_acceptor_key);
+	size_t cpus = (size_t)c->ncpus;
+
+	err = read_map(c, c->sock_fd, ino, cpus * sizeof(struct rt_sock_counters), false, add_sock);
 	if (!err)
-		err = read_map(c, c->acceptor_fd, sizeof(struct rt_acceptor_counters), add_acceptor);
+		err = read_map(c, c->wait_fd, ino, cpus * sizeof(struct rt_wait_hist), false,
+			       add_wait);
+	/* The peak is per interval: take it and leave the map empty for the next one. */
+	if (!err)
+		err = read_map(c, c->peak_fd, ino, cpus * sizeof(uint64_t), true, add_peak);
+	if (!err && c->select_fd >= 0)
+		err = read_map(c, c->select_fd, ino, cpus * sizeof(struct rt_select_counters),
+			       false, add_selected);
+	if (!err && c->wakeup_fd >= 0)
+		err = read_map(c, c->wakeup_fd, ino, cpus * sizeof(struct rt_wakeup_counters),
+			       false, add_wakeups);
+	if (!err)
+		err = read_map(c, c->acceptor_fd, task, sizeof(struct rt_acceptor_counters), false,
+			       add_acceptor);
+	if (!err && c->task_wakeup_fd >= 0)
+		err = read_map(c, c->task_wakeup_fd, task, sizeof(struct rt_task_wakeups), false,
+			       add_task_wakeups);
 	if (err)
 		return err;
 	merge_socks(c);
+	merge_acceptors(c);
 	if ((err = forget_stale(c, listeners, n)))
 		return err;
-	if (c->nacceptors)
-		qsort(c->acceptors, c->nacceptors, sizeof(*c->acceptors), acceptor_cmp);
 	read_health(c, &s->health);
 	s->features = c->features;
 	s->listeners = listeners;

@@ -45,6 +45,35 @@ static void imbalance(struct json_writer *w, const char *key, const struct rt_im
 	json_object_end(w);
 }
 
+/* Percentiles over the last interval; buckets cumulative since start, up to the last used. */
+static void wait_json(struct json_writer *w, const struct rt_view *v, const struct rt_sock_view *s)
+{
+	const uint64_t *b = s->sample ? s->sample->wait : NULL;
+	int last = -1;
+
+	if (!v->features.wait) {
+		json_null(w, "wait_us");
+		return;
+	}
+	json_object_begin(w, "wait_us");
+	json_double(w, "p50", s->wait.p50_us, 0);
+	json_double(w, "p90", s->wait.p90_us, 0);
+	json_double(w, "p99", s->wait.p99_us, 0);
+	json_uint(w, "interval_count", s->wait.count);
+	json_array_begin(w, "buckets");
+	for (int i = 0; b && i < RT_WAIT_BUCKETS; i++)
+		if (b[i])
+			last = i;
+	for (int i = 0; i <= last; i++) {
+		json_object_begin(w, NULL);
+		json_double(w, "le", wait_bucket_upper_us((unsigned int)i), 0);
+		json_uint(w, "count", b[i]);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_object_end(w);
+}
+
 static void holder_fields(struct json_writer *w, const struct rt_holder *h)
 {
 	if (h) {
@@ -58,7 +87,8 @@ static void holder_fields(struct json_writer *w, const struct rt_holder *h)
 	}
 }
 
-static void socket_json(struct json_writer *w, const struct rt_view *v, const struct rt_sock_view *s)
+static void socket_json(struct json_writer *w, const struct rt_view *v,
+			const struct rt_sock_view *s)
 {
 	const struct rt_listener *l = s->l;
 
@@ -82,16 +112,22 @@ static void socket_json(struct json_writer *w, const struct rt_view *v, const st
 	json_double(w, "selected_per_s", s->selected_rate, 3);
 	json_double(w, "share", s->share, 4);
 	json_double(w, "interval_share", s->interval_share, 4);
+	counter(w, "wakeups", v->features.wakeups, s->wakeups);
+	json_double(w, "wakeups_per_s", s->wakeups_rate, 3);
 	json_uint(w, "queue", l->queue);
+	json_uint(w, "queue_max", s->queue_max);
 	json_uint(w, "backlog", l->backlog);
 	if (l->drops >= 0)
 		json_int(w, "drops", l->drops);
 	else
 		json_null(w, "drops");
+	json_double(w, "drops_per_s", s->drops_rate, 3);
+	wait_json(w, v, s);
 	json_object_end(w);
 }
 
-static void acceptor_json(struct json_writer *w, const struct rt_acceptor_view *a)
+static void acceptor_json(struct json_writer *w, const struct rt_view *v,
+			  const struct rt_acceptor_view *a)
 {
 	json_object_begin(w, NULL);
 	json_uint(w, "pid", a->a->pid);
@@ -102,11 +138,15 @@ static void acceptor_json(struct json_writer *w, const struct rt_acceptor_view *
 	json_uint(w, "eagain", a->a->eagain);
 	json_double(w, "accepted_per_s", a->accepted_rate, 3);
 	json_double(w, "eagain_per_s", a->eagain_rate, 3);
+	counter(w, "wakeups", v->features.wakeups, a->a->wakeups);
+	json_double(w, "wakeups_per_s", a->wakeups_rate, 3);
+	counter(w, "spurious_wakeups", v->features.wakeups, a->spurious);
 	json_double(w, "share", a->share, 4);
 	json_object_end(w);
 }
 
-static void group_json(struct json_writer *w, const struct rt_view *v, const struct rt_group_view *g)
+static void group_json(struct json_writer *w, const struct rt_view *v,
+		       const struct rt_group_view *g)
 {
 	char addr[64];
 
@@ -125,6 +165,11 @@ static void group_json(struct json_writer *w, const struct rt_view *v, const str
 	json_double(w, "accepted_per_s", g->accepted_rate, 3);
 	json_double(w, "eagain_per_s", g->eagain_rate, 3);
 	json_double(w, "selected_per_s", g->selected_rate, 3);
+	counter(w, "wakeups", v->features.wakeups, g->wakeups);
+	json_double(w, "wakeups_per_s", g->wakeups_rate, 3);
+	json_double(w, "wakeups_per_conn", g->wakeups_per_conn, 3);
+	json_double(w, "interval_wakeups_per_conn", g->interval_wakeups_per_conn, 3);
+	counter(w, "spurious_wakeups", v->features.wakeups, g->spurious);
 	imbalance(w, "imbalance", &g->imbalance);
 	imbalance(w, "interval_imbalance", &g->interval_imbalance);
 	imbalance(w, "acceptor_imbalance", &g->acceptor_imbalance);
@@ -134,7 +179,7 @@ static void group_json(struct json_writer *w, const struct rt_view *v, const str
 	json_array_end(w);
 	json_array_begin(w, "acceptors");
 	for (size_t i = 0; i < g->nacceptors; i++)
-		acceptor_json(w, &g->acceptors[i]);
+		acceptor_json(w, v, &g->acceptors[i]);
 	json_array_end(w);
 	json_object_end(w);
 }
@@ -153,6 +198,8 @@ void render_json(FILE *f, const struct rt_view *v)
 	json_bool(&w, "enqueued", v->features.enqueued);
 	json_bool(&w, "accepted", v->features.accepted);
 	json_bool(&w, "selected", v->features.selected);
+	json_bool(&w, "wakeups", v->features.wakeups);
+	json_bool(&w, "wait", v->features.wait);
 	json_object_end(&w);
 	json_array_begin(&w, "degraded");
 	for (size_t i = 0; v->degraded && v->degraded[i]; i++)
@@ -163,6 +210,7 @@ void render_json(FILE *f, const struct rt_view *v)
 	json_uint(&w, "acceptor_map_full", v->health.acceptor_map_full);
 	json_uint(&w, "inflight_map_full", v->health.inflight_full);
 	json_uint(&w, "no_inode", v->health.no_inode);
+	json_uint(&w, "wait_unknown", v->health.wait_unknown);
 	json_object_end(&w);
 	json_array_begin(&w, "groups");
 	for (size_t i = 0; i < v->ngroups; i++)

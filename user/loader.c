@@ -12,6 +12,7 @@
 #include "accept.skel.h"
 #include "loader.h"
 #include "select.skel.h"
+#include "wakeup.skel.h"
 
 static bool verbose;
 
@@ -40,10 +41,12 @@ int ensure_tracefs(void)
 }
 
 enum feature {
-	F_ENQUEUE,        /* enqueued counts */
+	F_ENQUEUE, /* enqueued counts */
 	F_ENQUEUE_DIRECT, /* enqueues by Fast Open and SYN cookies */
-	F_ACCEPT,         /* accepted and eagain counts */
+	F_ACCEPT, /* accepted and eagain counts */
 	F_ACCEPT_CATCHUP, /* accept calls already blocked when reusetop attached */
+	F_SELECT, /* reuseport selections */
+	F_WAKEUP, /* wakeups by listeners */
 };
 
 struct probe_spec {
@@ -73,8 +76,10 @@ static void close_all(struct rt_probes *p)
 	p->nlinks = 0;
 	accept_bpf__destroy(p->accept);
 	select_bpf__destroy(p->select);
+	wakeup_bpf__destroy(p->wakeup);
 	p->accept = NULL;
 	p->select = NULL;
+	p->wakeup = NULL;
 }
 
 static int attach_prog(struct rt_probes *p, struct bpf_program *prog)
@@ -117,18 +122,22 @@ static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe
 							 ? s->progs.fexit_inet_csk_accept
 							 : s->progs.fexit_inet_csk_accept_old,
 						 F_ACCEPT, true};
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4_missed, F_ACCEPT_CATCHUP, false};
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept_missed, F_ACCEPT_CATCHUP, false};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4_missed, F_ACCEPT_CATCHUP,
+						 false};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept_missed, F_ACCEPT_CATCHUP,
+						 false};
 		specs[n++] = (struct probe_spec){s->progs.fexit_hashdance, F_ENQUEUE, true};
 		specs[n++] = (struct probe_spec){s->progs.fentry_hashdance, F_ENQUEUE, true};
-		specs[n++] = (struct probe_spec){s->progs.fexit_reqsk_queue_add, F_ENQUEUE_DIRECT, false};
+		specs[n++] = (struct probe_spec){s->progs.fexit_reqsk_queue_add, F_ENQUEUE_DIRECT,
+						 false};
 		return n;
 	case RT_TIER_KPROBE:
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
 		specs[n++] = (struct probe_spec){s->progs.kretprobe_hashdance, F_ENQUEUE, true};
 		specs[n++] = (struct probe_spec){s->progs.kprobe_hashdance, F_ENQUEUE, true};
-		specs[n++] = (struct probe_spec){s->progs.kprobe_reqsk_queue_add, F_ENQUEUE_DIRECT, false};
+		specs[n++] = (struct probe_spec){s->progs.kprobe_reqsk_queue_add, F_ENQUEUE_DIRECT,
+						 false};
 		return n;
 	default:
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
@@ -149,12 +158,16 @@ static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int
 		add_degraded(p, "enqueued unknown: %s did not attach (%s)", what, strerror(-err));
 		break;
 	case F_ENQUEUE_DIRECT:
-		add_degraded(p, "Fast Open and SYN-cookie connections not counted as enqueued: "
-				"%s did not attach (%s)", what, strerror(-err));
+		add_degraded(p,
+			     "Fast Open and SYN-cookie connections not counted as enqueued: "
+			     "%s did not attach (%s)",
+			     what, strerror(-err));
 		break;
 	case F_ACCEPT_CATCHUP:
-		add_degraded(p, "accept calls already blocked at start are not counted: "
-				"%s did not attach (%s)", what, strerror(-err));
+		add_degraded(p,
+			     "accept calls already blocked at start are not counted: "
+			     "%s did not attach (%s)",
+			     what, strerror(-err));
 		break;
 	default:
 		p->features.accepted = false;
@@ -163,32 +176,22 @@ static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int
 	}
 }
 
-static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
+static void autoload_only(struct bpf_object *obj, const struct probe_spec *specs, size_t n)
 {
-	struct probe_spec specs[8];
 	struct bpf_program *prog;
-	size_t n;
-	int ret;
 
-	p->accept = accept_bpf__open();
-	if (!p->accept) {
-		ret = -errno;
-		snprintf(err, errlen, "failed to open BPF object: %s", strerror(-ret));
-		return ret;
-	}
-	bpf_object__for_each_program(prog, p->accept->obj)
-		bpf_program__set_autoload(prog, false);
-	n = accept_specs(p->accept, tier, specs);
+	bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < n; i++)
 		bpf_program__set_autoload(specs[i].prog, true);
-	ret = accept_bpf__load(p->accept);
-	if (ret) {
-		snprintf(err, errlen, "failed to load BPF programs: %s", strerror(-ret));
-		return ret;
-	}
-	p->features.enqueued = p->features.accepted = true;
+}
+
+/* Attach in order; a required program that fails is an error, an optional one a degradation. */
+static int attach_specs(struct rt_probes *p, const struct probe_spec *specs, size_t n, char *err,
+			size_t errlen)
+{
 	for (size_t i = 0; i < n; i++) {
-		ret = attach_prog(p, specs[i].prog);
+		int ret = attach_prog(p, specs[i].prog);
+
 		if (!ret)
 			continue;
 		if (specs[i].required) {
@@ -201,10 +204,41 @@ static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t 
 	return 0;
 }
 
+static void drop_links_from(struct rt_probes *p, size_t first)
+{
+	while (p->nlinks > first)
+		bpf_link__destroy(p->links[--p->nlinks]);
+}
+
+static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
+{
+	struct probe_spec specs[8];
+	size_t n;
+	int ret;
+
+	p->accept = accept_bpf__open();
+	if (!p->accept) {
+		ret = -errno;
+		snprintf(err, errlen, "failed to open BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	n = accept_specs(p->accept, tier, specs);
+	autoload_only(p->accept->obj, specs, n);
+	ret = accept_bpf__load(p->accept);
+	if (ret) {
+		snprintf(err, errlen, "failed to load BPF programs: %s", strerror(-ret));
+		return ret;
+	}
+	p->features.enqueued = p->features.accepted = true;
+	return attach_specs(p, specs, n, err, errlen);
+}
+
 /* Selection is an extra: when it cannot attach, the tier still counts enqueues and accepts. */
 static void try_select(struct rt_probes *p, enum rt_tier tier)
 {
-	struct bpf_program *prog, *want;
+	struct probe_spec spec = {NULL, F_SELECT, true};
+	size_t first = p->nlinks;
+	char why[160];
 	int ret;
 
 	if (tier == RT_TIER_TRACEPOINT) {
@@ -217,21 +251,68 @@ static void try_select(struct rt_probes *p, enum rt_tier tier)
 		add_degraded(p, "selected unknown: failed to open BPF object: %s", strerror(errno));
 		return;
 	}
-	want = tier == RT_TIER_FENTRY ? p->select->progs.fexit_reuseport_select_sock
-				      : p->select->progs.kretprobe_reuseport_select_sock;
-	bpf_object__for_each_program(prog, p->select->obj)
-		bpf_program__set_autoload(prog, prog == want);
+	spec.prog = tier == RT_TIER_FENTRY ? p->select->progs.fexit_reuseport_select_sock
+					   : p->select->progs.kretprobe_reuseport_select_sock;
+	autoload_only(p->select->obj, &spec, 1);
 	ret = select_bpf__load(p->select);
-	if (!ret)
-		ret = attach_prog(p, want);
+	if (ret)
+		snprintf(why, sizeof(why), "failed to load BPF programs: %s", strerror(-ret));
+	else
+		ret = attach_specs(p, &spec, 1, why, sizeof(why));
 	if (ret) {
-		add_degraded(p, "selected unknown: %s: %s", bpf_program__section_name(want),
-			     strerror(-ret));
+		add_degraded(p, "selected unknown: %s", why);
+		drop_links_from(p, first);
 		select_bpf__destroy(p->select);
 		p->select = NULL;
 		return;
 	}
 	p->features.selected = true;
+}
+
+/* Wakeups are an extra too; the tracepoint tier needs sock:sk_data_ready for them. */
+static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
+{
+	struct probe_spec specs[3];
+	size_t n = 0, first = p->nlinks;
+	struct wakeup_bpf *s;
+	char why[160];
+	int ret;
+
+	s = p->wakeup = wakeup_bpf__open();
+	if (!s) {
+		add_degraded(p, "wakeups unknown: failed to open BPF object: %s", strerror(errno));
+		return;
+	}
+	switch (tier) {
+	case RT_TIER_FENTRY:
+		specs[n++] = (struct probe_spec){s->progs.fexit_tcp_child_process, F_WAKEUP, true};
+		specs[n++] = (struct probe_spec){s->progs.fentry_tcp_child_process, F_WAKEUP, true};
+		break;
+	case RT_TIER_KPROBE:
+		specs[n++] =
+			(struct probe_spec){s->progs.kretprobe_tcp_child_process, F_WAKEUP, true};
+		specs[n++] = (struct probe_spec){s->progs.kprobe_tcp_child_process, F_WAKEUP, true};
+		break;
+	default:
+		specs[n++] = (struct probe_spec){s->progs.raw_tp_softirq_exit, F_WAKEUP, true};
+		specs[n++] = (struct probe_spec){s->progs.raw_tp_wakeup_data_ready, F_WAKEUP, true};
+		break;
+	}
+	specs[n++] = (struct probe_spec){s->progs.raw_tp_sched_waking, F_WAKEUP, true};
+	autoload_only(s->obj, specs, n);
+	ret = wakeup_bpf__load(s);
+	if (ret)
+		snprintf(why, sizeof(why), "failed to load BPF programs: %s", strerror(-ret));
+	else
+		ret = attach_specs(p, specs, n, why, sizeof(why));
+	if (ret) {
+		add_degraded(p, "wakeups unknown: %s", why);
+		drop_links_from(p, first);
+		wakeup_bpf__destroy(s);
+		p->wakeup = NULL;
+		return;
+	}
+	p->features.wakeups = true;
 }
 
 static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
@@ -246,6 +327,9 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 		return ret;
 	}
 	try_select(p, tier);
+	try_wakeup(p, tier);
+	/* The queue wait needs the enqueue probe's timestamps. */
+	p->features.wait = p->features.enqueued;
 	return 0;
 }
 
@@ -266,7 +350,8 @@ int probes_attach(struct rt_probes *p, enum rt_tier want, char *err, size_t errl
 
 		ret = try_tier(p, want, reason, sizeof(reason));
 		if (ret)
-			snprintf(err, errlen, "cannot use the %s tier: %s", tier_name(want), reason);
+			snprintf(err, errlen, "cannot use the %s tier: %s", tier_name(want),
+				 reason);
 		return ret;
 	}
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -274,8 +359,8 @@ int probes_attach(struct rt_probes *p, enum rt_tier want, char *err, size_t errl
 		if (!ret)
 			return 0;
 	}
-	snprintf(err, errlen, "no attach tier works: fentry: %s; kprobe: %s; tracepoint: %s", why[0],
-		 why[1], why[2]);
+	snprintf(err, errlen, "no attach tier works: fentry: %s; kprobe: %s; tracepoint: %s",
+		 why[0], why[1], why[2]);
 	return ret;
 }
 

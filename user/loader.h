@@ -14,11 +14,12 @@
 #include "model.h"
 #include "tier.h"
 
-#define RT_MAX_LINKS    16
-#define RT_MAX_DEGRADED 4
+#define RT_MAX_LINKS    24
+#define RT_MAX_DEGRADED 6
 
 struct accept_bpf;
 struct select_bpf;
+struct wakeup_bpf;
 struct bpf_link;
 
 struct rt_probes {
@@ -26,6 +27,7 @@ struct rt_probes {
 	struct rt_features features;
 	struct accept_bpf *accept;
 	struct select_bpf *select; /* NULL when the tier cannot see reuseport selection */
+	struct wakeup_bpf *wakeup; /* NULL when wakeups cannot be attributed */
 	struct bpf_link *links[RT_MAX_LINKS];
 	size_t nlinks;
 	char degraded_buf[RT_MAX_DEGRADED][200];

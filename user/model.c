@@ -10,8 +10,15 @@
 
 #include "model.h"
 
+struct inode_drops {
+	uint64_t inode;
+	int64_t drops;
+};
+
 struct rt_model {
 	bool have_prev;
+	struct inode_drops *prev_drops; /* the listeners' drop counters, sorted by inode */
+	size_t nprev_drops;
 	double prev_mono_s;
 	struct rt_sock_sample *prev_socks;
 	size_t nprev_socks;
@@ -33,11 +40,39 @@ static uint64_t counter_delta(uint64_t now, uint64_t before)
 
 double rate_per_s(uint64_t now, uint64_t before, double interval_s)
 {
-		uint64_t delta = counter_delta(now, before);
+	uint64_t delta = counter_delta(now, before);
 
 	if (!(interval_s > 0))
 		return NAN;
 	return (double)delta / interval_s;
+}
+
+double wait_bucket_upper_us(unsigned int bucket)
+{
+	return ldexp(1.0, (int)bucket);
+}
+
+struct rt_wait_summary wait_summary(const uint64_t *now, const uint64_t *before)
+{
+	struct rt_wait_summary w = {NAN, NAN, NAN, 0};
+	uint64_t delta[RT_WAIT_BUCKETS], seen = 0;
+	const double q[3] = {0.50, 0.90, 0.99};
+	double *out[3] = {&w.p50_us, &w.p90_us, &w.p99_us};
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < RT_WAIT_BUCKETS; i++) {
+		delta[i] = counter_delta(now[i], before ? before[i] : 0);
+		w.count += delta[i];
+	}
+	if (!w.count)
+		return w;
+	for (unsigned int i = 0; i < RT_WAIT_BUCKETS && k < 3; i++) {
+		seen += delta[i];
+		/* The smallest bucket holding at least the q-th share of the waits. */
+		while (k < 3 && (double)seen >= q[k] * (double)w.count)
+			*out[k++] = wait_bucket_upper_us(i);
+	}
+	return w;
 }
 
 struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n)
@@ -91,6 +126,21 @@ static const struct rt_sock_sample *find_sock(const struct rt_sock_sample *v, si
 					      uint64_t inode)
 {
 	return n ? bsearch(&inode, v, n, sizeof(*v), sock_sample_cmp) : NULL;
+}
+
+static int drops_cmp(const void *key, const void *elem)
+{
+	const uint64_t *inode = key;
+	const struct inode_drops *d = elem;
+
+	return CMP3(*inode, d->inode);
+}
+
+static int drops_sort_cmp(const void *a, const void *b)
+{
+	const struct inode_drops *x = a, *y = b;
+
+	return CMP3(x->inode, y->inode);
 }
 
 static int acceptor_cmp(const struct rt_acceptor_sample *a, const struct rt_acceptor_sample *b)
@@ -189,16 +239,42 @@ static void fill_socket(struct rt_model *m, const struct rt_sample *s, const str
 		now = &none;
 	if (!before)
 		before = &none;
+	const struct inode_drops *drops_before =
+		m->nprev_drops ? bsearch(&l->inode, m->prev_drops, m->nprev_drops,
+					 sizeof(*m->prev_drops), drops_cmp)
+			       : NULL;
+
 	v->l = l;
+	v->sample = now == &none ? NULL : now;
 	v->enqueued = now->enqueued;
 	v->accepted = now->accepted;
 	v->eagain = now->eagain;
 	v->selected = now->selected;
+	v->wakeups = now->wakeups;
 	v->enqueued_delta = counter_delta(now->enqueued, before->enqueued);
-	v->enqueued_rate = s->features.enqueued ? rate_per_s(now->enqueued, before->enqueued, interval) : NAN;
-	v->accepted_rate = s->features.accepted ? rate_per_s(now->accepted, before->accepted, interval) : NAN;
-	v->eagain_rate = s->features.accepted ? rate_per_s(now->eagain, before->eagain, interval) : NAN;
-	v->selected_rate = s->features.selected ? rate_per_s(now->selected, before->selected, interval) : NAN;
+	v->wakeups_delta = counter_delta(now->wakeups, before->wakeups);
+	v->wakeups_rate =
+		s->features.wakeups ? rate_per_s(now->wakeups, before->wakeups, interval) : NAN;
+	/* The peak seen at enqueues, or the queue now when nothing was enqueued. */
+	v->queue_max = now->queue_peak > l->queue ? (uint32_t)now->queue_peak : l->queue;
+	v->drops_rate = l->drops >= 0 ? rate_per_s((uint64_t)l->drops,
+						   drops_before && drops_before->drops >= 0
+							   ? (uint64_t)drops_before->drops
+							   : 0,
+						   interval)
+				      : NAN;
+	if (s->features.wait)
+		v->wait = wait_summary(now->wait, before == &none ? NULL : before->wait);
+	else
+		v->wait = (struct rt_wait_summary){NAN, NAN, NAN, 0};
+	v->enqueued_rate =
+		s->features.enqueued ? rate_per_s(now->enqueued, before->enqueued, interval) : NAN;
+	v->accepted_rate =
+		s->features.accepted ? rate_per_s(now->accepted, before->accepted, interval) : NAN;
+	v->eagain_rate =
+		s->features.accepted ? rate_per_s(now->eagain, before->eagain, interval) : NAN;
+	v->selected_rate =
+		s->features.selected ? rate_per_s(now->selected, before->selected, interval) : NAN;
 }
 
 static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double interval,
@@ -227,6 +303,12 @@ static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double 
 			v->a = a;
 			v->accepted_rate = rate_per_s(a->accepted, b ? b->accepted : 0, interval);
 			v->eagain_rate = rate_per_s(a->eagain, b ? b->eagain : 0, interval);
+			v->wakeups_rate =
+				s->features.wakeups
+					? rate_per_s(a->wakeups, b ? b->wakeups : 0, interval)
+					: NAN;
+			v->spurious = a->wakeups > a->accepted ? a->wakeups - a->accepted : 0;
+			g->spurious += v->spurious;
 		}
 	}
 	return 0;
@@ -237,7 +319,7 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 	size_t n = g->nsocks > g->nacceptors ? g->nsocks : g->nacceptors;
 	uint64_t *total = calloc(n + 1, sizeof(*total));
 	uint64_t *delta = calloc(n + 1, sizeof(*delta));
-	uint64_t interval_total = 0, accepted = 0;
+	uint64_t interval_total = 0, accepted = 0, interval_wakeups = 0;
 	struct rt_imbalance unknown = {NAN, NAN};
 
 	if (!total || !delta) {
@@ -245,10 +327,13 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 		free(delta);
 		return -ENOMEM;
 	}
-	g->accepted_rate = g->eagain_rate = g->selected_rate = 0;
+	g->accepted_rate = g->eagain_rate = g->selected_rate = g->wakeups_rate = 0;
 	for (size_t i = 0; i < g->nsocks; i++) {
 		struct rt_sock_view *v = &g->socks[i];
 
+		g->wakeups += v->wakeups;
+		g->wakeups_rate += v->wakeups_rate;
+		interval_wakeups += v->wakeups_delta;
 		g->enqueued += v->enqueued;
 		g->accepted += v->accepted;
 		g->eagain += v->eagain;
@@ -261,6 +346,14 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 		delta[i] = v->enqueued_delta;
 	}
 	g->enqueued_rate = s->features.enqueued ? (double)interval_total / interval : NAN;
+	g->wakeups_per_conn = g->interval_wakeups_per_conn = NAN;
+	if (s->features.wakeups && s->features.enqueued) {
+		if (g->enqueued)
+			g->wakeups_per_conn = (double)g->wakeups / (double)g->enqueued;
+		if (interval_total)
+			g->interval_wakeups_per_conn =
+				(double)interval_wakeups / (double)interval_total;
+	}
 	for (size_t i = 0; i < g->nsocks; i++) {
 		struct rt_sock_view *v = &g->socks[i];
 
@@ -291,10 +384,29 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 	return 0;
 }
 
+static int save_prev_drops(struct rt_model *m, const struct rt_sample *s)
+{
+	struct inode_drops *d = NULL;
+
+	if (s->nlisteners && !(d = malloc(s->nlisteners * sizeof(*d))))
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nlisteners; i++)
+		d[i] = (struct inode_drops){s->listeners[i].inode, s->listeners[i].drops};
+	if (d)
+		qsort(d, s->nlisteners, sizeof(*d), drops_sort_cmp);
+	free(m->prev_drops);
+	m->prev_drops = d;
+	m->nprev_drops = s->nlisteners;
+	return 0;
+}
+
 static int save_prev(struct rt_model *m, const struct rt_sample *s)
 {
 	struct rt_sock_sample *socks = NULL;
 	struct rt_acceptor_sample *acc = NULL;
+
+	if (save_prev_drops(m, s))
+		return -ENOMEM;
 
 	if (s->nsocks && !(socks = malloc(s->nsocks * sizeof(*socks))))
 		return -ENOMEM;
@@ -386,5 +498,6 @@ void model_free(struct rt_model *m)
 	free_groups(m);
 	free(m->prev_socks);
 	free(m->prev_acceptors);
+	free(m->prev_drops);
 	free(m);
 }

@@ -15,12 +15,17 @@
 #include "discovery.h"
 
 /* Cumulative counters of one socket since reusetop attached, keyed by socket inode. */
+#define RT_WAIT_BUCKETS 32 /* log2 microseconds: bucket 0 under 1 us, bucket i below 2^i us */
+
 struct rt_sock_sample {
 	uint64_t inode;
 	uint64_t enqueued;
 	uint64_t accepted;
 	uint64_t eagain;
 	uint64_t selected;
+	uint64_t wakeups; /* tasks the scheduler woke for this listener's readiness */
+	uint64_t queue_peak; /* longest accept queue seen at an enqueue since the last sample */
+	uint64_t wait[RT_WAIT_BUCKETS]; /* accepted connections by time spent queued */
 };
 
 /* Cumulative counters of one task accepting from one listener. */
@@ -31,6 +36,7 @@ struct rt_acceptor_sample {
 	char comm[RT_COMM_LEN];
 	uint64_t accepted;
 	uint64_t eagain;
+	uint64_t wakeups;
 };
 
 /* Which counters the attached probes can produce; the others are reported as unknown (null). */
@@ -38,6 +44,8 @@ struct rt_features {
 	bool enqueued;
 	bool accepted;
 	bool selected;
+	bool wakeups; /* wakeups charged to listeners and woken tasks */
+	bool wait; /* queue wait histograms */
 };
 
 /* What the probes could not record (map full, ...), summed over CPUs and objects. */
@@ -46,10 +54,11 @@ struct rt_health_sample {
 	uint64_t acceptor_map_full;
 	uint64_t inflight_full;
 	uint64_t no_inode;
+	uint64_t wait_unknown;
 };
 
 struct rt_sample {
-	double mono_s;            /* CLOCK_MONOTONIC, seconds */
+	double mono_s; /* CLOCK_MONOTONIC, seconds */
 	struct timespec realtime; /* CLOCK_REALTIME of the same moment */
 	const struct rt_listener *listeners; /* from discovery, sorted */
 	size_t nlisteners;
@@ -61,24 +70,35 @@ struct rt_sample {
 	struct rt_health_sample health;
 };
 
+/* Percentiles of a queue wait histogram: the upper bound of the bucket, NAN when empty. */
+struct rt_wait_summary {
+	double p50_us, p90_us, p99_us;
+	uint64_t count;
+};
+
 struct rt_sock_view {
 	const struct rt_listener *l;
-	uint64_t enqueued, accepted, eagain, selected;
-	uint64_t enqueued_delta; /* enqueued in the last interval */
-	double enqueued_rate, accepted_rate, eagain_rate, selected_rate; /* per second */
-	double share;          /* of the group's enqueued since start; NAN when unknown */
+	const struct rt_sock_sample *sample; /* cumulative counters, NULL when none yet */
+	uint64_t enqueued, accepted, eagain, selected, wakeups;
+	uint64_t enqueued_delta, wakeups_delta; /* in the last interval */
+	double enqueued_rate, accepted_rate, eagain_rate, selected_rate, wakeups_rate; /* per s */
+	double drops_rate;
+	uint32_t queue_max; /* longest accept queue in the interval */
+	struct rt_wait_summary wait; /* over the last interval */
+	double share; /* of the group's enqueued since start; NAN when unknown */
 	double interval_share; /* of the group's enqueued in the last interval; NAN when unknown */
 };
 
 struct rt_acceptor_view {
 	const struct rt_acceptor_sample *a;
-	double accepted_rate, eagain_rate;
+	double accepted_rate, eagain_rate, wakeups_rate;
+	uint64_t spurious; /* wakeups that did not end in an accept: wakeups beyond accepts */
 	double share; /* of the group's accepted since start; NAN when unknown */
 };
 
 struct rt_imbalance {
 	double max_share; /* largest member share of enqueued; NAN when nothing was enqueued */
-	double jain;      /* Jain's fairness index over members: 1 even, 1/n all on one */
+	double jain; /* Jain's fairness index over members: 1 even, 1/n all on one */
 };
 
 struct rt_group_view {
@@ -90,9 +110,11 @@ struct rt_group_view {
 	size_t nsocks;
 	struct rt_acceptor_view *acceptors;
 	size_t nacceptors;
-	uint64_t enqueued, accepted, eagain, selected;
-	double enqueued_rate, accepted_rate, eagain_rate, selected_rate;
-	struct rt_imbalance imbalance;          /* over enqueued since start */
+	uint64_t enqueued, accepted, eagain, selected, wakeups, spurious;
+	double enqueued_rate, accepted_rate, eagain_rate, selected_rate, wakeups_rate;
+	double wakeups_per_conn; /* since start: 1 ideal, N when N idle workers wake */
+	double interval_wakeups_per_conn; /* the same over the last interval */
+	struct rt_imbalance imbalance; /* over enqueued since start */
 	struct rt_imbalance interval_imbalance; /* over enqueued in the last interval */
 	struct rt_imbalance acceptor_imbalance; /* over accepted by task since start */
 };
@@ -132,6 +154,9 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 
 /* Pure helpers, exported for the tests. */
 double rate_per_s(uint64_t now, uint64_t before, double interval_s);
+/* Percentiles of the histogram now - before (before may be NULL). */
+struct rt_wait_summary wait_summary(const uint64_t *now, const uint64_t *before);
+double wait_bucket_upper_us(unsigned int bucket);
 struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n);
 int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b);
 /* "127.0.0.1", "::1", "[::1]:80" style formatting; buf of at least 48 bytes. */

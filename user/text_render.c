@@ -55,15 +55,19 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 {
 	char a[64], b[32], c[32], d[32], e[32], h[32], i[32];
 
-	fprintf(f, "%s %s%s%s:%u  netns %llu  members %zu  enq/s %s  acc/s %s  max-share %s  jain %s\n",
+	fprintf(f,
+		"%s %s%s%s:%u  netns %llu  members %zu  enq/s %s  acc/s %s  max-share %s  jain %s"
+		"  wakeups/conn %s\n",
 		g->proto == IPPROTO_UDP ? "UDP" : "TCP", g->family == AF_INET6 ? "[" : "",
-		addr_str(g->family, g->addr, a, sizeof(a)), g->family == AF_INET6 ? "]" : "", g->port,
-		(unsigned long long)g->netns, g->nsocks, rate(b, sizeof(b), g->enqueued_rate),
-		rate(c, sizeof(c), g->accepted_rate), pct(d, sizeof(d), g->imbalance.max_share),
-		ratio(e, sizeof(e), g->imbalance.jain));
-	fprintf(f, "  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %6s %7s %7s\n", "INODE", "PID",
-		"COMM", "FD", "ENQUEUED", "ENQ/S", "ACCEPTED", "ACC/S", "SELECTED", "SHARE", "QUEUE",
-		"BACKLOG", "DROPS");
+		addr_str(g->family, g->addr, a, sizeof(a)), g->family == AF_INET6 ? "]" : "",
+		g->port, (unsigned long long)g->netns, g->nsocks,
+		rate(b, sizeof(b), g->enqueued_rate), rate(c, sizeof(c), g->accepted_rate),
+		pct(d, sizeof(d), g->imbalance.max_share), ratio(e, sizeof(e), g->imbalance.jain),
+		ratio(h, sizeof(h), g->wakeups_per_conn));
+	fprintf(f,
+		"  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6s %5s %7s %7s %7s %8s\n",
+		"INODE", "PID", "COMM", "FD", "ENQUEUED", "ENQ/S", "ACCEPTED", "ACC/S", "SELECTED",
+		"SHARE", "WAKE/S", "QUEUE", "QMAX", "BACKLOG", "DROPS", "DROP/S", "WAIT99us");
 	for (size_t k = 0; k < g->nsocks; k++) {
 		const struct rt_sock_view *s = &g->socks[k];
 		const struct rt_listener *l = s->l;
@@ -71,7 +75,11 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 
 		snprintf(fd, sizeof(fd), "%d", l->nholders ? l->holders[0].fd : -1);
 		snprintf(drops, sizeof(drops), "%lld", (long long)l->drops);
-		fprintf(f, "  %-10llu %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %6u %7u %7s\n",
+		char wk[32], dr[32], w99[32];
+
+		fprintf(f,
+			"  %-10llu %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6u %5u %7u %7s "
+			"%7s %8s\n",
 			(unsigned long long)l->inode, pid_col(a, sizeof(a), l),
 			l->nholders ? l->holders[0].comm : "-", l->nholders ? fd : "-",
 			num(b, sizeof(b), v->features.enqueued, s->enqueued),
@@ -79,18 +87,23 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 			num(d, sizeof(d), v->features.accepted, s->accepted),
 			rate(e, sizeof(e), s->accepted_rate),
 			num(h, sizeof(h), v->features.selected, s->selected),
-			pct(i, sizeof(i), s->share), l->queue, l->backlog, l->drops >= 0 ? drops : "-");
+			pct(i, sizeof(i), s->share), rate(wk, sizeof(wk), s->wakeups_rate),
+			l->queue, s->queue_max, l->backlog, l->drops >= 0 ? drops : "-",
+			rate(dr, sizeof(dr), s->drops_rate),
+			rate(w99, sizeof(w99), s->wait.p99_us));
 	}
 	if (!g->nacceptors)
 		return;
-	fprintf(f, "  acceptors: %-10s %-10s %-15s %10s %9s %9s %7s\n", "PID", "TID", "COMM",
-		"ACCEPTED", "ACC/S", "EAGAIN", "SHARE");
+	fprintf(f, "  acceptors: %-10s %-10s %-15s %10s %9s %9s %9s %9s %7s\n", "PID", "TID",
+		"COMM", "ACCEPTED", "ACC/S", "EAGAIN", "WAKEUPS", "SPURIOUS", "SHARE");
 	for (size_t k = 0; k < g->nacceptors; k++) {
 		const struct rt_acceptor_view *ac = &g->acceptors[k];
 
-		fprintf(f, "             %-10u %-10u %-15s %10llu %9s %9llu %7s\n", ac->a->pid,
-			ac->a->tid, ac->a->comm, (unsigned long long)ac->a->accepted,
+		fprintf(f, "             %-10u %-10u %-15s %10llu %9s %9llu %9s %9s %7s\n",
+			ac->a->pid, ac->a->tid, ac->a->comm, (unsigned long long)ac->a->accepted,
 			rate(b, sizeof(b), ac->accepted_rate), (unsigned long long)ac->a->eagain,
+			num(d, sizeof(d), v->features.wakeups, ac->a->wakeups),
+			num(e, sizeof(e), v->features.wakeups, ac->spurious),
 			pct(c, sizeof(c), ac->share));
 	}
 }
@@ -99,14 +112,18 @@ void render_text(FILE *f, const struct rt_view *v)
 {
 	char when[40], r1[32], r2[32];
 
-	fprintf(f, "reusetop %s  interval %.2fs  attach %s  groups %zu  sockets %zu  enq/s %s  acc/s %s\n",
+	fprintf(f,
+		"reusetop %s  interval %.2fs  attach %s  groups %zu  sockets %zu  enq/s %s  acc/s "
+		"%s\n",
 		iso8601_utc(&v->realtime, when, sizeof(when)), v->interval_s,
 		v->attach ? v->attach : "none", v->ngroups, v->nsockets,
 		rate(r1, sizeof(r1), v->enqueued_rate), rate(r2, sizeof(r2), v->accepted_rate));
 	for (size_t i = 0; v->degraded && v->degraded[i]; i++)
 		fprintf(f, "degraded: %s\n", v->degraded[i]);
 	if (v->health.sock_map_full || v->health.acceptor_map_full || v->health.inflight_full)
-		fprintf(f, "lost: socket map full %llu, acceptor map full %llu, in-flight map full %llu\n",
+		fprintf(f,
+			"lost: socket map full %llu, acceptor map full %llu, in-flight map full "
+			"%llu\n",
 			(unsigned long long)v->health.sock_map_full,
 			(unsigned long long)v->health.acceptor_map_full,
 			(unsigned long long)v->health.inflight_full);

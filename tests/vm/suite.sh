@@ -19,9 +19,11 @@ wait_file() { # file tenths
 	[ -s "$1" ]
 }
 
-# scenario NAME TIER MODE WORKERS ADDR PORT COUNT
+# scenario NAME TIER MODE WORKERS ADDR PORT COUNT [CLIENT ARGS...]
 scenario() {
 	name=$1 tier=$2 mode=$3 workers=$4 addr=$5 port=$6 count=$7
+	shift 7
+	client_args=${*:---concurrency 4}
 	rm -f /tmp/rig.stats /tmp/rig.ready /tmp/rt.json /tmp/rt.err
 	echo "=== CASE $name"
 	echo "--- netns $netns"
@@ -35,7 +37,8 @@ scenario() {
 	reusetop $tier_arg -j -d $DELAY -P "$port" >/tmp/rt.json 2>/tmp/rt.err &
 	rt=$!
 	wait_file /tmp/rt.json 300 || echo "--- stderr reusetop printed nothing"
-	echo "--- client $(rig_client --addr "$addr" --port "$port" --count "$count" --concurrency 4)"
+	# shellcheck disable=SC2086
+	echo "--- client $(rig_client --addr "$addr" --port "$port" --count "$count" $client_args)"
 	sleep 1.5
 	kill -INT $rt
 	wait $rt
@@ -57,6 +60,10 @@ for tier in fentry kprobe; do
 	scenario "$tier-accept" $tier accept 4 127.0.0.1 8403 400
 	scenario "$tier-epoll" $tier epoll 4 127.0.0.1 8404 400
 	scenario "$tier-handoff" $tier handoff 4 127.0.0.1 8405 200
+done
+# The herd: 4 idle epoll workers, connections 20 ms apart (TCG is slow).
+for tier in fentry kprobe; do
+	scenario "$tier-herd" $tier epoll 4 127.0.0.1 8407 100 --concurrency 1 --rate 50
 done
 # 6.1 has no sock:sk_data_ready: the tracepoint tier must say enqueues are unknown.
 scenario tracepoint-reuseport-v4 tracepoint reuseport 4 127.0.0.1 8406 200
