@@ -13,20 +13,20 @@ VERSION   := 0.1.0
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
 VMLINUX_DIR := vmlinux/$(ARCH)
 
-BPF_NAMES := accept select wakeup
+BPF_NAMES := accept select wakeup udp steer steer_example
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # The pure modules unit tests link against (no BPF, no skeletons).
-PURE_NAMES := model json opts text_render json_render
+PURE_NAMES := model json opts text_render json_render prom_render steer_opts
 
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I$(OUTPUT) -Iuser -Ibpf \
 	      -DREUSETOP_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS    := -lbpf -lelf -lz -lm -lncursesw -ltinfo
+LDLIBS    := -lbpf -lelf -lz -lm -lncursesw -ltinfo -lmicrohttpd -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # clang 14's BPF backend crashes on atomics whose result is used unless -mcpu=v3.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf $(WARN) \
@@ -63,6 +63,9 @@ $(OUTPUT)/%.o: user/%.c | $(OUTPUT)
 
 # User objects that include a skeleton must wait for it.
 $(OUTPUT)/loader.o $(OUTPUT)/collector.o $(OUTPUT)/main.o: $(SKELS)
+$(OUTPUT)/steer.o: $(SKELS)
+# The example custom steering policy (reusetop steer --object): built, tested and installed.
+all: $(OUTPUT)/steer_example.bpf.o
 
 reusetop: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -93,9 +96,18 @@ $(OUTPUT)/tests/unit: tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) user/*.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) -lm -o $@
 
-TEST_BINS := $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
+# libFuzzer target for the option parser (clang's runtime from libclang-rt-14-dev).
+$(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c user/opts.c user/steer_opts.c user/*.h bpf/steer.h \
+			   | $(OUTPUT)/tests
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iuser -Ibpf \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all tests/fuzz_opts.c \
+		user/opts.c user/steer_opts.c -o $@
+
+TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
 	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
 	     $(OUTPUT)/static/rig_client
+TEST_BINS += $(OUTPUT)/steer_example.bpf.o
 
 # Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,
 # so the fentry and kprobe tiers run under qemu on Debian's 6.1 kernel, whose busybox initramfs
@@ -107,7 +119,13 @@ VM_LDLIBS     := $(or $(shell pkg-config --static --libs libbpf 2>/dev/null),-lb
 .PHONY: vm-smoke
 $(OUTPUT)/static:
 	$(Q)mkdir -p $@
-$(OUTPUT)/static/reusetop: $(USER_OBJS) | $(OUTPUT)/static
+# Debian has no static libraries for all of libmicrohttpd's TLS dependencies (libunistring,
+# libp11-kit): the static build has no --prometheus (exporter.c built with RT_NO_EXPORTER).
+STATIC_OBJS := $(filter-out $(OUTPUT)/exporter.o,$(USER_OBJS)) $(OUTPUT)/static/exporter.o
+$(OUTPUT)/static/exporter.o: user/exporter.c | $(OUTPUT)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DRT_NO_EXPORTER -c $< -o $@
+$(OUTPUT)/static/reusetop: $(STATIC_OBJS) | $(OUTPUT)/static
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -static $^ $(VM_LDLIBS) -o $@
 $(OUTPUT)/static/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
@@ -124,8 +142,9 @@ vm-smoke: deps
 	$(Q)tests/vm/run-vm.sh tests/vm/smoke.sh $(OUTPUT)/static/reusetop
 
 # Packages the build and the tests need, installed only when missing (Debian/Ubuntu).
-DEB_PACKAGES := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
-		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio libncurses-dev tmux
+DEB_PACKAGES := valgrind clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
+		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio libncurses-dev tmux \
+		libmicrohttpd-dev prometheus curl groff-base
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -154,13 +173,21 @@ vmlinux:
 format:
 	clang-format -i user/*.c user/*.h tests/*.c bpf/*.c bpf/*.h
 
-install: reusetop
+install: reusetop $(OUTPUT)/steer_example.bpf.o
 	install -D -m 0755 reusetop $(DESTDIR)$(PREFIX)/sbin/reusetop
+	install -D -m 0644 man/reusetop.8 $(DESTDIR)$(PREFIX)/share/man/man8/reusetop.8
+	install -d $(DESTDIR)$(PREFIX)/share/reusetop
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/reusetop-exporter.service \
+		> $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/reusetop bpf/steer.h bpf/steer_example.bpf.c $(OUTPUT)/steer_example.bpf.o
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/reusetop
+	rm -f $(DESTDIR)$(PREFIX)/sbin/reusetop $(DESTDIR)$(PREFIX)/share/man/man8/reusetop.8
+	rm -f $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/reusetop/,steer.h steer_example.bpf.c steer_example.bpf.o)
+	-rmdir $(DESTDIR)$(PREFIX)/share/reusetop 2>/dev/null
 
 clean:
 	rm -rf $(OUTPUT) reusetop
 
--include $(USER_OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(OUTPUT)/static/exporter.d

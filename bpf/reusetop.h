@@ -38,6 +38,12 @@ struct rt_task_wakeups {
 	char comm[16];
 };
 
+/* Per UDP socket, keyed by socket inode (per-CPU). */
+struct rt_udp_counters {
+	__u64 enqueued; /* datagrams put on the receive queue */
+	__u64 received; /* datagrams the application read */
+};
+
 /* Per (listener, accepting task). */
 struct rt_acceptor_key {
 	__u64 inode; /* the listener accepted from */

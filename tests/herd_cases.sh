@@ -82,7 +82,7 @@ case_stalled_listener() {
 	# in the quiet between two retransmissions.
 	sleep 2
 	ss_line=$(ip netns exec "$NETNS" ss -Hltnm "sport = :$port")
-	json=$(tail -n 1 "$CASE_DIR/rt.json")
+	json=$(last_json "$CASE_DIR/rt.json")
 	sock=$(group_of "$json" $port | jq -c '.sockets[0]') || return 1
 	ss_drops=$(grep -o 'd[0-9]*)' <<<"$ss_line" | tr -dc 0-9)
 	echo "ss: $ss_line"

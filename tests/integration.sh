@@ -144,11 +144,11 @@ case_stale_sockets_leave() {
 	start_rig a --mode reuseport --workers 2 --port $port || return 1
 	start_reusetop -d "$DELAY" -P $port || return 1
 	sleep 0.5
-	[ "$(groups_here "$(tail -n 1 "$CASE_DIR/rt.json")" | jq length)" = 1 ] ||
+	[ "$(groups_here "$(last_json "$CASE_DIR/rt.json")" | jq length)" = 1 ] ||
 		fail_because "group not shown while the server runs" || return 1
 	stop_rig a || return 1
 	sleep 1
-	[ "$(groups_here "$(tail -n 1 "$CASE_DIR/rt.json")" | jq length)" = 0 ] ||
+	[ "$(groups_here "$(last_json "$CASE_DIR/rt.json")" | jq length)" = 0 ] ||
 		fail_because "group still shown after the server exited" || return 1
 	stop_reusetop
 }
@@ -247,7 +247,7 @@ case_not_root() {
 
 case_nothing_left_after_kill() {
 	local sig before ours
-	for sig in INT TERM KILL; do
+	for sig in INT TERM HUP KILL; do
 		before=$(reusetop_prog_ids)
 		start_reusetop -d 0.1 || return 1
 		ours=$(comm -13 <(echo "$before") <(reusetop_prog_ids))
@@ -289,6 +289,6 @@ integration_cases() {
 	run_case "forced tiers: usable ones attach, others exit 2 with one line" case_forced_tiers
 	run_case "bad input: one-line error, exit 2, nothing attached" case_bad_input
 	run_case "no privileges: names the missing capabilities, exit 2" case_not_root
-	run_case "nothing stays attached after SIGINT, SIGTERM or SIGKILL" case_nothing_left_after_kill
+	run_case "nothing stays attached after SIGINT, SIGTERM, SIGHUP or SIGKILL" case_nothing_left_after_kill
 	run_case "help and version" case_help_version
 }

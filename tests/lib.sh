@@ -144,11 +144,21 @@ run_client() {
 	[ "$(jq -r .failed <<<"$out")" = 0 ] || fail_because "client: $out"
 }
 
+# The last complete line of a file another process is still writing (one JSON document per
+# line: a line without its newline yet is not complete).
+last_json() { # file
+	local snap
+	snap=$(mktemp)
+	cp "$1" "$snap"
+	if [ -z "$(tail -c 1 "$snap")" ]; then tail -n 1 "$snap"; else tail -n 2 "$snap" | head -n 1; fi
+	rm -f "$snap"
+}
+
 # The last complete JSON line reusetop printed, after waiting for two more intervals so the
 # counters of everything the client did are in it.
 settle_json() { # delay_s
 	sleep "$(awk -v d="$1" 'BEGIN { print d * 2.5 }')"
-	tail -n 1 "$CASE_DIR/rt.json"
+	last_json "$CASE_DIR/rt.json"
 }
 
 # IDs of loaded BPF programs with reusetop's program names (bpftool shows 15 characters).

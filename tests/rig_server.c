@@ -87,6 +87,7 @@ struct opts {
 	const char *addr;
 	bool udp;
 	int backlog;
+	int rcvbuf; /* SO_RCVBUF, 0: the default */
 	int slow_worker; /* -1: none */
 	long slow_ms;
 	const char *stats;
@@ -151,7 +152,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s --mode reuseport|accept|epoll|epoll-exclusive|handoff --workers N\n"
-		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B]\n"
+		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B] [--rcvbuf BYTES]\n"
 		"       [--slow-worker I --slow-ms MS] [--stats FILE] [--ready FILE]\n",
 		PROG);
 }
@@ -171,6 +172,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"addr", required_argument, NULL, 'a'},
 		{"proto", required_argument, NULL, 'P'},
 		{"backlog", required_argument, NULL, 'b'},
+		{"rcvbuf", required_argument, NULL, 'R'},
 		{"slow-worker", required_argument, NULL, 's'},
 		{"slow-ms", required_argument, NULL, 'S'},
 		{"stats", required_argument, NULL, 'o'},
@@ -221,6 +223,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (rig_parse_long(optarg, 1, 1 << 20, &v))
 				return bad_arg("--backlog", optarg);
 			o->backlog = v;
+			break;
+		case 'R':
+			if (rig_parse_long(optarg, 1, 1 << 26, &v))
+				return bad_arg("--rcvbuf", optarg);
+			o->rcvbuf = v;
 			break;
 		case 's':
 			if (rig_parse_long(optarg, 0, MAX_WORKERS - 1, &slow_worker))
@@ -288,6 +295,10 @@ static int open_socket(const struct server *s, bool reuseport)
 		goto err;
 	what = "set SO_REUSEPORT";
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto err;
+	what = "set SO_RCVBUF";
+	if (s->o.rcvbuf &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->o.rcvbuf, sizeof(s->o.rcvbuf)))
 		goto err;
 	what = "set IPV6_V6ONLY";
 	if (s->sa.ss_family == AF_INET6 &&

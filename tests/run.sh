@@ -9,7 +9,11 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 . tests/integration.sh
+. tests/tui_cases.sh
 . tests/herd_cases.sh
+. tests/steer_cases.sh
+. tests/udp_cases.sh
+. tests/reliability_cases.sh
 . tests/vm_cases.sh
 
 parts=${*:-unit host vm}
@@ -36,10 +40,28 @@ if want unit; then
 		FAILED=$((FAILED + 1)); FAILED_NAMES+=("unit tests crashed"); echo "FAIL unit tests crashed"
 	fi
 fi
+if want unit; then
+	# The option parser under libFuzzer for a bounded time, from the seed corpus.
+	fuzz_dir=$(mktemp -d)
+	cp tests/fuzz_corpus/* "$fuzz_dir/"
+	if (cd "$fuzz_dir" && "$OLDPWD/$BUILD/tests/fuzz_opts" -max_total_time="${FUZZ_SECONDS:-20}" \
+		-dict="$OLDPWD/tests/fuzz_opts.dict" "$fuzz_dir" >"$fuzz_dir/log" 2>&1); then
+		PASSED=$((PASSED + 1))
+		echo "PASS fuzz: option parser, $(grep -o 'Done [0-9]* runs' "$fuzz_dir/log")"
+	else
+		FAILED=$((FAILED + 1)); FAILED_NAMES+=("fuzz: option parser")
+		echo "FAIL fuzz: option parser"; grep -E 'ERROR|SUMMARY|Test unit' "$fuzz_dir/log" | sed 's/^/    | /'
+	fi
+	rm -rf "$fuzz_dir"
+fi
 if want host; then
 	echo "== integration tests on $(uname -r)"
 	integration_cases
+	tui_cases
 	herd_cases
+	steer_cases
+	udp_cases
+	reliability_cases
 fi
 if want vm; then
 	echo "== integration tests on Debian's 6.1 kernel (qemu)"

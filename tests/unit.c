@@ -17,6 +17,7 @@
 #include "model.h"
 #include "opts.h"
 #include "render.h"
+#include "steer.h"
 
 static int passed, failed;
 static char why[512];
@@ -195,6 +196,13 @@ static bool test_opts_invalid(void)
 	struct rt_options o;
 	char err[256];
 
+	/* Found by the fuzzer: a newline in a value must not break the one-line message. */
+	{
+		char *argv[] = {"reusetop", "-p", "1,\n2", NULL};
+
+		CHECK(opts_parse(3, argv, &o, err, sizeof(err)) && !strchr(err, '\n'),
+		      "newline echoed: %s", err);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		CHECK(!parse(bad[i], &o, err, sizeof(err)), "accepted: %s", bad[i]);
@@ -447,6 +455,194 @@ static bool test_render_json_nulls(void)
 	return true;
 }
 
+static bool test_listen_addr(void)
+{
+	static const char *const bad[] = {
+		"",	     "0",	  "65536",	   "-1",	   "+80",	 "80x",
+		":80",	     "1.2.3.4:",  "1.2.3.4",	   "1.2.3:80",	   "1.2.3.4:80:80", "::1:80",
+		"[::1]",     "[::1]:",	  "[::1]80",	   "[]:80",	   "[1.2.3.4]:80",  "[::1]:0",
+		"host:80",   " 80",	  "1.2.3.4: 80", "[::1]:80:80", "[::1:80",	    "[::g]:80",
+	};
+	struct rt_listen_addr a;
+	struct rt_options o;
+	char err[256];
+
+	CHECK(!parse_listen_addr("9100", &a) && a.family == AF_INET && a.port == 9100 &&
+		      !memcmp(a.addr, "\x7f\0\0\x01", 4),
+	      "port alone is 127.0.0.1");
+	CHECK(!parse_listen_addr("0.0.0.0:1", &a) && a.family == AF_INET && a.port == 1 &&
+		      !memcmp(a.addr, "\0\0\0\0", 4),
+	      "IPv4");
+	CHECK(!parse_listen_addr("[::1]:65535", &a) && a.family == AF_INET6 && a.port == 65535 &&
+		      a.addr[15] == 1 && a.addr[0] == 0,
+	      "IPv6");
+	CHECK(!parse_listen_addr("[::ffff:10.0.0.1]:80", &a) && a.family == AF_INET6, "mapped");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(parse_listen_addr(bad[i], &a), "accepted '%s'", bad[i]);
+	CHECK(parse("reusetop -j --prometheus [::]:9100", &o, err, sizeof(err)) &&
+		      o.prometheus.family == AF_INET6 && o.prometheus.port == 9100,
+	      "--prometheus: %s", err);
+	CHECK(parse("reusetop", &o, err, sizeof(err)) && !o.prometheus.family, "off by default");
+	CHECK(!parse("reusetop --prometheus 80 --prometheus 81", &o, err, sizeof(err)) &&
+		      !strchr(err, '\n'),
+	      "twice");
+	CHECK(!parse("reusetop --prometheus localhost:80", &o, err, sizeof(err)) &&
+		      strstr(err, "invalid listen address 'localhost:80'"),
+	      "message: %s", err);
+	return true;
+}
+
+/* The exposition: escaping, no sample for unknown values, the cap on sockets. */
+static bool test_render_prometheus(void)
+{
+	struct rt_holder odd = {200, 5, "a\"b\\c\nd\xc3"};
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {{.inode = 5, .accepted = 3, .wait = {[0] = 2, [3] = 1}},
+				     SOCK(10, 0, 7, 0, 0)};
+	struct rt_sample sample = {.mono_s = 2.0, .features = {false, true, false, false, true}};
+	struct rt_model *m;
+	struct rt_view v;
+	char *out = NULL;
+	bool ok;
+
+	make_listeners(l);
+	l[3].holders = &odd;
+	sample.listeners = l;
+	sample.nlisteners = 4;
+	sample.socks = s;
+	sample.nsocks = 2;
+	CHECK(!model_new(&m) && !model_update(m, &sample, 1.0, NULL, &v), "update");
+	v.attach = "tracepoint";
+	CAPTURE(out, f, render_prometheus(f, &v, 100));
+	/* The lone [::1]:9090 listener: quote, backslash, newline escaped; a bad byte is U+FFFD. */
+	ok = strstr(out, "\nreusetop_accepted_total{proto=\"tcp\",family=\"inet6\",addr=\"::1\","
+			 "port=\"9090\",netns=\"1\",inode=\"5\",pid=\"200\","
+			 "comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 3\n");
+	CHECK(ok, "labels: %s", out);
+	ok = !strstr(out, "reusetop_enqueued_total{") && !strstr(out, "reusetop_selected_total{") &&
+	     !strstr(out, "reusetop_wakeups_total{") && !strstr(out, "reusetop_group_max_share{") &&
+	     !strstr(out, "reusetop_drops_total{proto=\"tcp\",family=\"inet6\"") &&
+	     strstr(out, "reusetop_drops_total{proto=\"tcp\",family=\"inet\"") &&
+	     strstr(out, "# TYPE reusetop_enqueued_total counter\n");
+	CHECK(ok, "unknown values have no sample: %s", out);
+	ok = strstr(out, "reusetop_info{version=\"") && strstr(out, "attach=\"tracepoint\"} 1\n") &&
+	     strstr(out, "reusetop_feature_enabled{feature=\"selected\"} 0\n") &&
+	     strstr(out, "reusetop_group_members{proto=\"tcp\",family=\"inet\",addr=\"127.0.0.1\","
+			 "port=\"8080\",netns=\"1\"} 3\n") &&
+	     strstr(out, "\nreusetop_sockets 4\n") &&
+	     strstr(out, "reusetop_sockets_omitted 0\n");
+	CHECK(ok, "process and group series: %s", out);
+	/* Cumulative buckets, le in decimal seconds, the last one +Inf, and the count. */
+	ok = strstr(out, "inode=\"5\",pid=\"200\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\","
+			 "le=\"0.000001\"} 2\n") &&
+	     strstr(out, "le=\"0.000004\"} 2\n") && strstr(out, "le=\"0.000008\"} 3\n") &&
+	     strstr(out, "le=\"1073.741824\"} 3\n") && strstr(out, "le=\"+Inf\"} 3\n") &&
+	     strstr(out, "reusetop_queue_wait_seconds_count{proto=\"tcp\",family=\"inet6\"") &&
+	     !strstr(out, "_sum{");
+	CHECK(ok, "histogram: %s", out);
+	free(out);
+	/* The cap: the first 2 sockets in view order (the 8080 group), the rest counted. */
+	CAPTURE(out, f, render_prometheus(f, &v, 2));
+	ok = strstr(out, "reusetop_sockets_omitted 2\n") && strstr(out, "inode=\"11\"") &&
+	     !strstr(out, "inode=\"12\"") && !strstr(out, "inode=\"5\"") &&
+	     strstr(out, "reusetop_group_members{proto=\"tcp\",family=\"inet\"") &&
+	     !strstr(out, "reusetop_group_members{proto=\"tcp\",family=\"inet6\"");
+	CHECK(ok, "cap: %s", out);
+	free(out);
+	model_free(m);
+	return true;
+}
+
+static bool parse_steer(const char *line, struct steer_options *o, char *err, size_t errlen)
+{
+	char buf[512], *argv[32], *save = NULL;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, " ", &save); t && argc < 31; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	return steer_parse(argc, argv, o, err, errlen) == 0;
+}
+
+static bool test_steer_options(void)
+{
+	static const char *const bad[] = {
+		"steer",
+		"steer --port 0 --policy roundrobin",
+		"steer --port 80 --policy nope",
+		"steer --port 80 --policy weighted --weight 12",
+		"steer --port 80 --policy weighted --weight 12=x",
+		"steer --port 80 --policy weighted --weight ino:=3",
+		"steer --port 80 --policy roundrobin --proto sctp",
+		"steer --port 80 --policy roundrobin --addr 999.1.1.1",
+		"steer --port 80 --show --detach",
+		"steer --port 80 --policy roundrobin stray",
+	};
+	struct steer_options o;
+	char err[256];
+
+	CHECK(parse_steer("steer --port 8080 --policy roundrobin", &o, err, sizeof(err)), "%s", err);
+	CHECK(o.port == 8080 && o.policy == steer_policy_from_name("roundrobin") &&
+		      o.action == STEER_ACT_APPLY,
+	      "roundrobin");
+	CHECK(parse_steer("steer --port 53 --proto udp --addr ::1 --policy weighted "
+			  "--weight 100=3,ino:42=1 --drain 7",
+			  &o, err, sizeof(err)),
+	      "%s", err);
+	CHECK(o.proto == IPPROTO_UDP && o.family == AF_INET6 && o.nweights == 2 &&
+		      o.weights[0].member.id == 100 && !o.weights[0].member.inode &&
+		      o.weights[0].weight == 3 && o.weights[1].member.inode &&
+		      o.weights[1].member.id == 42 && o.ndrains == 1 && o.drains[0].id == 7,
+	      "weights and drain");
+	CHECK(parse_steer("steer --port 80 --show --json", &o, err, sizeof(err)) &&
+		      o.action == STEER_ACT_SHOW && o.json,
+	      "show: %s", err);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(!parse_steer(bad[i], &o, err, sizeof(err)), "accepted: %s", bad[i]);
+		CHECK(err[0] && !strchr(err, '\n'), "no one-line message for: %s", bad[i]);
+	}
+	return true;
+}
+
+static bool test_steer_swrr(void)
+{
+	uint32_t slots[4] = {0, 1, 2, 3}, w[4] = {3, 1, 0, 0}, out[16], count[4] = {0};
+	size_t n = steer_swrr(slots, w, 4, out, 16);
+
+	/* A cycle of 4: exactly 3 for member 0, 1 for member 1, never 2 or 3, and smooth. */
+	CHECK(n == 4, "cycle length %zu", n);
+	for (size_t i = 0; i < n; i++)
+		count[out[i]]++;
+	CHECK(count[0] == 3 && count[1] == 1 && !count[2] && !count[3], "ratios");
+	CHECK(out[0] == 0 && out[1] == 0 && out[2] == 1 && out[3] == 0, "smooth order %u%u%u%u",
+	      out[0], out[1], out[2], out[3]);
+	w[0] = w[1] = 0;
+	CHECK(steer_swrr(slots, w, 4, out, 16) == 0, "no positive weight");
+	return true;
+}
+
+static bool test_steer_maglev(void)
+{
+	static uint32_t before[STEER_TABLE_SIZE], after[STEER_TABLE_SIZE];
+	uint32_t slots4[4] = {0, 1, 2, 3}, slots3[3] = {0, 1, 3}, count[4] = {0};
+	size_t moved = 0;
+
+	steer_maglev(slots4, 4, before);
+	for (size_t i = 0; i < STEER_TABLE_SIZE; i++)
+		count[before[i]]++;
+	for (int m = 0; m < 4; m++)
+		CHECK(count[m] >= STEER_TABLE_SIZE / 4 - 1 && count[m] <= STEER_TABLE_SIZE / 4 + 1,
+		      "member %d has %u entries", m, count[m]);
+	/* Removing member 2 moves its entries and barely any others. */
+	steer_maglev(slots3, 3, after);
+	for (size_t i = 0; i < STEER_TABLE_SIZE; i++)
+		moved += before[i] != 2 && before[i] != after[i];
+	CHECK(after[0] != 2 && moved < STEER_TABLE_SIZE / 50, "%zu other entries moved", moved);
+	return true;
+}
+
 int main(void)
 {
 	run("rate_per_s", test_rate);
@@ -454,6 +650,9 @@ int main(void)
 	run("queue wait percentiles from log2 buckets", test_wait_summary);
 	run("model: wakeups per connection, spurious wakeups, queue peak, drop rate",
 	    test_model_herd);
+	run("steer: option parsing", test_steer_options);
+	run("steer: smooth weighted round-robin cycle", test_steer_swrr);
+	run("steer: Maglev table balance and minimal disruption", test_steer_maglev);
 	run("json: escaping", test_json_escape);
 	run("json: writer", test_json_writer);
 	run("options: valid", test_opts_valid);
@@ -461,6 +660,9 @@ int main(void)
 	run("model: groups, rates, shares, acceptors", test_model_groups);
 	run("model: port and pid filters", test_model_filters);
 	run("render: unknown values are null", test_render_json_nulls);
+	run("options: --prometheus listen addresses", test_listen_addr);
+	run("render: Prometheus escaping, no sample when unknown, cap on sockets",
+	    test_render_prometheus);
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

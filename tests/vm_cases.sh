@@ -65,6 +65,20 @@ vm_herd() {
 		fail_because "queue wait histogram: $(jq -c .sockets[0].wait_us <<<"$group")"
 }
 
+# UDP on the precise tiers: exact per socket, and the kernel's selection per datagram.
+vm_udp() {
+	local name=$1 json group
+	NETNS_INODE=$(vm_field "$name" netns)
+	json=$(vm_field "$name" json)
+	vm_field "$name" stats >"$CASE_DIR/rig.stats"
+	[ "$(vm_field "$name" rt-exit)" = 0 ] || fail_because "reusetop exit $(vm_field "$name" rt-exit)" || return 1
+	[ "$(vm_field "$name" client | jq .failed)" = 0 ] || fail_because "client: $(vm_field "$name" client)" || return 1
+	group=$(group_of "$json" 8408) || return 1
+	check_udp_exact "$group" "$CASE_DIR/rig.stats" 400 127.0.0.1 || return 1
+	jq -e '[.sockets[] | .selected == .enqueued] | all' <<<"$group" >/dev/null ||
+		fail_because "selected != enqueued: $(jq -c '[.sockets[] | [.selected, .enqueued]]' <<<"$group")"
+}
+
 # 6.1 has no sock:sk_data_ready: on the tracepoint tier enqueues are unknown and said to be.
 vm_tracepoint_degraded() {
 	local name=tracepoint-reuseport-v4 json group
@@ -111,6 +125,10 @@ vm_cases() {
 	for tier in fentry kprobe; do
 		run_case "VM 6.1, $tier tier: epoll herd, wakeups equal context switches, wait histogram" \
 			vm_herd "$tier-herd"
+	done
+	for tier in fentry kprobe; do
+		run_case "VM 6.1, $tier tier: UDP reuseport exact per socket, selections per datagram" \
+			vm_udp "$tier-udp"
 	done
 	run_case "VM 6.1, tracepoint tier: no sk_data_ready, enqueued reported unknown" \
 		vm_tracepoint_degraded

@@ -9,11 +9,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
+#include <netinet/in.h>
 
 #include "reusetop.h"
 #include "accept.skel.h"
 #include "collector.h"
 #include "select.skel.h"
+#include "udp.skel.h"
 #include "wakeup.skel.h"
 
 #define BATCH 256
@@ -32,7 +34,10 @@ struct rt_collector {
 	int sock_fd, acceptor_fd, wait_fd, peak_fd;
 	int select_fd; /* -1 without a selection probe */
 	int wakeup_fd, task_wakeup_fd; /* -1 without wakeup attribution */
-	int health_fd[3];
+	int udp_fd, udp_pids_fd; /* -1 without UDP counting */
+	uint32_t *udp_pids; /* the pids in udp_pids_fd, sorted */
+	size_t nudp_pids, cap_udp_pids;
+	int health_fd[4];
 	struct rt_features features;
 	struct rt_sock_sample *socks;
 	size_t nsocks, cap_socks;
@@ -96,6 +101,9 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 	c->wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.wakeup_counters) : -1;
 	c->task_wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.task_wakeups) : -1;
 	c->health_fd[2] = p->wakeup ? bpf_map__fd(p->wakeup->maps.health) : -1;
+	c->udp_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_counters) : -1;
+	c->udp_pids_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_pids) : -1;
+	c->health_fd[3] = p->udp ? bpf_map__fd(p->udp->maps.health) : -1;
 	*out = c;
 	return 0;
 }
@@ -109,6 +117,7 @@ void collector_free(struct rt_collector *c)
 	free(c->stale);
 	free(c->stale_next);
 	free(c->alive);
+	free(c->udp_pids);
 	free(c->keys);
 	free(c->values);
 	free(c);
@@ -199,6 +208,21 @@ static int add_wakeups(struct rt_collector *c, const void *key, const void *valu
 		return -ENOMEM;
 	for (int cpu = 0; cpu < c->ncpus; cpu++)
 		s->wakeups += v[cpu].wakeups;
+	return 0;
+}
+
+static int add_udp(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_udp_counters *v = value;
+	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+
+	if (!s)
+		return -ENOMEM;
+	/* A UDP socket's "accepted" are the datagrams its application read. */
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		s->enqueued += v[cpu].enqueued;
+		s->accepted += v[cpu].received;
+	}
 	return 0;
 }
 
@@ -436,11 +460,62 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 	return 0;
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	return CMP3(*(const uint32_t *)a, *(const uint32_t *)b);
+}
+
+/*
+ * The UDP receive probes on the syscall tiers only resolve fds of processes in udp_pids: keep
+ * it equal to the holders of the UDP sockets discovery found.
+ */
+static int sync_udp_pids(struct rt_collector *c, const struct rt_listener *l, size_t nl)
+{
+	uint32_t *want = NULL;
+	size_t n = 0, cap = 0, out = 0, i, j;
+	__u8 one = 1;
+
+	if (c->udp_pids_fd < 0)
+		return 0;
+	for (i = 0; i < nl; i++) {
+		if (l[i].proto != IPPROTO_UDP)
+			continue;
+		for (j = 0; j < l[i].nholders; j++) {
+			if (grow((void **)&want, &cap, n + 1, sizeof(*want))) {
+				free(want);
+				return -ENOMEM;
+			}
+			want[n++] = (uint32_t)l[i].holders[j].pid;
+		}
+	}
+	if (n)
+		qsort(want, n, sizeof(*want), u32_cmp);
+	for (i = 0; i < n; i++)
+		if (!out || want[out - 1] != want[i])
+			want[out++] = want[i];
+	n = out;
+	/* Merge walk of the old and new sorted sets: delete what left, add what came. */
+	for (i = 0, j = 0; i < c->nudp_pids || j < n;) {
+		if (j >= n || (i < c->nudp_pids && c->udp_pids[i] < want[j])) {
+			bpf_map_delete_elem(c->udp_pids_fd, &c->udp_pids[i++]);
+		} else if (i >= c->nudp_pids || want[j] < c->udp_pids[i]) {
+			bpf_map_update_elem(c->udp_pids_fd, &want[j++], &one, BPF_ANY);
+		} else {
+			i++;
+			j++;
+		}
+	}
+	free(c->udp_pids);
+	c->udp_pids = want;
+	c->nudp_pids = n;
+	return 0;
+}
+
 static void read_health(struct rt_collector *c, struct rt_health_sample *h)
 {
 	uint64_t *per_cpu = c->values, sum[RT_STAT_MAX] = {};
 
-	for (int m = 0; m < 3; m++) {
+	for (int m = 0; m < 4; m++) {
 		if (c->health_fd[m] < 0)
 			continue;
 		for (__u32 k = 0; k < RT_STAT_MAX; k++) {
@@ -487,6 +562,9 @@ int collector_sample(struct rt_collector *c, const struct rt_listener *listeners
 	if (!err)
 		err = read_map(c, c->acceptor_fd, task, sizeof(struct rt_acceptor_counters), false,
 			       add_acceptor);
+	if (!err && c->udp_fd >= 0)
+		err = read_map(c, c->udp_fd, ino, cpus * sizeof(struct rt_udp_counters), false,
+			       add_udp);
 	if (!err && c->task_wakeup_fd >= 0)
 		err = read_map(c, c->task_wakeup_fd, task, sizeof(struct rt_task_wakeups), false,
 			       add_task_wakeups);
@@ -494,7 +572,7 @@ int collector_sample(struct rt_collector *c, const struct rt_listener *listeners
 		return err;
 	merge_socks(c);
 	merge_acceptors(c);
-	if ((err = forget_stale(c, listeners, n)))
+	if ((err = forget_stale(c, listeners, n)) || (err = sync_udp_pids(c, listeners, n)))
 		return err;
 	read_health(c, &s->health);
 	s->features = c->features;

@@ -491,6 +491,7 @@ static int add_listener(struct rt_discovery *d, const struct nlmsghdr *nlh, uint
 	l->uid = m->idiag_uid;
 	/* sk_bound_dev_if: the kernel reports it here, there is no attribute for it. */
 	l->bound_ifindex = m->id.idiag_if;
+	l->state = m->idiag_state;
 	parse_attrs(l, nlh);
 	return 0;
 }

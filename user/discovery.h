@@ -27,8 +27,9 @@ struct rt_listener {
 	uint8_t proto;       /* IPPROTO_TCP (listeners) or IPPROTO_UDP (bound sockets) */
 	uint16_t port;       /* local port, host byte order */
 	uint8_t addr[16];    /* local address, network byte order; IPv4 uses the first 4 bytes */
-	uint32_t queue;      /* TCP listener: accept queue length now (idiag_rqueue) */
-	uint32_t backlog;    /* TCP listener: backlog limit (idiag_wqueue) */
+	uint8_t state;       /* TCP_LISTEN; UDP: TCP_CLOSE unconnected, TCP_ESTABLISHED connected */
+	uint32_t queue;      /* TCP listener: accept queue length now; UDP: receive queue bytes */
+	uint32_t backlog;    /* TCP listener: backlog limit; UDP: send queue bytes */
 	int64_t drops;       /* SK_MEMINFO_DROPS, or -1 when the kernel did not report it */
 	uint32_t uid;
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */

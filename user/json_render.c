@@ -87,6 +87,15 @@ static void holder_fields(struct json_writer *w, const struct rt_holder *h)
 	}
 }
 
+static void drops_json(struct json_writer *w, const struct rt_sock_view *s)
+{
+	if (s->l->drops >= 0)
+		json_int(w, "drops", s->l->drops);
+	else
+		json_null(w, "drops");
+	json_double(w, "drops_per_s", s->drops_rate, 3);
+}
+
 static void socket_json(struct json_writer *w, const struct rt_view *v,
 			const struct rt_sock_view *s)
 {
@@ -102,7 +111,22 @@ static void socket_json(struct json_writer *w, const struct rt_view *v,
 		json_object_end(w);
 	}
 	json_array_end(w);
-	counter(w, "enqueued", v->features.enqueued, s->enqueued);
+	counter(w, "enqueued", has_enqueued(&v->features, l->proto), s->enqueued);
+	if (l->proto == IPPROTO_UDP) {
+		/* A UDP socket's datagrams read by the application; no accept queue. */
+		counter(w, "received", v->features.udp, s->accepted);
+		counter(w, "selected", v->features.selected, s->selected);
+		json_double(w, "enqueued_per_s", s->enqueued_rate, 3);
+		json_double(w, "received_per_s", s->accepted_rate, 3);
+		json_double(w, "selected_per_s", s->selected_rate, 3);
+		json_double(w, "share", s->share, 4);
+		json_double(w, "interval_share", s->interval_share, 4);
+		json_bool(w, "connected", l->state == 1);
+		json_uint(w, "queue_bytes", l->queue);
+		drops_json(w, s);
+		json_object_end(w);
+		return;
+	}
 	counter(w, "accepted", v->features.accepted, s->accepted);
 	counter(w, "eagain", v->features.accepted, s->eagain);
 	counter(w, "selected", v->features.selected, s->selected);
@@ -117,11 +141,7 @@ static void socket_json(struct json_writer *w, const struct rt_view *v,
 	json_uint(w, "queue", l->queue);
 	json_uint(w, "queue_max", s->queue_max);
 	json_uint(w, "backlog", l->backlog);
-	if (l->drops >= 0)
-		json_int(w, "drops", l->drops);
-	else
-		json_null(w, "drops");
-	json_double(w, "drops_per_s", s->drops_rate, 3);
+	drops_json(w, s);
 	wait_json(w, v, s);
 	json_object_end(w);
 }
@@ -157,7 +177,22 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 	json_uint(w, "port", g->port);
 	json_uint(w, "netns", g->netns);
 	json_uint(w, "members", g->nsocks);
-	counter(w, "enqueued", v->features.enqueued, g->enqueued);
+	counter(w, "enqueued", has_enqueued(&v->features, g->proto), g->enqueued);
+	if (g->proto == IPPROTO_UDP) {
+		counter(w, "received", v->features.udp, g->accepted);
+		counter(w, "selected", v->features.selected, g->selected);
+		json_double(w, "enqueued_per_s", g->enqueued_rate, 3);
+		json_double(w, "received_per_s", g->accepted_rate, 3);
+		json_double(w, "selected_per_s", g->selected_rate, 3);
+		imbalance(w, "imbalance", &g->imbalance);
+		imbalance(w, "interval_imbalance", &g->interval_imbalance);
+		json_array_begin(w, "sockets");
+		for (size_t i = 0; i < g->nsocks; i++)
+			socket_json(w, v, &g->socks[i]);
+		json_array_end(w);
+		json_object_end(w);
+		return;
+	}
 	counter(w, "accepted", v->features.accepted, g->accepted);
 	counter(w, "eagain", v->features.accepted, g->eagain);
 	counter(w, "selected", v->features.selected, g->selected);
@@ -200,6 +235,7 @@ void render_json(FILE *f, const struct rt_view *v)
 	json_bool(&w, "selected", v->features.selected);
 	json_bool(&w, "wakeups", v->features.wakeups);
 	json_bool(&w, "wait", v->features.wait);
+	json_bool(&w, "udp", v->features.udp);
 	json_object_end(&w);
 	json_array_begin(&w, "degraded");
 	for (size_t i = 0; v->degraded && v->degraded[i]; i++)

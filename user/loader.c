@@ -12,6 +12,7 @@
 #include "accept.skel.h"
 #include "loader.h"
 #include "select.skel.h"
+#include "udp.skel.h"
 #include "wakeup.skel.h"
 
 static bool verbose;
@@ -47,6 +48,7 @@ enum feature {
 	F_ACCEPT_CATCHUP, /* accept calls already blocked when reusetop attached */
 	F_SELECT, /* reuseport selections */
 	F_WAKEUP, /* wakeups by listeners */
+	F_UDP, /* UDP datagrams queued and read */
 };
 
 struct probe_spec {
@@ -77,6 +79,8 @@ static void close_all(struct rt_probes *p)
 	accept_bpf__destroy(p->accept);
 	select_bpf__destroy(p->select);
 	wakeup_bpf__destroy(p->wakeup);
+	udp_bpf__destroy(p->udp);
+	p->udp = NULL;
 	p->accept = NULL;
 	p->select = NULL;
 	p->wakeup = NULL;
@@ -112,6 +116,22 @@ static bool kernel_has_proto_accept_arg(void)
  * The programs of one tier, in attach order: accepts before enqueues, so that every connection
  * counted as enqueued is also counted when it is accepted.
  */
+/* Parameters of a kernel function per BTF, or -1 when the kernel has no such function. */
+static int kernel_func_params(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, n = -1;
+
+	if (!btf)
+		return -1;
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+	if (id >= 0 && (t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type)))
+		n = btf_vlen(t);
+	btf__free(btf);
+	return n;
+}
+
 static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe_spec *specs)
 {
 	size_t n = 0;
@@ -269,6 +289,84 @@ static void try_select(struct rt_probes *p, enum rt_tier tier)
 	p->features.selected = true;
 }
 
+int read_ephemeral_range(uint16_t *lo, uint16_t *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	unsigned int a, b;
+	int ret = -EINVAL;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%u %u", &a, &b) == 2 && a <= b && b <= 65535) {
+		*lo = (uint16_t)a;
+		*hi = (uint16_t)b;
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* UDP servers: datagrams queued and read per socket. An extra, like selection. */
+static void try_udp(struct rt_probes *p, enum rt_tier tier)
+{
+	struct probe_spec specs[8];
+	size_t n = 0, first = p->nlinks;
+	struct udp_bpf *s;
+	bool new_recvmsg;
+	char why[160];
+	int ret;
+
+	s = p->udp = udp_bpf__open();
+	if (!s) {
+		add_degraded(p, "UDP unknown: failed to open BPF object: %s", strerror(errno));
+		return;
+	}
+	/* Without the file, the BPF defaults (Linux's 32768-60999) stay. */
+	read_ephemeral_range(&s->rodata->ephemeral_lo, &s->rodata->ephemeral_hi);
+	switch (tier) {
+	case RT_TIER_FENTRY:
+		/* "udp: Remove addr_len from recvmsg" dropped the fifth parameter. */
+		new_recvmsg = kernel_func_params("udp_recvmsg") == 4;
+		specs[n++] = (struct probe_spec){s->progs.fexit_udp_enqueue, F_UDP, true};
+		specs[n++] = (struct probe_spec){new_recvmsg ? s->progs.fexit_udp_recvmsg
+							     : s->progs.fexit_udp_recvmsg_old,
+						 F_UDP, true};
+		specs[n++] = (struct probe_spec){new_recvmsg ? s->progs.fexit_udpv6_recvmsg
+							     : s->progs.fexit_udpv6_recvmsg_old,
+						 F_UDP, true};
+		break;
+	case RT_TIER_KPROBE:
+		specs[n++] = (struct probe_spec){s->progs.kretprobe_udp_enqueue, F_UDP, true};
+		specs[n++] = (struct probe_spec){s->progs.kprobe_udp_enqueue, F_UDP, true};
+		break;
+	default:
+		specs[n++] = (struct probe_spec){s->progs.raw_tp_udp_data_ready, F_UDP, true};
+		break;
+	}
+	if (tier == RT_TIER_FENTRY) {
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvfrom_missed, F_UDP, true};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmsg_missed, F_UDP, true};
+	} else {
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvfrom, F_UDP, true};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmsg, F_UDP, true};
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmmsg, F_UDP, true};
+	}
+	autoload_only(s->obj, specs, n);
+	ret = udp_bpf__load(s);
+	if (ret)
+		snprintf(why, sizeof(why), "failed to load BPF programs: %s", strerror(-ret));
+	else
+		ret = attach_specs(p, specs, n, why, sizeof(why));
+	if (ret) {
+		add_degraded(p, "UDP unknown: %s", why);
+		drop_links_from(p, first);
+		udp_bpf__destroy(s);
+		p->udp = NULL;
+		return;
+	}
+	p->features.udp = true;
+}
+
 /* Wakeups are an extra too; the tracepoint tier needs sock:sk_data_ready for them. */
 static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 {
@@ -328,6 +426,7 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 	}
 	try_select(p, tier);
 	try_wakeup(p, tier);
+	try_udp(p, tier);
 	/* The queue wait needs the enqueue probe's timestamps. */
 	p->features.wait = p->features.enqueued;
 	return 0;

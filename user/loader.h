@@ -10,16 +10,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 #include "tier.h"
 
-#define RT_MAX_LINKS    24
+#define RT_MAX_LINKS    32
 #define RT_MAX_DEGRADED 6
 
 struct accept_bpf;
 struct select_bpf;
 struct wakeup_bpf;
+struct udp_bpf;
 struct bpf_link;
 
 struct rt_probes {
@@ -28,6 +30,7 @@ struct rt_probes {
 	struct accept_bpf *accept;
 	struct select_bpf *select; /* NULL when the tier cannot see reuseport selection */
 	struct wakeup_bpf *wakeup; /* NULL when wakeups cannot be attributed */
+	struct udp_bpf *udp;       /* NULL when UDP sockets cannot be counted */
 	struct bpf_link *links[RT_MAX_LINKS];
 	size_t nlinks;
 	char degraded_buf[RT_MAX_DEGRADED][200];
@@ -43,6 +46,9 @@ void probes_set_verbose(bool verbose);
  */
 int probes_attach(struct rt_probes *p, enum rt_tier want, char *err, size_t errlen);
 void probes_detach(struct rt_probes *p);
+
+/* /proc/sys/net/ipv4/ip_local_port_range: UDP sockets bound inside it alone are clients'. */
+int read_ephemeral_range(uint16_t *lo, uint16_t *hi);
 
 /* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable (tracepoint ids live there). */
 int ensure_tracefs(void);

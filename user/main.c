@@ -19,10 +19,13 @@
 
 #include "collector.h"
 #include "discovery.h"
+#include "exporter.h"
 #include "loader.h"
 #include "model.h"
 #include "opts.h"
 #include "render.h"
+#include "steer.h"
+#include "tui.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -113,74 +116,149 @@ static bool sleep_until(double t)
 	return false;
 }
 
-static int run(const struct rt_options *o)
-{
-	struct rt_filter filter = {o->pids, o->npids, o->ports, o->nports};
-	struct rt_collector *collector = NULL;
-	struct rt_discovery *disc = NULL;
-	struct rt_model *model = NULL;
+/* Everything one refresh needs: the pipeline discover -> collect -> model. */
+struct app {
+	struct rt_filter filter;
 	struct rt_probes probes;
-	char err[600];
-	double start, next;
-	int ret, status = 0;
+	struct rt_discovery *disc;
+	struct rt_collector *collector;
+	struct rt_model *model;
+	struct rt_exporter *exporter; /* --prometheus, else NULL */
+	double start_mono_s; /* when the probes were attached */
+};
 
-	probes_set_verbose(o->verbose);
-	ret = probes_attach(&probes, o->tier, err, sizeof(err));
-	if (ret)
-		return die(o->tier == RT_TIER_AUTO ? EXIT_RUNTIME : EXIT_USAGE, "%s", err);
-	start = mono_now();
-	if ((ret = discovery_new(&disc, 1u << IPPROTO_TCP)) ||
-	    (ret = collector_new(&collector, &probes)) || (ret = model_new(&model))) {
-		status = die(EXIT_RUNTIME, "failed to start: %s", strerror(-ret));
-		goto cleanup;
+/* Discover and collect: a sample of the counters and of the sockets they belong to. */
+static int app_sample(struct app *app, struct rt_sample *sample, char *err, size_t errlen)
+{
+	const struct rt_listener *listeners;
+	size_t n;
+	int ret;
+
+	if ((ret = discovery_scan(app->disc, &listeners, &n))) {
+		/* sock_diag answers ENOENT when tcp_diag is a module nobody loaded. */
+		snprintf(err, errlen, "failed to list sockets: %s%s", strerror(-ret),
+			 ret == -ENOENT ? " (is the tcp_diag module loaded? try 'modprobe tcp_diag')"
+					: "");
+		return ret;
 	}
-	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
-		const struct rt_listener *listeners;
-		struct rt_sample sample;
-		struct rt_view view;
-		size_t n;
+	if ((ret = collector_sample(app->collector, listeners, n, sample)))
+		snprintf(err, errlen, "failed to read counters: %s", strerror(-ret));
+	return ret;
+}
 
-		next = start + (double)(i + 1) * o->delay_s;
+/* --prometheus: the view in the exposition format, handed to the exporter's thread. */
+static int app_export(struct app *app, const struct rt_view *view)
+{
+	size_t len = 0;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -errno;
+	render_prometheus(f, view, RT_PROM_MAX_SOCKETS);
+	if (fclose(f)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	exporter_publish(app->exporter, buf, len);
+	return 0;
+}
+
+static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
+{
+	struct app *app = arg;
+	struct rt_sample sample;
+	int ret;
+
+	if ((ret = app_sample(app, &sample, err, errlen)))
+		return ret;
+	if ((ret = model_update(app->model, &sample, app->start_mono_s, &app->filter, view))) {
+		snprintf(err, errlen, "failed to build the view: %s", strerror(-ret));
+		return ret;
+	}
+	view->attach = tier_name(app->probes.tier);
+	view->degraded = app->probes.degraded;
+	if (app->exporter && (ret = app_export(app, view)))
+		snprintf(err, errlen, "failed to render the metrics: %s", strerror(-ret));
+	return ret;
+}
+
+/* -b and -j: print a view every delay until the iterations are done or a signal comes. */
+static int run_batch(const struct rt_options *o, struct app *app)
+{
+	char err[300];
+
+	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
+		struct rt_view view;
+		double next = app->start_mono_s + (double)(i + 1) * o->delay_s;
+
 		/* After a long stall (suspend, SIGSTOP) do not fire a burst of catch-up updates. */
 		if (next < mono_now())
 			next = mono_now();
 		if (!sleep_until(next))
 			break;
-		if ((ret = discovery_scan(disc, &listeners, &n))) {
-			/* sock_diag answers ENOENT when tcp_diag is a module nobody loaded. */
-			status = die(EXIT_RUNTIME, "failed to list sockets: %s%s", strerror(-ret),
-				     ret == -ENOENT ? " (is the tcp_diag module loaded? try "
-						      "'modprobe tcp_diag')"
-						    : "");
-			break;
-		}
-		if ((ret = collector_sample(collector, listeners, n, &sample))) {
-			status = die(EXIT_RUNTIME, "failed to read counters: %s", strerror(-ret));
-			break;
-		}
-		if ((ret = model_update(model, &sample, start, &filter, &view))) {
-			status = die(EXIT_RUNTIME, "failed to build the view: %s", strerror(-ret));
-			break;
-		}
-		view.attach = tier_name(probes.tier);
-		view.degraded = probes.degraded;
+		if (app_update(app, &view, err, sizeof(err)))
+			return die(EXIT_RUNTIME, "%s", err);
 		if (o->output == RT_OUT_JSON)
 			render_json(stdout, &view);
-		else
-			render_text(stdout, &view);
+		else if (o->output == RT_OUT_BATCH || !app->exporter)
+			render_text(stdout, &view); /* --prometheus alone, not on a terminal: silent */
 		if (ferror(stdout)) {
 			/* The reader went away (a closed pipe): nothing left to do, not an error. */
 			if (errno != EPIPE)
-				status = die(EXIT_RUNTIME, "failed to write output: %s",
-					     strerror(errno));
+				return die(EXIT_RUNTIME, "failed to write output: %s", strerror(errno));
 			break;
 		}
 	}
+	return 0;
+}
+
+static int run(const struct rt_options *o)
+{
+	struct app app = {.filter = {o->pids, o->npids, o->ports, o->nports}};
+	struct rt_source source = {app_update, &app};
+	struct rt_sample sample;
+	char err[600];
+	int ret, status = 0;
+
+	read_ephemeral_range(&app.filter.ephemeral_lo, &app.filter.ephemeral_hi);
+	probes_set_verbose(o->verbose);
+	ret = probes_attach(&app.probes, o->tier, err, sizeof(err));
+	if (ret)
+		return die(o->tier == RT_TIER_AUTO ? EXIT_RUNTIME : EXIT_USAGE, "%s", err);
+	app.start_mono_s = mono_now();
+	if ((ret = discovery_new(&app.disc, 1u << IPPROTO_TCP | 1u << IPPROTO_UDP)) ||
+	    (ret = collector_new(&app.collector, &app.probes)) || (ret = model_new(&app.model))) {
+		status = die(EXIT_RUNTIME, "failed to start: %s", strerror(-ret));
+		goto cleanup;
+	}
+	/* A port in use is a runtime failure (1); a build without the exporter, bad input (2). */
+	if (o->prometheus.family &&
+	    (ret = exporter_start(&app.exporter, &o->prometheus, err, sizeof(err)))) {
+		status = die(ret == -EOPNOTSUPP ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
+		goto cleanup;
+	}
+	/*
+	 * A first scan now, not after the first delay: the probes that filter by the sockets
+	 * discovery found (UDP receives) must know them before traffic arrives.
+	 */
+	if ((ret = app_sample(&app, &sample, err, sizeof(err)))) {
+		status = die(EXIT_RUNTIME, "%s", err);
+		goto cleanup;
+	}
+	/* On a terminal the live view; piped, the same as -b. */
+	if (o->output == RT_OUT_AUTO && isatty(STDOUT_FILENO)) {
+		if (tui_run(&source, o->delay_s, o->iterations, &stop_requested, err, sizeof(err)))
+			status = die(EXIT_RUNTIME, "%s", err);
+	} else {
+		status = run_batch(o, &app);
+	}
 cleanup:
-	model_free(model);
-	collector_free(collector);
-	discovery_free(disc);
-	probes_detach(&probes);
+	exporter_stop(app.exporter);
+	model_free(app.model);
+	collector_free(app.collector);
+	discovery_free(app.disc);
+	probes_detach(&app.probes);
 	return status;
 }
 
@@ -202,6 +280,9 @@ int main(int argc, char **argv)
 	char err[300], missing[64];
 	int ret;
 
+	/* `reusetop steer ...` is a mode of its own, with its own options. */
+	if (argc > 1 && !strcmp(argv[1], "steer"))
+		return steer_main(argc - 1, argv + 1);
 	if (opts_parse(argc, argv, &o, err, sizeof(err)))
 		return die(EXIT_USAGE, "%s (see reusetop --help)", err);
 	if (o.help) {

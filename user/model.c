@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "model.h"
@@ -188,11 +189,40 @@ static bool holds_pid(const struct rt_listener *l, const struct rt_filter *f)
 	return false;
 }
 
+#define UDP_CONNECTED 1 /* TCP_ESTABLISHED, as sock_diag reports a connected UDP socket */
+
+/*
+ * UDP: discovery reports every bound socket, clients' too. A group is shown when it has a
+ * server socket: unconnected, and either sharing the port (reuseport), bound outside the
+ * ephemeral range, or counted by the probes (which only count server sockets).
+ */
+static bool udp_group_shown(const struct rt_sample *s, size_t first, size_t end,
+			    const struct rt_filter *f)
+{
+	size_t unconnected = 0;
+	bool counted = false;
+	uint16_t port = s->listeners[first].port;
+
+	for (size_t i = first; i < end; i++) {
+		if (s->listeners[i].state == UDP_CONNECTED)
+			continue;
+		unconnected++;
+		counted |= find_sock(s->socks, s->nsocks, s->listeners[i].inode) != NULL;
+	}
+	if (!unconnected)
+		return false;
+	if (unconnected > 1 || counted || !f || !f->ephemeral_hi)
+		return true;
+	return port < f->ephemeral_lo || port > f->ephemeral_hi;
+}
+
 static bool group_wanted(const struct rt_sample *s, size_t first, size_t end,
 			 const struct rt_filter *f)
 {
 	bool pid_match = false;
 
+	if (s->listeners[first].proto == IPPROTO_UDP && !udp_group_shown(s, first, end, f))
+		return false;
 	if (!f)
 		return true;
 	if (f->nports) {
@@ -267,12 +297,15 @@ static void fill_socket(struct rt_model *m, const struct rt_sample *s, const str
 		v->wait = wait_summary(now->wait, before == &none ? NULL : before->wait);
 	else
 		v->wait = (struct rt_wait_summary){NAN, NAN, NAN, 0};
-	v->enqueued_rate =
-		s->features.enqueued ? rate_per_s(now->enqueued, before->enqueued, interval) : NAN;
-	v->accepted_rate =
-		s->features.accepted ? rate_per_s(now->accepted, before->accepted, interval) : NAN;
-	v->eagain_rate =
-		s->features.accepted ? rate_per_s(now->eagain, before->eagain, interval) : NAN;
+	v->enqueued_rate = has_enqueued(&s->features, l->proto)
+				   ? rate_per_s(now->enqueued, before->enqueued, interval)
+				   : NAN;
+	v->accepted_rate = has_accepted(&s->features, l->proto)
+				   ? rate_per_s(now->accepted, before->accepted, interval)
+				   : NAN;
+	v->eagain_rate = has_accepted(&s->features, l->proto)
+				 ? rate_per_s(now->eagain, before->eagain, interval)
+				 : NAN;
 	v->selected_rate =
 		s->features.selected ? rate_per_s(now->selected, before->selected, interval) : NAN;
 }
@@ -321,6 +354,8 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 	uint64_t *delta = calloc(n + 1, sizeof(*delta));
 	uint64_t interval_total = 0, accepted = 0, interval_wakeups = 0;
 	struct rt_imbalance unknown = {NAN, NAN};
+	bool enq_known = has_enqueued(&s->features, g->proto);
+	bool acc_known = has_accepted(&s->features, g->proto);
 
 	if (!total || !delta) {
 		free(total);
@@ -345,9 +380,9 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 		total[i] = v->enqueued;
 		delta[i] = v->enqueued_delta;
 	}
-	g->enqueued_rate = s->features.enqueued ? (double)interval_total / interval : NAN;
+	g->enqueued_rate = enq_known ? (double)interval_total / interval : NAN;
 	g->wakeups_per_conn = g->interval_wakeups_per_conn = NAN;
-	if (s->features.wakeups && s->features.enqueued) {
+	if (s->features.wakeups && enq_known) {
 		if (g->enqueued)
 			g->wakeups_per_conn = (double)g->wakeups / (double)g->enqueued;
 		if (interval_total)
@@ -357,15 +392,14 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 	for (size_t i = 0; i < g->nsocks; i++) {
 		struct rt_sock_view *v = &g->socks[i];
 
-		v->share = s->features.enqueued && g->enqueued
-				   ? (double)v->enqueued / (double)g->enqueued
-				   : NAN;
-		v->interval_share = s->features.enqueued && interval_total
+		v->share =
+			enq_known && g->enqueued ? (double)v->enqueued / (double)g->enqueued : NAN;
+		v->interval_share = enq_known && interval_total
 					    ? (double)v->enqueued_delta / (double)interval_total
 					    : NAN;
 	}
 	g->imbalance = g->interval_imbalance = g->acceptor_imbalance = unknown;
-	if (s->features.enqueued) {
+	if (enq_known) {
 		g->imbalance = imbalance_of(total, g->nsocks);
 		g->interval_imbalance = imbalance_of(delta, g->nsocks);
 	}
@@ -374,10 +408,9 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 		accepted += total[i];
 	}
 	for (size_t i = 0; i < g->nacceptors; i++)
-		g->acceptors[i].share = s->features.accepted && accepted
-						? (double)total[i] / (double)accepted
-						: NAN;
-	if (s->features.accepted)
+		g->acceptors[i].share =
+			acc_known && accepted ? (double)total[i] / (double)accepted : NAN;
+	if (acc_known)
 		g->acceptor_imbalance = imbalance_of(total, g->nacceptors);
 	free(total);
 	free(delta);

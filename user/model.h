@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <netinet/in.h>
 
 #include "discovery.h"
 
@@ -46,7 +47,19 @@ struct rt_features {
 	bool selected;
 	bool wakeups; /* wakeups charged to listeners and woken tasks */
 	bool wait; /* queue wait histograms */
+	bool udp;  /* UDP datagrams queued (enqueued) and read (received) */
 };
+
+/* Whether a socket of this protocol has queued / taken-off counts under these features. */
+static inline bool has_enqueued(const struct rt_features *f, uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? f->udp : f->enqueued;
+}
+
+static inline bool has_accepted(const struct rt_features *f, uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? f->udp : f->accepted;
+}
 
 /* What the probes could not record (map full, ...), summed over CPUs and objects. */
 struct rt_health_sample {
@@ -124,6 +137,11 @@ struct rt_filter {
 	size_t npids;
 	const uint16_t *ports;
 	size_t nports;
+	/*
+	 * The ephemeral port range (0, 0: unknown). A lone UDP socket bound inside it with no
+	 * datagrams counted is a client's, not a server's, and is not shown.
+	 */
+	uint16_t ephemeral_lo, ephemeral_hi;
 };
 
 struct rt_view {

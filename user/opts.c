@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "opts.h"
 
@@ -22,11 +24,14 @@ const char rt_usage[] =
 	"  -p, --pid PID[,PID...]   only groups with a socket or acceptor in these processes\n"
 	"  -P, --port PORT[,...]    only groups on these local ports\n"
 	"      --attach TIER        auto (default), fentry, kprobe or tracepoint\n"
+	"      --prometheus [ADDR:]PORT\n"
+	"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	"                           (ADDR 127.0.0.1 unless given; IPv6 as [ADDR]:PORT)\n"
 	"  -v, --verbose            show libbpf's messages\n"
 	"  -h, --help               this help\n"
 	"      --version            print the version\n";
 
-enum { OPT_ATTACH = 256, OPT_VERSION, OPT_MAX };
+enum { OPT_ATTACH = 256, OPT_VERSION, OPT_PROMETHEUS, OPT_MAX };
 
 static const struct option long_options[] = {
 	{"batch", no_argument, NULL, 'b'},
@@ -39,16 +44,21 @@ static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"prometheus", required_argument, NULL, OPT_PROMETHEUS},
 	{},
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int opts_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* Messages quote what the user typed: control characters must not break the line. */
+	for (char *c = err; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 
@@ -142,6 +152,48 @@ int parse_tier(const char *s, enum rt_tier *out)
 	return -EINVAL;
 }
 
+int parse_listen_addr(const char *s, struct rt_listen_addr *out)
+{
+	struct rt_listen_addr a = {.family = AF_INET};
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = s, *colon;
+	unsigned long p;
+	size_t len;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		/* [IPV6]:PORT */
+		colon = strstr(s, "]:");
+		len = colon ? (size_t)(colon - s - 1) : 0;
+		if (!len || len >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		a.family = AF_INET6;
+		if (inet_pton(AF_INET6, host, a.addr) != 1)
+			return -EINVAL;
+		port = colon + 2;
+	} else if ((colon = strchr(s, ':'))) {
+		/* IPV4:PORT; a bare IPv6 address would be ambiguous with its port. */
+		len = (size_t)(colon - s);
+		if (!len || len >= sizeof(host) || strchr(colon + 1, ':'))
+			return -EINVAL;
+		memcpy(host, s, len);
+		host[len] = '\0';
+		if (inet_pton(AF_INET, host, a.addr) != 1)
+			return -EINVAL;
+		port = colon + 1;
+	} else {
+		inet_pton(AF_INET, "127.0.0.1", a.addr);
+	}
+	if (parse_ulong(port, 1, 65535, &p))
+		return -EINVAL;
+	a.port = (uint16_t)p;
+	*out = a;
+	return 0;
+}
+
 int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t errlen)
 {
 	bool seen[OPT_MAX] = {}; /* a repeated option is an error, not "last wins" */
@@ -158,54 +210,54 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
 
 		if (c == '?') {
 			if (optopt)
-				return fail(err, errlen, "unknown option '-%c'", optopt);
-			return fail(err, errlen, "unknown option '%s'", name);
+				return opts_fail(err, errlen, "unknown option '-%c'", optopt);
+			return opts_fail(err, errlen, "unknown option '%s'", name);
 		}
 		if (c == ':')
-			return fail(err, errlen, "option '%s' needs a value", name);
+			return opts_fail(err, errlen, "option '%s' needs a value", name);
 		if (c < 0 || c >= OPT_MAX)
-			return fail(err, errlen, "unknown option '%s'", name);
+			return opts_fail(err, errlen, "unknown option '%s'", name);
 		if (seen[c])
-			return fail(err, errlen, "option '%s' given twice", name);
+			return opts_fail(err, errlen, "option '%s' given twice", name);
 		seen[c] = true;
 		switch (c) {
 		case 'b':
 			if (o->output == RT_OUT_JSON)
-				return fail(err, errlen, "-b and -j cannot be used together");
+				return opts_fail(err, errlen, "-b and -j cannot be used together");
 			o->output = RT_OUT_BATCH;
 			break;
 		case 'j':
 			if (o->output == RT_OUT_BATCH)
-				return fail(err, errlen, "-b and -j cannot be used together");
+				return opts_fail(err, errlen, "-b and -j cannot be used together");
 			o->output = RT_OUT_JSON;
 			break;
 		case 'd':
 			if (parse_delay(optarg, &o->delay_s))
-				return fail(err, errlen,
+				return opts_fail(err, errlen,
 					    "invalid delay '%s': want seconds from %.2f to %.0f", optarg,
 					    RT_MIN_DELAY_S, RT_MAX_DELAY_S);
 			break;
 		case 'n':
 			if (parse_ulong(optarg, 1, 1000000000, &n))
-				return fail(err, errlen,
+				return opts_fail(err, errlen,
 					    "invalid iteration count '%s': want 1 to 1000000000", optarg);
 			o->iterations = n;
 			break;
 		case 'p':
 			if (parse_pid_list(optarg, o->pids, &o->npids))
-				return fail(err, errlen,
+				return opts_fail(err, errlen,
 					    "invalid pid list '%s': want PID[,PID...], up to %d distinct pids",
 					    optarg, RT_MAX_FILTER);
 			break;
 		case 'P':
 			if (parse_port_list(optarg, o->ports, &o->nports))
-				return fail(err, errlen,
+				return opts_fail(err, errlen,
 					    "invalid port list '%s': want PORT[,PORT...] from 1 to 65535, up to %d distinct",
 					    optarg, RT_MAX_FILTER);
 			break;
 		case OPT_ATTACH:
 			if (parse_tier(optarg, &o->tier))
-				return fail(err, errlen,
+				return opts_fail(err, errlen,
 					    "invalid tier '%s': want auto, fentry, kprobe or tracepoint",
 					    optarg);
 			break;
@@ -218,9 +270,15 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
 		case OPT_VERSION:
 			o->version = true;
 			break;
+		case OPT_PROMETHEUS:
+			if (parse_listen_addr(optarg, &o->prometheus))
+				return opts_fail(err, errlen,
+					    "invalid listen address '%s': want PORT, IPV4:PORT or [IPV6]:PORT, port 1 to 65535",
+					    optarg);
+			break;
 		}
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return opts_fail(err, errlen, "unexpected argument '%s'", argv[optind]);
 	return 0;
 }

@@ -19,6 +19,13 @@ enum rt_output {
 	RT_OUT_JSON,
 };
 
+/* --prometheus [ADDR:]PORT: where the exporter listens (family 0: no exporter). */
+struct rt_listen_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+	uint16_t port;
+};
+
 struct rt_options {
 	enum rt_output output;
 	double delay_s;
@@ -28,6 +35,7 @@ struct rt_options {
 	uint16_t ports[RT_MAX_FILTER];
 	size_t nports;
 	enum rt_tier tier;
+	struct rt_listen_addr prometheus;
 	bool verbose;
 	bool help;
 	bool version;
@@ -36,12 +44,20 @@ struct rt_options {
 /* Returns 0, or -EINVAL with a one-line message (no trailing newline) in err. */
 int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t errlen);
 
+/*
+ * Format a one-line error into err and return -EINVAL. Control characters the user typed (and
+ * the message quotes) become '?', so the line cannot break. Shared by every parser.
+ */
+int opts_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The value parsers, exported for the tests: 0 or -EINVAL. */
 int parse_delay(const char *s, double *out);
 int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 int parse_port_list(const char *s, uint16_t *ports, size_t *n);
 int parse_pid_list(const char *s, int *pids, size_t *n);
 int parse_tier(const char *s, enum rt_tier *out);
+/* PORT (on 127.0.0.1), IPV4:PORT or [IPV6]:PORT; numeric only, port 1 to 65535. */
+int parse_listen_addr(const char *s, struct rt_listen_addr *out);
 
 extern const char rt_usage[];
 

@@ -12,6 +12,14 @@ void render_json(FILE *f, const struct rt_view *v);
 /* A plain-text table, no terminal control; a blank line ends each interval. */
 void render_text(FILE *f, const struct rt_view *v);
 
+/*
+ * The Prometheus text exposition format (0.0.4) of one view: per-socket series for the first
+ * max_sockets sockets in view order, the groups they are in, and reusetop's own state.
+ */
+void render_prometheus(FILE *f, const struct rt_view *v, size_t max_sockets);
+/* A label value, quoted and escaped (backslash, quote, newline; invalid UTF-8 as U+FFFD). */
+void prom_write_label_value(FILE *f, const char *value);
+
 /* Shared by renderers. */
 const char *proto_name(uint8_t proto);
 const char *family_name(uint8_t family);

@@ -66,8 +66,10 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 		ratio(h, sizeof(h), g->wakeups_per_conn));
 	fprintf(f,
 		"  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6s %5s %7s %7s %7s %8s\n",
-		"INODE", "PID", "COMM", "FD", "ENQUEUED", "ENQ/S", "ACCEPTED", "ACC/S", "SELECTED",
-		"SHARE", "WAKE/S", "QUEUE", "QMAX", "BACKLOG", "DROPS", "DROP/S", "WAIT99us");
+		"INODE", "PID", "COMM", "FD", "ENQUEUED", "ENQ/S",
+		g->proto == IPPROTO_UDP ? "RECEIVED" : "ACCEPTED",
+		g->proto == IPPROTO_UDP ? "RCV/S" : "ACC/S", "SELECTED", "SHARE", "WAKE/S", "QUEUE",
+		"QMAX", "BACKLOG", "DROPS", "DROP/S", "WAIT99us");
 	for (size_t k = 0; k < g->nsocks; k++) {
 		const struct rt_sock_view *s = &g->socks[k];
 		const struct rt_listener *l = s->l;
@@ -82,9 +84,9 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 			"%7s %8s\n",
 			(unsigned long long)l->inode, pid_col(a, sizeof(a), l),
 			l->nholders ? l->holders[0].comm : "-", l->nholders ? fd : "-",
-			num(b, sizeof(b), v->features.enqueued, s->enqueued),
+			num(b, sizeof(b), has_enqueued(&v->features, l->proto), s->enqueued),
 			rate(c, sizeof(c), s->enqueued_rate),
-			num(d, sizeof(d), v->features.accepted, s->accepted),
+			num(d, sizeof(d), has_accepted(&v->features, l->proto), s->accepted),
 			rate(e, sizeof(e), s->accepted_rate),
 			num(h, sizeof(h), v->features.selected, s->selected),
 			pct(i, sizeof(i), s->share), rate(wk, sizeof(wk), s->wakeups_rate),

@@ -11,6 +11,7 @@
 #   === END <name>
 
 DELAY=0.3
+rig_extra=""
 netns=$(stat -L -c %i /proc/self/ns/net)
 
 wait_file() { # file tenths
@@ -27,7 +28,8 @@ scenario() {
 	rm -f /tmp/rig.stats /tmp/rig.ready /tmp/rt.json /tmp/rt.err
 	echo "=== CASE $name"
 	echo "--- netns $netns"
-	rig_server --mode "$mode" --workers "$workers" --addr "$addr" --port "$port" \
+	# shellcheck disable=SC2086
+	rig_server --mode "$mode" --workers "$workers" --addr "$addr" --port "$port" $rig_extra \
 		--stats /tmp/rig.stats --ready /tmp/rig.ready >/dev/null 2>&1 &
 	rig=$!
 	wait_file /tmp/rig.ready 100 || echo "--- stderr rig did not get ready"
@@ -65,6 +67,12 @@ done
 for tier in fentry kprobe; do
 	scenario "$tier-herd" $tier epoll 4 127.0.0.1 8407 100 --concurrency 1 --rate 50
 done
+# UDP reuseport: datagrams queued, read and selected per socket.
+rig_extra="--proto udp"
+for tier in fentry kprobe; do
+	scenario "$tier-udp" $tier reuseport 4 127.0.0.1 8408 400 --proto udp --rate 500
+done
+rig_extra=""
 # 6.1 has no sock:sk_data_ready: the tracepoint tier must say enqueues are unknown.
 scenario tracepoint-reuseport-v4 tracepoint reuseport 4 127.0.0.1 8406 200
 exit 0

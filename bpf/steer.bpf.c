@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `reusetop steer`: the built-in steering policies for a SO_REUSEPORT group, plus the two small
+ * helpers they need (the least-loaded policy's load tracking and the group probe).
+ *
+ * One sk_reuseport program for every policy, switching on steer_conf's policy value, rather
+ * than one program per policy: a policy change (a second `reusetop steer --policy`, new weights,
+ * a drain) is then one flip of steer_cur, which the next connection sees whole, instead of a new
+ * program attached to the group; the counters, the member slots and the pinned program stay;
+ * and the parts every policy needs (eligible members, retry on a closed member, counting,
+ * falling back to the kernel's hash instead of dropping) exist once. The switch costs a few
+ * instructions per connection.
+ *
+ * The program is attached as BPF_SK_REUSEPORT_SELECT_OR_MIGRATE ("sk_reuseport/migrate"): the
+ * kernel then also asks it where the requests and queued connections of a member that stops
+ * listening go, instead of resetting them (user space falls back to the plain select type where
+ * the kernel lacks it).
+ *
+ * Least-loaded needs, per member, the connections queued and not yet accepted, at the moment of
+ * each selection. An sk_reuseport program cannot read it: it sees the SYN, and md->sk is the
+ * socket the lookup found first, not every member, so it cannot read the other members'
+ * sk_ack_backlog. The load is therefore kept in steer_load by three writers:
+ *   - the selection adds one to the member it picked, so a burst of SYNs spreads before any of
+ *     them completes its handshake (reacting within one connection);
+ *   - sock:sk_data_ready on the listener (a connection entered its accept queue) and the exit of
+ *     accept()/accept4() on it overwrite the estimate with the kernel's own numbers for that
+ *     listener: sk_ack_backlog (queued, not accepted) + icsk_accept_queue.qlen (requests still
+ *     in the handshake). Overwriting instead of incrementing and decrementing keeps it sound: a
+ *     SYN that was dropped (queue full) or a handshake that never completed cannot leave a count
+ *     behind for longer than the member's next event.
+ * A tracepoint on the accept syscall, not fexit on inet_csk_accept: this host's kernel refuses
+ * tracing programs (see kernel-facts); accepts that bypass the syscalls (io_uring) resync at the
+ * next enqueue instead.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "steer.h"
+#include "sock.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+STEER_ABI_MAPS;
+
+/* Two configurations: the live one is steer_conf[steer_cur & 1]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct steer_config);
+} steer_conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} steer_cur SEC(".maps");
+
+/* The rotation counter (roundrobin, weighted, least-loaded's tie break). Only BPF writes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_rr SEC(".maps");
+
+/*
+ * The table of configuration buffer b is entries [b * STEER_TABLE_SIZE, + table_len): member
+ * slots. Weighted: the smooth weighted round-robin cycle; consistent: the Maglev lookup table.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * STEER_TABLE_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} steer_table SEC(".maps");
+
+/* Least-loaded: per slot, connections queued to the member and not yet accepted (estimate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_MEMBERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_load SEC(".maps");
+
+/* Socket inode -> slot, for the load trackers, which see the listener, not the slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_MEMBERS);
+	__type(key, __u64);
+	__type(value, __u32);
+} steer_slot_of SEC(".maps");
+
+/* User space's records (who each member is, which group this is); BPF never reads them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_MEMBERS);
+	__type(key, __u32);
+	__type(value, struct steer_member_info);
+} steer_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct steer_group_info);
+} steer_group SEC(".maps");
+
+/* The probe's request and answer (global data: a fresh copy in every loaded instance). */
+__u32 probe_tgid;
+__s32 probe_fd;
+__u32 probe_seq;
+struct steer_probe_result probe_res;
+
+/*
+ * Positions are below n <= STEER_MAX_MEMBERS by construction (x % n), but clang drops a range
+ * check it can prove redundant and the verifier cannot follow the modulo: index through a mask,
+ * which changes nothing for a position already in range.
+ */
+#define STEER_SLOT_MASK (STEER_MAX_MEMBERS - 1)
+_Static_assert((STEER_MAX_MEMBERS & STEER_SLOT_MASK) == 0, "STEER_MAX_MEMBERS: a power of 2");
+
+static __always_inline __u64 next_rr(void)
+{
+	__u32 zero = 0;
+	__u64 *rr = bpf_map_lookup_elem(&steer_rr, &zero);
+
+	return rr ? __sync_fetch_and_add(rr, 1) : 0;
+}
+
+/* Select `slot` and count the outcome; 0 or the helper's error. */
+static __always_inline int select_slot(struct sk_reuseport_md *md, __u32 slot, bool migrating,
+				       bool least_loaded)
+{
+	struct steer_counters *c = bpf_map_lookup_elem(&steer_stats, &slot);
+	int err = bpf_sk_select_reuseport(md, &members, &slot, 0);
+	__u64 *load;
+
+	if (c) {
+		/* Per-CPU, and reuseport selection never nests on one CPU (softirq or BH off). */
+		if (err)
+			c->failed++;
+		else if (migrating)
+			c->migrated++;
+		else
+			c->selected++;
+	}
+	if (!err && least_loaded) {
+		load = bpf_map_lookup_elem(&steer_load, &slot);
+		if (load)
+			__sync_fetch_and_add(load, 1);
+	}
+	return err;
+}
+
+/* The eligible member with the smallest load; ties go round, starting at `start`. */
+static __always_inline __u32 least_loaded_pos(const struct steer_config *cfg, __u32 n, __u32 start)
+{
+	__u64 best = ~0ULL;
+	__u32 best_pos = 0;
+
+	for (__u32 i = 0; i < STEER_MAX_MEMBERS; i++) {
+		__u32 p, s;
+		__u64 *load;
+
+		if (i >= n)
+			break;
+		p = (start + i) % n;
+		s = cfg->slot[p & STEER_SLOT_MASK];
+		load = bpf_map_lookup_elem(&steer_load, &s);
+		if (load && *load < best) {
+			best = *load;
+			best_pos = p;
+		}
+	}
+	return best_pos;
+}
+
+SEC("sk_reuseport/migrate")
+int steer_select(struct sk_reuseport_md *md)
+{
+	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash;
+	struct steer_config *cfg;
+	bool migrating = false, ll;
+	__u64 *fallback;
+	__u32 *cur;
+
+	/* md->migrating_sk exists since 5.14; with the plain select type it is always NULL. */
+	if (bpf_core_field_exists(md->migrating_sk))
+		migrating = md->migrating_sk != NULL;
+
+	cur = bpf_map_lookup_elem(&steer_cur, &zero);
+	if (!cur)
+		goto fallback;
+	key = *cur & 1;
+	cfg = bpf_map_lookup_elem(&steer_conf, &key);
+	if (!cfg)
+		goto fallback;
+	n = cfg->n;
+	if (!n || n > STEER_MAX_MEMBERS)
+		goto fallback;
+	ll = cfg->policy == STEER_POLICY_LEAST_LOADED;
+
+	switch (cfg->policy) {
+	case STEER_POLICY_HASH:
+		/* What reuseport_select_sock_by_hash() computes, over the eligible members. */
+		pos = (__u32)(((__u64)hash * n) >> 32);
+		break;
+	case STEER_POLICY_ROUNDROBIN:
+		pos = (__u32)(next_rr() % n);
+		break;
+	case STEER_POLICY_CPU:
+		pos = bpf_get_smp_processor_id() % n;
+		break;
+	case STEER_POLICY_LEAST_LOADED:
+		pos = least_loaded_pos(cfg, n, (__u32)next_rr());
+		break;
+	case STEER_POLICY_WEIGHTED:
+	case STEER_POLICY_CONSISTENT: {
+		__u32 len = cfg->table_len, idx, *s;
+		__u64 v = cfg->policy == STEER_POLICY_WEIGHTED ? next_rr() : hash;
+
+		if (!len || len > STEER_TABLE_SIZE)
+			goto fallback;
+		idx = (__u32)(v % len);
+		pos = idx % n; /* where retries start, should the table's member be gone */
+		idx += key * STEER_TABLE_SIZE;
+		s = bpf_map_lookup_elem(&steer_table, &idx);
+		if (!s)
+			goto fallback;
+		first = *s;
+		goto selected;
+	}
+	default:
+		goto fallback;
+	}
+	first = cfg->slot[pos & STEER_SLOT_MASK];
+selected:
+	if (!select_slot(md, first, migrating, ll))
+		return SK_PASS;
+	/* That member's socket closed (its slot is empty): the next eligible ones, in order. */
+	for (__u32 i = 1; i <= STEER_RETRIES; i++) {
+		__u32 p = (pos + i) % n, s;
+
+		if (i >= n)
+			break;
+		s = cfg->slot[p & STEER_SLOT_MASK];
+		if (s != first && !select_slot(md, s, migrating, ll))
+			return SK_PASS;
+	}
+fallback:
+	/* No selection: the kernel's own hash picks the member. Never drop the connection. */
+	fallback = bpf_map_lookup_elem(&steer_fallback, &zero);
+	if (fallback)
+		(*fallback)++;
+	return SK_PASS;
+}
+
+/* ---- least-loaded: the load, from the kernel's own counters ------------------------------- */
+
+static __always_inline void resync_load(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
+	__u64 inode = sk_inode(sk), *load;
+	__u32 *slot, s;
+
+	slot = bpf_map_lookup_elem(&steer_slot_of, &inode);
+	if (!slot)
+		return;
+	s = *slot;
+	load = bpf_map_lookup_elem(&steer_load, &s);
+	if (!load)
+		return;
+	*load = (__u64)BPF_CORE_READ(sk, sk_ack_backlog) +
+		(__u32)BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+}
+
+/* Once per connection put on a listener's accept queue; other sockets call it for data. */
+SEC("raw_tracepoint/sk_data_ready")
+int steer_ready(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN || !sk_is_tcp_listener(sk))
+		return 0;
+	resync_load(sk);
+	return 0;
+}
+
+/* An accept call returned: its listener fd is still in the syscall's saved registers. */
+static __always_inline int accept_exit(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct sock *sk;
+	__u64 inode = 0;
+
+	sk = current_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs), &inode);
+	if (sk && sk_is_tcp_listener(sk))
+		resync_load(sk);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int steer_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int steer_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit();
+}
+
+/* ---- the group probe --------------------------------------------------------------------- */
+
+/*
+ * User space calls getsockopt() on its copy of a member socket; this reads what no system call
+ * reports: the socket's reuseport group (to tell sockets of one group from others on the same
+ * address) and the program attached to the group, ours or anybody's (id, name, type).
+ */
+SEC("tracepoint/syscalls/sys_enter_getsockopt")
+int steer_probe(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sock_reuseport *reuse;
+	struct bpf_prog_aux *aux;
+	struct bpf_prog *prog;
+	struct sock *sk;
+	__u64 inode = 0;
+	int fd = (int)ctx->args[0];
+
+	if ((bpf_get_current_pid_tgid() >> 32) != probe_tgid || fd != probe_fd)
+		return 0;
+	__builtin_memset(&probe_res, 0, sizeof(probe_res));
+	sk = current_fd_sock(fd, &inode);
+	if (sk) {
+		probe_res.inode = inode;
+		reuse = BPF_CORE_READ(sk, sk_reuseport_cb);
+		if (reuse) {
+			probe_res.in_group = 1;
+			probe_res.group = (__u64)reuse;
+			probe_res.reuseport_id = BPF_CORE_READ(reuse, reuseport_id);
+			probe_res.num_socks = BPF_CORE_READ(reuse, num_socks);
+			probe_res.num_closed_socks = BPF_CORE_READ(reuse, num_closed_socks);
+			prog = BPF_CORE_READ(reuse, prog);
+			if (prog) {
+				probe_res.has_prog = 1;
+				aux = BPF_CORE_READ(prog, aux);
+				probe_res.prog_id = BPF_CORE_READ(aux, id);
+				probe_res.prog_type = BPF_CORE_READ(prog, type);
+				probe_res.attach_type = BPF_CORE_READ(prog, expected_attach_type);
+				bpf_probe_read_kernel_str(probe_res.prog_name,
+							  sizeof(probe_res.prog_name), &aux->name);
+			}
+		}
+	}
+	probe_res.seq = probe_seq;
+	return 0;
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * An example of your own steering policy for `reusetop steer --object`: client source port
+ * affinity. A connection (or a UDP datagram) from source port P goes to eligible member
+ * P mod N. Not a policy anyone needs, but small enough to show every part of the ABI:
+ *
+ *   make                       (builds build/steer_example.bpf.o next to reusetop)
+ *   sudo reusetop steer --port 8080 --object build/steer_example.bpf.o
+ *   sudo reusetop steer --port 8080 --show
+ *
+ * or, outside this tree, from the installed copy (/usr/local/share/reusetop/ has this file and
+ * steer.h; vmlinux.h comes from the running kernel):
+ *
+ *   bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+ *   clang -g -O2 -target bpf -I. -I/usr/local/share/reusetop -c my_policy.bpf.c -o my_policy.bpf.o
+ *
+ * The ABI (bpf/steer.h says it in full):
+ *   - declare STEER_ABI_MAPS: reusetop replaces these four maps with the group's own before
+ *     loading your program, so `members` already holds the group's sockets and `steer_members`
+ *     says which slots may get new connections;
+ *   - one SEC("sk_reuseport") or SEC("sk_reuseport/migrate") program (or name yours with
+ *     --program when the object has several); the "/migrate" flavour is also asked where the
+ *     queued connections of a member that closes should go (md->migrating_sk is then set);
+ *   - select with bpf_sk_select_reuseport(md, &members, &slot, 0); when nothing can be
+ *     selected return SK_PASS (the kernel's own hash decides), never SK_DROP;
+ *   - count in steer_stats and steer_fallback if you want `--show` and the live view to show
+ *     your selections (optional).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "steer.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* members, steer_members, steer_stats, steer_fallback: filled and read by reusetop. */
+STEER_ABI_MAPS;
+
+/* Count a selection (or a refusal) of `slot` where reusetop looks for it. */
+static __always_inline void count(__u32 slot, int err, bool migrating)
+{
+	struct steer_counters *c = bpf_map_lookup_elem(&steer_stats, &slot);
+
+	if (!c)
+		return;
+	/* steer_stats is per CPU and selections do not nest on a CPU: no atomics needed. */
+	if (err)
+		c->failed++;
+	else if (migrating)
+		c->migrated++;
+	else
+		c->selected++;
+}
+
+SEC("sk_reuseport/migrate")
+int sport_affinity(struct sk_reuseport_md *md)
+{
+	struct steer_members *set;
+	__u32 zero = 0, n, pos, slot;
+	bool migrating = md->migrating_sk != NULL;
+	__u16 ports[2]; /* the TCP or UDP header starts with source port, destination port */
+	__u64 *fallback;
+
+	set = bpf_map_lookup_elem(&steer_members, &zero);
+	if (!set)
+		goto fallback;
+	/* Read n once: reusetop may rewrite the set while we run. Bound it for the verifier. */
+	n = set->n;
+	if (!n || n > STEER_MAX_MEMBERS)
+		goto fallback;
+
+	/*
+	 * md->data starts at the transport header (TCP or UDP). A migrating request has no packet
+	 * (the kernel passes an empty one): use the flow hash then.
+	 */
+	if (!migrating && !bpf_skb_load_bytes(md, 0, ports, sizeof(ports)))
+		pos = bpf_ntohs(ports[0]) % n;
+	else
+		pos = md->hash % n;
+
+	/* Try the chosen member, then the next ones: a member whose socket closed is refused. */
+	for (__u32 i = 0; i < 4 && i < n; i++) {
+		__u32 p = (pos + i) % n;
+		int err;
+
+		/*
+		 * p < n <= STEER_MAX_MEMBERS already, but the verifier cannot see through `%`
+		 * (and clang drops a check it proves redundant): the mask bounds the index.
+		 */
+		slot = set->slot[p & (STEER_MAX_MEMBERS - 1)];
+		err = bpf_sk_select_reuseport(md, &members, &slot, 0);
+		count(slot, err, migrating);
+		if (!err)
+			return SK_PASS;
+	}
+fallback:
+	fallback = bpf_map_lookup_elem(&steer_fallback, &zero);
+	if (fallback)
+		(*fallback)++;
+	return SK_PASS; /* no selection: the kernel's hash picks; the connection is not lost */
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * UDP servers (QUIC, DNS): datagrams queued to each socket and datagrams the application read.
+ * Only server sockets are counted: sockets in a reuseport group, or bound to a port outside the
+ * ephemeral range (a client's socket gets an ephemeral port and no reuseport group).
+ *
+ *   event     fentry tier                      kprobe tier                   tracepoint tier
+ *   enqueue   fexit __udp_enqueue_schedule_skb  kprobe + kretprobe on it      raw_tp sk_data_ready
+ *   receive   fexit udp_recvmsg/udpv6_recvmsg   syscalls:sys_exit_recv{from,msg,mmsg}
+ *
+ * The syscall tiers resolve the fd like accept does; to keep that off the path of every recv
+ * on the host, they only look at processes user space listed in `udp_pids` (the holders of the
+ * UDP sockets it shows). Reads with read(2) are not seen on those tiers. As for accept, the
+ * fentry tier also runs the syscall exits, counting only the calls fexit missed because they
+ * were already blocked in udp_recvmsg when the trampoline was attached.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "reusetop.h"
+#include "maps.bpf.h"
+#include "sock.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* /proc/sys/net/ipv4/ip_local_port_range, set by user space before load. */
+const volatile __u16 ephemeral_lo = 32768;
+const volatile __u16 ephemeral_hi = 60999;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct rt_udp_counters);
+} udp_counters SEC(".maps");
+
+/* Processes holding UDP server sockets, for the syscall-exit programs (filled by user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} udp_pids SEC(".maps");
+
+/* kprobe tier: the socket of the __udp_enqueue_schedule_skb call running on this CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sock *);
+} enqueue_sk SEC(".maps");
+
+/* fentry tier: threads whose receive fexit just counted (see accept_counted in accept.bpf.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} recv_counted SEC(".maps");
+
+RT_HEALTH_MAP;
+
+static __always_inline bool udp_server_sock(const struct sock *sk)
+{
+	__u16 port;
+
+	if (!sk_is_inet_proto(sk, IPPROTO_UDP))
+		return false;
+	if (BPF_CORE_READ(sk, sk_reuseport_cb))
+		return true;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	return port && (port < ephemeral_lo || port > ephemeral_hi);
+}
+
+static __always_inline void count_udp(const struct sock *sk, __u64 enqueued, __u64 received)
+{
+	static const struct rt_udp_counters zero;
+	struct rt_udp_counters *c;
+	__u64 inode = sk_inode(sk);
+
+	if (!inode)
+		return;
+	c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
+	if (!c)
+		return;
+	if (enqueued)
+		__sync_fetch_and_add(&c->enqueued, enqueued);
+	if (received)
+		__sync_fetch_and_add(&c->received, received);
+}
+
+static __always_inline void count_received(const struct sock *sk, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	if (ret < 0 || !udp_server_sock(sk))
+		return;
+	count_udp(sk, 0, 1);
+	if (bpf_map_update_elem(&recv_counted, &tid, &one, BPF_ANY))
+		health_inc(&health, RT_STAT_INFLIGHT_FULL);
+}
+
+/* ---- fentry tier ---------------------------------------------------------------------------- */
+
+/* 0: queued; -ENOMEM / -ENOBUFS: dropped (the socket's drop counter has it). */
+SEC("fexit/__udp_enqueue_schedule_skb")
+int BPF_PROG(fexit_udp_enqueue, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	if (!ret && udp_server_sock(sk))
+		count_udp(sk, 1, 0);
+	return 0;
+}
+
+/* Since 6.9 the recvmsg handlers take no addr_len: (sk, msg, len, flags). */
+SEC("fexit/udp_recvmsg")
+int BPF_PROG(fexit_udp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int ret)
+{
+	count_received(sk, ret);
+	return 0;
+}
+
+SEC("fexit/udpv6_recvmsg")
+int BPF_PROG(fexit_udpv6_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int ret)
+{
+	count_received(sk, ret);
+	return 0;
+}
+
+/* Before: (sk, msg, len, flags, addr_len). */
+SEC("fexit/udp_recvmsg")
+int BPF_PROG(fexit_udp_recvmsg_old, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int *addr_len, int ret)
+{
+	count_received(sk, ret);
+	return 0;
+}
+
+SEC("fexit/udpv6_recvmsg")
+int BPF_PROG(fexit_udpv6_recvmsg_old, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int *addr_len, int ret)
+{
+	count_received(sk, ret);
+	return 0;
+}
+
+/* ---- kprobe tier ---------------------------------------------------------------------------- */
+
+SEC("kprobe/__udp_enqueue_schedule_skb")
+int BPF_KPROBE(kprobe_udp_enqueue, struct sock *sk)
+{
+	__u32 zero = 0;
+	struct sock **slot = bpf_map_lookup_elem(&enqueue_sk, &zero);
+
+	if (slot)
+		*slot = sk;
+	return 0;
+}
+
+/* Softirq, never sleeps: the kretprobe cannot run out of instances. */
+SEC("kretprobe/__udp_enqueue_schedule_skb")
+int BPF_KRETPROBE(kretprobe_udp_enqueue, int ret)
+{
+	__u32 zero = 0;
+	struct sock **slot = bpf_map_lookup_elem(&enqueue_sk, &zero);
+	struct sock *sk;
+
+	if (!slot || !*slot)
+		return 0;
+	sk = *slot;
+	*slot = NULL;
+	if (!ret && udp_server_sock(sk))
+		count_udp(sk, 1, 0);
+	return 0;
+}
+
+/* ---- tracepoint tier ------------------------------------------------------------------------ */
+
+/* On a UDP socket sk_data_ready runs once per datagram queued (__udp_enqueue_schedule_skb). */
+SEC("raw_tracepoint/sk_data_ready")
+int raw_tp_udp_data_ready(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+
+	if (udp_server_sock(sk))
+		count_udp(sk, 1, 0);
+	return 0;
+}
+
+/* A receive syscall returned `datagrams` messages (recvmmsg: its count; others: 1). */
+static __always_inline void recv_exit(long ret, bool counts_messages, bool skip_counted)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct task_struct *task;
+	struct pt_regs *regs;
+	struct sock *sk;
+	__u64 inode = 0;
+
+	if (ret < 0 || !bpf_map_lookup_elem(&udp_pids, &tgid))
+		return;
+	/* fexit counted it, unless the call began before the trampoline was attached. */
+	if (skip_counted && !bpf_map_delete_elem(&recv_counted, &tid))
+		return;
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	sk = current_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs), &inode);
+	if (sk && udp_server_sock(sk))
+		count_udp(sk, 0, counts_messages ? (__u64)ret : 1);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int tp_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	recv_exit(ctx->ret, false, false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int tp_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	recv_exit(ctx->ret, false, false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int tp_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	recv_exit(ctx->ret, true, false);
+	return 0;
+}
+
+/* The fentry tier's catch-up for receive calls in flight at attach time. */
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int tp_exit_recvfrom_missed(struct trace_event_raw_sys_exit *ctx)
+{
+	recv_exit(ctx->ret, false, true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int tp_exit_recvmsg_missed(struct trace_event_raw_sys_exit *ctx)
+{
+	recv_exit(ctx->ret, false, true);
+	return 0;
+}

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+# Reliability: two reusetop instances at once, restarts of the watched server, valgrind on the
+# long-running loop. Sourced by tests/run.sh.
+
+# Two instances count the same connections independently, each exactly.
+case_two_instances() {
+	local port=8701 json1 json2 pid1 group
+	make_netns || return 1
+	start_rig rig --mode reuseport --workers 2 --port $port || return 1
+	start_reusetop -d "$DELAY" -P $port || return 1
+	pid1=$RT_PID
+	mv "$CASE_DIR/rt.json" "$CASE_DIR/rt1.json"
+	start_reusetop -d "$DELAY" -P $port || return 1
+	run_client --port $port --count 500 || return 1
+	sleep 1
+	json1=$(last_json "$CASE_DIR/rt1.json")
+	json2=$(last_json "$CASE_DIR/rt.json")
+	stop_reusetop || return 1
+	RT_PID=$pid1
+	stop_reusetop || return 1
+	stop_rig rig || return 1
+	for json in "$json1" "$json2"; do
+		group=$(group_of "$json" $port) || return 1
+		check_reuseport_exact "$group" "$CASE_DIR/rig.stats" 500 || return 1
+	done
+}
+
+# The server's workers exit and a new server starts on the same port while observed: the old
+# sockets leave, the new ones appear with their own exact counts.
+case_server_restart() {
+	local port=8702 json group
+	make_netns || return 1
+	start_rig old --mode reuseport --workers 2 --port $port || return 1
+	start_reusetop -d "$DELAY" -P $port || return 1
+	run_client --port $port --count 100 || return 1
+	stop_rig old || return 1
+	start_rig new --mode reuseport --workers 3 --port $port || return 1
+	run_client --port $port --count 300 || return 1
+	json=$(settle_json "$DELAY")
+	stop_rig new || return 1
+	stop_reusetop || return 1
+	group=$(group_of "$json" $port) || return 1
+	check_reuseport_exact "$group" "$CASE_DIR/new.stats" 300
+}
+
+# The long-running loop under valgrind (the unsanitized build): no errors, no leaks.
+case_valgrind() {
+	local port=8703 out
+	make_netns || return 1
+	start_rig rig --mode epoll --workers 2 --port $port || return 1
+	( sleep 2; ip netns exec "$NETNS" "$RIG_CLIENT" --port $port --count 200 >/dev/null 2>&1 ) &
+	out=$(valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions=tests/valgrind.supp \
+		./reusetop -j -d 0.5 -n 10 -P $port 2>&1 >/dev/null)
+	[ $? -eq 0 ] || fail_because "valgrind: $(grep -E '==[0-9]+== (ERROR SUMMARY|.*(lost|Invalid|uninitialised))' <<<"$out" | head -n 5)" || return 1
+	grep -q 'ERROR SUMMARY: 0 errors' <<<"$out" || fail_because "valgrind: $(tail -n 3 <<<"$out")"
+}
+
+reliability_cases() {
+	run_case "two reusetop instances at once: each counts every connection exactly" \
+		case_two_instances
+	run_case "server restarted while observed: old sockets leave, new ones count exactly" \
+		case_server_restart
+	run_case "valgrind: the observing loop has no memory errors or leaks" case_valgrind
+}
