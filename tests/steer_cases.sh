@@ -618,4 +618,22 @@ steer_cases() {
 	run_case "steer bad input: one-line error, exit 2, nothing attached" case_steer_bad_input
 	run_case "steer without ptrace access to the server: exit 2, nothing attached" case_steer_no_ptrace
 	run_case "steer --help" case_steer_help
+	run_case "steer: the observing view shows the policy and each member's selections" \
+		case_steer_in_view
+}
+
+# The observing view shows reusetop's policy on the group and each member's selections by it.
+case_steer_in_view() {
+	local json group
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --port $ST_PORT || return 1
+	st_ok --port $ST_PORT --policy roundrobin || return 1
+	start_reusetop -d "$DELAY" -P $ST_PORT || return 1
+	run_client --port $ST_PORT --count 400 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	group=$(group_of "$json" $ST_PORT) || return 1
+	jq -e '.steering.policy == "roundrobin" and .steering.prog_id > 0 and
+		([.sockets[] | .steered.selected == 100 and .enqueued == 100] | all)' <<<"$group" \
+		>/dev/null || fail_because "view: $(jq -c '[.steering, [.sockets[].steered]]' <<<"$group")"
 }

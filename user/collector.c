@@ -15,6 +15,7 @@
 #include "accept.skel.h"
 #include "collector.h"
 #include "select.skel.h"
+#include "steer.h"
 #include "udp.skel.h"
 #include "wakeup.skel.h"
 
@@ -35,6 +36,8 @@ struct rt_collector {
 	int select_fd; /* -1 without a selection probe */
 	int wakeup_fd, task_wakeup_fd; /* -1 without wakeup attribution */
 	int udp_fd, udp_pids_fd; /* -1 without UDP counting */
+	struct steer_group_stats *steering; /* from `reusetop steer`'s pinned maps */
+	size_t nsteering;
 	uint32_t *udp_pids; /* the pids in udp_pids_fd, sorted */
 	size_t nudp_pids, cap_udp_pids;
 	int health_fd[4];
@@ -118,6 +121,7 @@ void collector_free(struct rt_collector *c)
 	free(c->stale_next);
 	free(c->alive);
 	free(c->udp_pids);
+	free(c->steering);
 	free(c->keys);
 	free(c->values);
 	free(c);
@@ -575,6 +579,14 @@ int collector_sample(struct rt_collector *c, const struct rt_listener *listeners
 	if ((err = forget_stale(c, listeners, n)) || (err = sync_udp_pids(c, listeners, n)))
 		return err;
 	read_health(c, &s->health);
+	/* Groups reusetop steers: their pinned maps, read-only. Absent pins are not an error. */
+	free(c->steering);
+	c->steering = NULL;
+	c->nsteering = 0;
+	if (steer_read_groups(&c->steering, &c->nsteering))
+		c->nsteering = 0;
+	s->steering = c->steering;
+	s->nsteering = c->nsteering;
 	s->features = c->features;
 	s->listeners = listeners;
 	s->nlisteners = n;

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "render.h"
+#include "steer.h"
 
 const char *proto_name(uint8_t proto)
 {
@@ -96,6 +97,40 @@ static void drops_json(struct json_writer *w, const struct rt_sock_view *s)
 	json_double(w, "drops_per_s", s->drops_rate, 3);
 }
 
+/* The member's share of reusetop's steering policy, or null when the group is not steered. */
+static void steered_json(struct json_writer *w, const struct rt_sock_view *s)
+{
+	const struct steer_member_stats *m = s->steered;
+
+	if (!m) {
+		json_null(w, "steered");
+		return;
+	}
+	json_object_begin(w, "steered");
+	json_uint(w, "selected", m->selected);
+	json_uint(w, "migrated", m->migrated);
+	json_uint(w, "failed", m->failed);
+	json_uint(w, "weight", m->weight);
+	json_bool(w, "drained", m->drained);
+	json_object_end(w);
+}
+
+static void steering_json(struct json_writer *w, const struct rt_group_view *g)
+{
+	const struct steer_group_stats *st = g->steering;
+
+	if (!st) {
+		json_null(w, "steering");
+		return;
+	}
+	json_object_begin(w, "steering");
+	json_string(w, "policy", st->policy);
+	json_uint(w, "prog_id", st->prog_id);
+	json_string(w, "prog_name", st->prog_name);
+	json_uint(w, "fallbacks", st->fallbacks);
+	json_object_end(w);
+}
+
 static void socket_json(struct json_writer *w, const struct rt_view *v,
 			const struct rt_sock_view *s)
 {
@@ -104,6 +139,7 @@ static void socket_json(struct json_writer *w, const struct rt_view *v,
 	json_object_begin(w, NULL);
 	json_uint(w, "inode", l->inode);
 	holder_fields(w, l->nholders ? &l->holders[0] : NULL);
+	steered_json(w, s);
 	json_array_begin(w, "holders");
 	for (size_t i = 0; i < l->nholders; i++) {
 		json_object_begin(w, NULL);
@@ -177,6 +213,7 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 	json_uint(w, "port", g->port);
 	json_uint(w, "netns", g->netns);
 	json_uint(w, "members", g->nsocks);
+	steering_json(w, g);
 	counter(w, "enqueued", has_enqueued(&v->features, g->proto), g->enqueued);
 	if (g->proto == IPPROTO_UDP) {
 		counter(w, "received", v->features.udp, g->accepted);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "model.h"
+#include "steer.h"
 
 struct inode_drops {
 	uint64_t inode;
@@ -417,6 +418,29 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 	return 0;
 }
 
+/* The steering reusetop attached to the group of listener l, and l's member in it. */
+static const struct steer_group_stats *steering_of(const struct rt_sample *s,
+						  const struct rt_listener *l)
+{
+	for (size_t i = 0; i < s->nsteering; i++) {
+		const struct steer_group_stats *g = &s->steering[i];
+
+		if (g->netns == l->netns && g->proto == l->proto && g->family == l->family &&
+		    g->port == l->port && !memcmp(g->addr, l->addr, sizeof(g->addr)))
+			return g;
+	}
+	return NULL;
+}
+
+static const struct steer_member_stats *steered_member(const struct steer_group_stats *g,
+						       uint64_t inode)
+{
+	for (size_t i = 0; g && i < g->nmembers; i++)
+		if (g->members[i].inode == inode)
+			return &g->members[i];
+	return NULL;
+}
+
 static int save_prev_drops(struct rt_model *m, const struct rt_sample *s)
 {
 	struct inode_drops *d = NULL;
@@ -497,8 +521,11 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 		g->socks = calloc(end - first, sizeof(*g->socks));
 		if (!g->socks)
 			return -ENOMEM;
-		for (size_t i = first; i < end; i++)
-			fill_socket(m, s, &s->listeners[i], interval, &g->socks[g->nsocks++]);
+		g->steering = steering_of(s, &s->listeners[first]);
+		for (size_t i = first; i < end; i++) {
+			fill_socket(m, s, &s->listeners[i], interval, &g->socks[g->nsocks]);
+			g->socks[g->nsocks++].steered = steered_member(g->steering, s->listeners[i].inode);
+		}
 		if ((err = fill_acceptors(m, s, interval, g)))
 			return err;
 		if ((err = finish_group(s, interval, g)))

@@ -70,6 +70,9 @@ struct rt_health_sample {
 	uint64_t wait_unknown;
 };
 
+struct steer_group_stats;
+struct steer_member_stats;
+
 struct rt_sample {
 	double mono_s; /* CLOCK_MONOTONIC, seconds */
 	struct timespec realtime; /* CLOCK_REALTIME of the same moment */
@@ -81,6 +84,8 @@ struct rt_sample {
 	size_t nacceptors;
 	struct rt_features features;
 	struct rt_health_sample health;
+	const struct steer_group_stats *steering; /* groups `reusetop steer` attached to */
+	size_t nsteering;
 };
 
 /* Percentiles of a queue wait histogram: the upper bound of the bucket, NAN when empty. */
@@ -91,6 +96,7 @@ struct rt_wait_summary {
 
 struct rt_sock_view {
 	const struct rt_listener *l;
+	const struct steer_member_stats *steered; /* this member in reusetop's policy, or NULL */
 	const struct rt_sock_sample *sample; /* cumulative counters, NULL when none yet */
 	uint64_t enqueued, accepted, eagain, selected, wakeups;
 	uint64_t enqueued_delta, wakeups_delta; /* in the last interval */
@@ -115,6 +121,7 @@ struct rt_imbalance {
 };
 
 struct rt_group_view {
+	const struct steer_group_stats *steering; /* reusetop's policy on this group, or NULL */
 	uint64_t netns;
 	uint8_t family, proto;
 	uint8_t addr[16];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "steer.h"
 
 static const char *num(char *buf, size_t len, bool known, uint64_t v)
 {
@@ -64,6 +65,10 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 		rate(b, sizeof(b), g->enqueued_rate), rate(c, sizeof(c), g->accepted_rate),
 		pct(d, sizeof(d), g->imbalance.max_share), ratio(e, sizeof(e), g->imbalance.jain),
 		ratio(h, sizeof(h), g->wakeups_per_conn));
+	if (g->steering)
+		fprintf(f, "  steered by reusetop: %s (program %u), %llu left to the kernel's hash\n",
+			g->steering->policy, g->steering->prog_id,
+			(unsigned long long)g->steering->fallbacks);
 	fprintf(f,
 		"  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6s %5s %7s %7s %7s %8s\n",
 		"INODE", "PID", "COMM", "FD", "ENQUEUED", "ENQ/S",
