@@ -6,10 +6,10 @@
 #          kernel's hash keeps sending it a quarter of the connections.
 #   :8081  one listener shared by 4 epoll workers (no EPOLLEXCLUSIVE): every worker wakes for
 #          each connection and the accepts pile up on whichever runs first.
-# Usage: tests/demo.sh [SECONDS]   (as root; default 10)
+# Usage: tests/demo.sh [SECONDS]   (as root; default 20)
 set -u
 cd "$(dirname "$0")/.." || exit 1
-secs=${1:-10}
+secs=${1:-20}
 ns=reusetop-demo-$$
 pids=()
 
@@ -39,4 +39,5 @@ pids+=($!)
 ip netns exec "$ns" build/tests/rig_client --port 8081 --rate 100 --count $((100 * secs)) \
 	>/dev/null 2>&1 &
 pids+=($!)
-./reusetop -b -d 1 -n "$secs" -P 8080,8081
+# The live view on a terminal (q quits early), the batch table when piped.
+./reusetop -d 1 -n "$secs" -P 8080,8081
