@@ -28,8 +28,8 @@
  * Queue health: at each enqueue the listener's accept queue length (sk_ack_backlog) feeds a
  * high-water mark that user space takes and resets each interval, and the child socket gets a
  * timestamp; when the child is accepted, the wait goes into the listener's log2 histogram. The
- * tracepoint tier does not see the child at sk_data_ready: it is the tail of the listener's
- * accept queue, which it was just appended to.
+ * tracepoint tier does not see the child at sk_data_ready: it stamps children as they turn
+ * ESTABLISHED (sock:inet_sock_set_state).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -352,10 +352,10 @@ SEC("raw_tracepoint/sk_data_ready")
 int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->args[0];
-	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
 
+	/* The child was timestamped by raw_tp_inet_sock_set_state just before. */
 	if (sk_is_tcp_listener(sk))
-		count_enqueue(sk, BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail, sk));
+		count_enqueue(sk, NULL);
 	return 0;
 }
 
@@ -363,6 +363,26 @@ int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
  * An accept syscall returned: find the listener from the fd argument, which the syscall's saved
  * registers still hold at exit, so that a call already blocked when reusetop attached counts too.
  */
+/*
+ * Tracepoint tier: the queue wait starts when the child, queued by the 3WHS, turns from
+ * SYN_RECV to ESTABLISHED (tcp_child_process, right before the listener's sk_data_ready).
+ * Reading the accept queue's tail at sk_data_ready instead would race with enqueues on other
+ * CPUs. Fast Open children turn ESTABLISHED later and get no wait.
+ */
+SEC("raw_tracepoint/inet_sock_set_state")
+int raw_tp_inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+	__u64 key = (__u64)sk, now;
+
+	if ((int)ctx->args[1] != TCP_SYN_RECV || (int)ctx->args[2] != TCP_ESTABLISHED ||
+	    !sk_is_inet_proto(sk, IPPROTO_TCP))
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&queued_at, &key, &now, BPF_ANY);
+	return 0;
+}
+
 static __always_inline void accept_exit(long ret, bool skip_counted)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

@@ -13,8 +13,10 @@
  *   kprobe tier      kprobe/kretprobe tcp_child_process (softirq, never sleeps)
  *   tracepoint tier  from sock:sk_data_ready on a listener until the softirq ends, another
  *                    socket's sk_data_ready, or `window_ns` passes, whichever comes first: no
- *                    tracepoint marks the callback's end, so a wakeup that follows in the same
- *                    softirq within the window can be charged to the listener too.
+ *                    tracepoint marks the callback's end.
+ *
+ * On every tier the woken task must also be blocked in a call that waits for sockets
+ * (blocked_waiting_for_sockets), so that an interrupt's wakeup inside a bracket is not counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +30,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by user space before load: the tracepoint tier's bracket limit. */
 const volatile __u64 window_ns = 50000;
+/* Only count tasks blocked in a call that waits for a socket (see below). */
+const volatile bool filter_waiters = false;
 
 struct bracket {
 	__u64 inode; /* listener whose callback is running on this CPU, 0 when none */
@@ -82,6 +86,47 @@ static __always_inline void close_bracket(void)
 		b->inode = 0;
 }
 
+/*
+ * An interrupt inside a bracket can wake an unrelated task (a timer's sleeper), and the
+ * tracepoint tier's bracket is loose besides (another packet of the same softirq). A task a listener wakes is blocked
+ * in accept or in a call that waits for socket readiness: read the syscall it is blocked in from
+ * the user registers at the top of its kernel stack. The stack layout is found by the user code
+ * and stack segments the registers must hold (x86-64: 16 or 32 KiB stacks, with or without
+ * FRED's 16 bytes of padding); with no match the task is counted rather than guessed away.
+ */
+static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p)
+{
+#if defined(__TARGET_ARCH_x86)
+	static const __u32 sizes[2] = {16384, 32768}, pads[2] = {0, 16};
+	__u32 regs_size = bpf_core_type_size(struct pt_regs);
+	char *stack = BPF_CORE_READ(p, stack);
+
+	/* Kernel threads (PF_KTHREAD) never wait in a system call. */
+	if (BPF_CORE_READ(p, flags) & 0x00200000)
+		return false;
+	if (!stack)
+		return true;
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 2; j++) {
+			struct pt_regs *regs =
+				(struct pt_regs *)(stack + sizes[i] - pads[j] - regs_size);
+			__u64 cs = 0, ss = 0, nr = 0;
+
+			bpf_probe_read_kernel(&cs, sizeof(cs), &regs->cs);
+			bpf_probe_read_kernel(&ss, sizeof(ss), &regs->ss);
+			if ((cs & 0xffff) != 0x33 || (ss & 0xffff) != 0x2b)
+				continue;
+			nr = BPF_CORE_READ(regs, orig_ax);
+			/* accept, accept4, epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll,
+			 * select, pselect6, io_uring_enter */
+			return nr == 43 || nr == 288 || nr == 232 || nr == 281 || nr == 441 ||
+			       nr == 7 || nr == 271 || nr == 23 || nr == 270 || nr == 426;
+		}
+	}
+#endif
+	return true;
+}
+
 static __always_inline void count_wakeup(struct task_struct *p)
 {
 	static const struct rt_wakeup_counters zero_listener;
@@ -96,6 +141,8 @@ static __always_inline void count_wakeup(struct task_struct *p)
 		b->inode = 0;
 		return;
 	}
+	if (filter_waiters && !blocked_waiting_for_sockets(p))
+		return;
 	c = lookup_or_init(&wakeup_counters, &b->inode, &zero_listener, &health, RT_STAT_SOCK_FULL);
 	if (c)
 		__sync_fetch_and_add(&c->wakeups, 1);

@@ -246,17 +246,19 @@ case_not_root() {
 }
 
 case_nothing_left_after_kill() {
-	local sig before ours
+	local sig ours id
 	for sig in INT TERM HUP KILL; do
-		before=$(reusetop_prog_ids)
 		start_reusetop -d 0.1 || return 1
-		ours=$(comm -13 <(echo "$before") <(reusetop_prog_ids))
+		# Exactly this process's programs: the prog_id of its BPF fds.
+		ours=$(grep -h '^prog_id:' /proc/"$RT_PID"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u)
 		[ -n "$ours" ] || fail_because "no programs seen while running" || return 1
 		kill -$sig "$RT_PID"
 		wait "$RT_PID" 2>/dev/null
 		sleep 0.3 # programs are freed after their last reference, deferred by RCU
-		[ -z "$(comm -12 <(echo "$ours") <(reusetop_prog_ids))" ] ||
-			fail_because "programs left after SIG$sig: $ours" || return 1
+		for id in $ours; do
+			! bpftool prog show id "$id" >/dev/null 2>&1 ||
+				fail_because "program $id still loaded after SIG$sig" || return 1
+		done
 	done
 }
 

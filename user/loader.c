@@ -46,6 +46,7 @@ enum feature {
 	F_ENQUEUE_DIRECT, /* enqueues by Fast Open and SYN cookies */
 	F_ACCEPT, /* accepted and eagain counts */
 	F_ACCEPT_CATCHUP, /* accept calls already blocked when reusetop attached */
+	F_WAIT, /* when children were queued, for the queue wait */
 	F_SELECT, /* reuseport selections */
 	F_WAKEUP, /* wakeups by listeners */
 	F_UDP, /* UDP datagrams queued and read */
@@ -163,6 +164,8 @@ static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
 		/* sock:sk_data_ready appeared in 6.7; without it enqueues are unknown. */
+		specs[n++] =
+			(struct probe_spec){s->progs.raw_tp_inet_sock_set_state, F_WAIT, false};
 		specs[n++] = (struct probe_spec){s->progs.raw_tp_sk_data_ready, F_ENQUEUE, false};
 		return n;
 	}
@@ -174,7 +177,7 @@ static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int
 
 	switch (spec->feature) {
 	case F_ENQUEUE:
-		p->features.enqueued = false;
+		p->features.enqueued = p->features.wait = false;
 		add_degraded(p, "enqueued unknown: %s did not attach (%s)", what, strerror(-err));
 		break;
 	case F_ENQUEUE_DIRECT:
@@ -182,6 +185,10 @@ static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int
 			     "Fast Open and SYN-cookie connections not counted as enqueued: "
 			     "%s did not attach (%s)",
 			     what, strerror(-err));
+		break;
+	case F_WAIT:
+		p->features.wait = false;
+		add_degraded(p, "queue wait unknown: %s did not attach (%s)", what, strerror(-err));
 		break;
 	case F_ACCEPT_CATCHUP:
 		add_degraded(p,
@@ -249,7 +256,7 @@ static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t 
 		snprintf(err, errlen, "failed to load BPF programs: %s", strerror(-ret));
 		return ret;
 	}
-	p->features.enqueued = p->features.accepted = true;
+	p->features.enqueued = p->features.accepted = p->features.wait = true;
 	return attach_specs(p, specs, n, err, errlen);
 }
 
@@ -397,6 +404,8 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 		break;
 	}
 	specs[n++] = (struct probe_spec){s->progs.raw_tp_sched_waking, F_WAKEUP, true};
+	/* An interrupt inside the bracket can wake an unrelated sleeper on every tier. */
+	s->rodata->filter_waiters = true;
 	autoload_only(s->obj, specs, n);
 	ret = wakeup_bpf__load(s);
 	if (ret)
@@ -427,8 +436,6 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 	try_select(p, tier);
 	try_wakeup(p, tier);
 	try_udp(p, tier);
-	/* The queue wait needs the enqueue probe's timestamps. */
-	p->features.wait = p->features.enqueued;
 	return 0;
 }
 
