@@ -265,6 +265,7 @@ void render_json(FILE *f, const struct rt_view *v)
 	json_object_begin(&w, NULL);
 	json_string(&w, "time", iso8601_utc(&v->realtime, when, sizeof(when)));
 	json_double(&w, "interval_s", v->interval_s, 3);
+	json_double(&w, "refresh_s", v->refresh_s, 4);
 	json_string(&w, "attach", v->attach ? v->attach : "none");
 	json_object_begin(&w, "features");
 	json_bool(&w, "enqueued", v->features.enqueued);

@@ -154,6 +154,7 @@ struct rt_filter {
 struct rt_view {
 	struct timespec realtime;
 	double interval_s;
+	double refresh_s;   /* time reusetop spent discovering, collecting and modelling */
 	const char *attach; /* tier name */
 	struct rt_features features;
 	struct rt_health_sample health;
