@@ -56,10 +56,50 @@ case_valgrind() {
 	grep -q 'ERROR SUMMARY: 0 errors' <<<"$out" || fail_because "valgrind: $(tail -n 3 <<<"$out")"
 }
 
+# reusetop steer --follow killed with SIGKILL: the group keeps the last policy (round-robin,
+# exactly 100 each), and the next steer --show finds it and --detach removes it.
+case_steer_killed() {
+	local follow w n json
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --port $ST_PORT || return 1
+	read -r -a W <<<"$(st_workers rig)"
+	"$REUSETOP" steer --netns "$NETNS_INODE" --port $ST_PORT --policy roundrobin --follow \
+		--interval 0.1 >"$CASE_DIR/follow.out" 2>&1 &
+	follow=$!
+	PIDS_TO_STOP+=($follow)
+	sleep 1
+	kill -KILL $follow
+	wait $follow 2>/dev/null
+	st_client tcp 127.0.0.1 400 || return 1
+	json=$(st_show --port $ST_PORT) || return 1
+	jq -e '.policy == "roundrobin"' <<<"$json" >/dev/null || fail_because "show: $json" || return 1
+	st_ok --port $ST_PORT --detach || return 1
+	st_nothing_attached --port $ST_PORT || return 1
+	stop_rig rig || return 1
+	for w in 0 1 2 3; do
+		n=$(st_accepted "$CASE_DIR/rig.stats" "${W[$w]}")
+		[ "$n" = 100 ] || fail_because "worker $w got $n after the kill, want 100" || return 1
+	done
+}
+
+# tracefs not mounted: reusetop mounts it and attaches (it needs the tracepoint ids there).
+case_tracefs_unmounted() {
+	local out
+	umount /sys/kernel/tracing 2>/dev/null
+	umount /sys/kernel/debug/tracing 2>/dev/null
+	! mountpoint -q /sys/kernel/tracing || fail_because "could not unmount tracefs" || return 1
+	out=$("$REUSETOP" -j -n 1 -d 0.1 -P 1 2>&1) || fail_because "reusetop: $out" || return 1
+	mountpoint -q /sys/kernel/tracing || fail_because "tracefs not mounted again" || return 1
+	jq -e '.attach | type == "string"' <<<"$out" >/dev/null || fail_because "output: $out"
+}
+
 reliability_cases() {
 	run_case "two reusetop instances at once: each counts every connection exactly" \
 		case_two_instances
 	run_case "server restarted while observed: old sockets leave, new ones count exactly" \
 		case_server_restart
 	run_case "valgrind: the observing loop has no memory errors or leaks" case_valgrind
+	run_case "steer --follow killed: the group keeps the policy, show and detach fix it" \
+		case_steer_killed
+	run_case "tracefs not mounted: reusetop mounts it and attaches" case_tracefs_unmounted
 }
