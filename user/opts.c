@@ -62,6 +62,15 @@ int opts_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int opts_bad_option(int c, const char *name, char *err, size_t errlen)
+{
+	if (c == '?' && optopt)
+		return opts_fail(err, errlen, "unknown option '-%c'", optopt);
+	if (c == ':')
+		return opts_fail(err, errlen, "option '%s' needs a value", name);
+	return opts_fail(err, errlen, "unknown option '%s'", name);
+}
+
 int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	unsigned long v;
@@ -208,15 +217,8 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
 	while ((c = getopt_long(argc, argv, ":bjd:n:p:P:vh", long_options, NULL)) != -1) {
 		const char *name = argv[optind - 1] ? argv[optind - 1] : "?";
 
-		if (c == '?') {
-			if (optopt)
-				return opts_fail(err, errlen, "unknown option '-%c'", optopt);
-			return opts_fail(err, errlen, "unknown option '%s'", name);
-		}
-		if (c == ':')
-			return opts_fail(err, errlen, "option '%s' needs a value", name);
-		if (c < 0 || c >= OPT_MAX)
-			return opts_fail(err, errlen, "unknown option '%s'", name);
+		if (c == '?' || c == ':' || c < 0 || c >= OPT_MAX)
+			return opts_bad_option(c, name, err, errlen);
 		if (seen[c])
 			return opts_fail(err, errlen, "option '%s' given twice", name);
 		seen[c] = true;

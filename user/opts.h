@@ -50,6 +50,12 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
  */
 int opts_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * The message for what getopt_long (with opterr = 0 and a leading ':') returned instead of a
+ * known option: '?' unknown, ':' missing value. name is argv[optind - 1].
+ */
+int opts_bad_option(int c, const char *name, char *err, size_t errlen);
+
 /* The value parsers, exported for the tests: 0 or -EINVAL. */
 int parse_delay(const char *s, double *out);
 int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);

@@ -49,6 +49,7 @@
 #include "json.h"
 #include "loader.h"
 #include "opts.h"
+#include "setup.h"
 #include "steer.h"
 #include "steer.skel.h"
 
@@ -172,10 +173,6 @@ static void warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
 
 /*
  * Loading an sk_reuseport program and creating a REUSEPORT_SOCKARRAY need CAP_BPF (measured on
@@ -186,20 +183,13 @@ static bool has_cap(const struct __user_cap_data_struct *d, int cap)
  */
 static int check_privileges(struct ctx *c)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2] = {};
-	char missing[96] = "";
-	bool admin;
+	char missing[96];
+	int ret = missing_bpf_caps(missing, sizeof(missing));
 
-	if (syscall(SYS_capget, &hdr, d))
-		return fail(c, EXIT_RUNTIME, "failed to read capabilities: %s", strerror(errno));
-	admin = has_cap(d, CAP_SYS_ADMIN);
-	if (!admin && !has_cap(d, CAP_BPF))
-		strcat(missing, ", CAP_BPF");
-	if (!admin && !has_cap(d, CAP_PERFMON))
-		strcat(missing, ", CAP_PERFMON");
+	if (ret)
+		return fail(c, EXIT_RUNTIME, "failed to read capabilities: %s", strerror(-ret));
 	if (missing[0])
-		return fail(c, EXIT_USAGE, "steer needs root (missing %s)", missing + 2);
+		return fail(c, EXIT_USAGE, "steer needs root (missing %s)", missing);
 	return 0;
 }
 
@@ -1808,16 +1798,6 @@ static int detach_stale(struct ctx *c)
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
-static void install_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static void sleep_interruptible(double s)
 {
@@ -1898,7 +1878,7 @@ int steer_main(int argc, char **argv)
 		fail(&c, EXIT_USAGE, "cannot read %s: %s", o.object, strerror(errno));
 		goto done;
 	}
-	install_signals();
+	install_stop_signals(on_signal);
 	if ((r = discovery_new(&c.disc, (1u << IPPROTO_TCP) | (1u << IPPROTO_UDP)))) {
 		fail(&c, EXIT_RUNTIME, "failed to start discovery: %s", strerror(-r));
 		goto done;

@@ -202,15 +202,8 @@ int steer_parse(int argc, char **argv, struct steer_options *o, char *err, size_
 	while ((c = getopt_long(argc, argv, ":vh", steer_long_options, NULL)) != -1) {
 		const char *name = argv[optind - 1] ? argv[optind - 1] : "?";
 
-		if (c == '?') {
-			if (optopt)
-				return opts_fail(err, errlen, "unknown option '-%c'", optopt);
-			return opts_fail(err, errlen, "unknown option '%s'", name);
-		}
-		if (c == ':')
-			return opts_fail(err, errlen, "option '%s' needs a value", name);
-		if (c < 0 || c >= OPT_MAX)
-			return opts_fail(err, errlen, "unknown option '%s'", name);
+		if (c == '?' || c == ':' || c < 0 || c >= OPT_MAX)
+			return opts_bad_option(c, name, err, errlen);
 		if (seen[c] && c != OPT_WEIGHT && c != OPT_DRAIN && c != OPT_UNDRAIN)
 			return opts_fail(err, errlen, "option '%s' given twice", name);
 		seen[c] = true;
