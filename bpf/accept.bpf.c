@@ -26,10 +26,8 @@
  * counted as enqueued is counted again when accepted.
  *
  * Queue health: at each enqueue the listener's accept queue length (sk_ack_backlog) feeds a
- * high-water mark that user space takes and resets each interval, and the child socket gets a
- * timestamp; when the child is accepted, the wait goes into the listener's log2 histogram. The
- * tracepoint tier does not see the child at sk_data_ready: it stamps children as they turn
- * ESTABLISHED (sock:inet_sock_set_state).
+ * high-water mark that user space takes and resets each interval; when a child is accepted,
+ * the time it spent queued goes into the listener's log2 histogram (count_wait).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -77,14 +75,6 @@ struct {
 	__type(value, __u64);
 } queue_peak SEC(".maps");
 
-/* When each queued child socket was queued; LRU, as a listener that closes never accepts. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, RT_MAX_QUEUED);
-	__type(key, __u64);
-	__type(value, __u64);
-} queued_at SEC(".maps");
-
 /*
  * fentry tier: threads whose accept fexit just counted, so that the accept syscall's exit does
  * not count it again. A syscall exit without a mark was a call fexit missed.
@@ -115,11 +105,11 @@ static __always_inline struct hashdance_state *hashdance_state(void)
 	return bpf_map_lookup_elem(&hashdance, &zero);
 }
 
-static __always_inline void count_enqueue(const struct sock *listener, const struct sock *child)
+static __always_inline void count_enqueue(const struct sock *listener)
 {
 	static const __u64 zero;
 	struct rt_sock_counters *c;
-	__u64 inode = sk_inode(listener), key = (__u64)child, now, *peak, len;
+	__u64 inode = sk_inode(listener), *peak, len;
 
 	if (!inode) {
 		health_inc(&health, RT_STAT_NO_INODE);
@@ -133,10 +123,6 @@ static __always_inline void count_enqueue(const struct sock *listener, const str
 	/* Per-CPU and a task never migrates mid-program: no lost update. */
 	if (peak && len > *peak)
 		*peak = len;
-	if (child) {
-		now = bpf_ktime_get_ns();
-		bpf_map_update_elem(&queued_at, &key, &now, BPF_ANY);
-	}
 }
 
 static __always_inline __u32 log2_slot(__u64 us)
@@ -151,22 +137,26 @@ static __always_inline __u32 log2_slot(__u64 us)
 	return slot;
 }
 
-/* The child was accepted from listener `inode`: how long did it wait in the queue? */
+/*
+ * The child was accepted from listener `inode`: how long did it wait in the queue? The kernel
+ * already noted when: tcp_init_buffer_space() sets rcvq_space.time (tcp_clock_us, the
+ * monotonic clock in microseconds) as the child turns ESTABLISHED, right after it was queued,
+ * and nothing moves it before the application reads. A Fast Open child accepted before its
+ * handshake completed has no time yet.
+ */
 static __always_inline void count_wait(__u64 inode, const struct sock *child)
 {
 	static const struct rt_wait_hist zero_hist;
-	__u64 key = (__u64)child, *queued, wait_us;
+	__u64 queued_us = BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time);
+	__u64 now_us = bpf_ktime_get_ns() / 1000, wait_us;
 	struct rt_wait_hist *h;
 	__u32 slot;
 
-	queued = bpf_map_lookup_elem(&queued_at, &key);
-	if (!queued) {
-		/* Queued before reusetop attached, or evicted from the LRU map. */
+	if (!queued_us || queued_us > now_us) {
 		health_inc(&health, RT_STAT_WAIT_UNKNOWN);
 		return;
 	}
-	wait_us = (bpf_ktime_get_ns() - *queued) / 1000;
-	bpf_map_delete_elem(&queued_at, &key);
+	wait_us = now_us - queued_us;
 	h = lookup_or_init(&wait_hist, &inode, &zero_hist, &health, RT_STAT_SOCK_FULL);
 	slot = log2_slot(wait_us);
 	if (h && slot < RT_WAIT_SLOTS)
@@ -231,7 +221,7 @@ int BPF_PROG(fexit_hashdance, struct sock *sk, struct sock *child, struct reques
 	if (st && st->depth)
 		st->depth--;
 	if (ret && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk, ret);
+		count_enqueue(sk);
 	return 0;
 }
 
@@ -243,7 +233,7 @@ int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, s
 	struct hashdance_state *st = hashdance_state();
 
 	if (ret && (!st || !st->depth) && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk, ret);
+		count_enqueue(sk);
 	return 0;
 }
 
@@ -326,19 +316,18 @@ int BPF_KRETPROBE(kretprobe_hashdance, struct sock *ret)
 	st->depth--;
 	sk = st->listener;
 	if (ret && sk && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk, ret);
+		count_enqueue(sk);
 	return 0;
 }
 
 /* Fast Open and SYN cookies. It refuses (NULL) only when the listener stopped listening. */
 SEC("kprobe/inet_csk_reqsk_queue_add")
-int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk, struct request_sock *req,
-	       struct sock *child)
+int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
 {
 	struct hashdance_state *st = hashdance_state();
 
 	if ((!st || !st->depth) && sk_is_tcp_listener(sk))
-		count_enqueue(sk, child);
+		count_enqueue(sk);
 	return 0;
 }
 
@@ -353,9 +342,8 @@ int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->args[0];
 
-	/* The child was timestamped by raw_tp_inet_sock_set_state just before. */
 	if (sk_is_tcp_listener(sk))
-		count_enqueue(sk, NULL);
+		count_enqueue(sk);
 	return 0;
 }
 
@@ -363,26 +351,6 @@ int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
  * An accept syscall returned: find the listener from the fd argument, which the syscall's saved
  * registers still hold at exit, so that a call already blocked when reusetop attached counts too.
  */
-/*
- * Tracepoint tier: the queue wait starts when the child, queued by the 3WHS, turns from
- * SYN_RECV to ESTABLISHED (tcp_child_process, right before the listener's sk_data_ready).
- * Reading the accept queue's tail at sk_data_ready instead would race with enqueues on other
- * CPUs. Fast Open children turn ESTABLISHED later and get no wait.
- */
-SEC("raw_tracepoint/inet_sock_set_state")
-int raw_tp_inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct sock *sk = (struct sock *)ctx->args[0];
-	__u64 key = (__u64)sk, now;
-
-	if ((int)ctx->args[1] != TCP_SYN_RECV || (int)ctx->args[2] != TCP_ESTABLISHED ||
-	    !sk_is_inet_proto(sk, IPPROTO_TCP))
-		return 0;
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&queued_at, &key, &now, BPF_ANY);
-	return 0;
-}
-
 static __always_inline void accept_exit(long ret, bool skip_counted)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

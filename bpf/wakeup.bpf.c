@@ -88,11 +88,12 @@ static __always_inline void close_bracket(void)
 
 /*
  * An interrupt inside a bracket can wake an unrelated task (a timer's sleeper), and the
- * tracepoint tier's bracket is loose besides (another packet of the same softirq). A task a listener wakes is blocked
- * in accept or in a call that waits for socket readiness: read the syscall it is blocked in from
- * the user registers at the top of its kernel stack. The stack layout is found by the user code
- * and stack segments the registers must hold (x86-64: 16 or 32 KiB stacks, with or without
- * FRED's 16 bytes of padding); with no match the task is counted rather than guessed away.
+ * tracepoint tier's bracket is loose besides (another packet of the same softirq). A task a
+ * listener wakes is blocked in accept or in a call that waits for socket readiness: read the
+ * syscall it is blocked in from the user registers at the top of its kernel stack. The stack
+ * layout is found by the user code and stack segments the registers must hold (x86-64: 16 or
+ * 32 KiB stacks, with or without FRED's 16 bytes of padding); with no match the task is counted
+ * rather than guessed away.
  */
 static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p)
 {

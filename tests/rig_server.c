@@ -22,8 +22,9 @@
  *                 UDP: datagrams received. Handoff workers and UDP sockets read what is
  *                 already queued when they stop, so nothing delivered to them goes uncounted.
  *   eagain        accept calls that failed with EAGAIN/EWOULDBLOCK (only epoll modes can)
- *   nvcsw         ru_nvcsw at stop minus ru_nvcsw when the worker became ready (the slow
- *                 worker's sleeps count too)
+ *   nvcsw         ru_nvcsw when its wait loop ends on the stop signal minus ru_nvcsw when the
+ *                 worker became ready, so repeated stop signals while it exits do not count
+ *                 (the slow worker's sleeps count too)
  *   wait_wakeups  returns from the blocking wait: epoll_wait() in epoll modes, accept() in
  *                 accept/reuseport/handoff-master, recvmsg()/recv() in handoff workers and UDP.
  *                 Returns with EINTR and the return that reports our own stop are not counted;
@@ -105,6 +106,7 @@ struct acceptor {
 	unsigned long long eagain;
 	unsigned long long wakeups;
 	long nvcsw_base;
+	long nvcsw_end; /* taken as the wait loop ends, before any stop-time work */
 };
 
 struct server {
@@ -352,7 +354,8 @@ static int write_stats(const struct server *s, const struct acceptor *a)
 		     "{\"worker\":%d,\"pid\":%d,\"mode\":\"%s\",\"inode\":%llu,\"fd\":%d,"
 		     "\"accepted\":%llu,\"eagain\":%llu,\"nvcsw\":%ld,\"wait_wakeups\":%llu}\n",
 		     a->idx, (int)getpid(), mode_names[s->o.mode], a->inode, a->rep_fd, a->accepted,
-		     a->eagain, nvcsw_now() - a->nvcsw_base, a->wakeups);
+		     a->eagain, (a->nvcsw_end ? a->nvcsw_end : nvcsw_now()) - a->nvcsw_base,
+		     a->wakeups);
 	do {
 		w = write(s->stats_fd, line, n);
 	} while (w < 0 && errno == EINTR);
@@ -669,6 +672,7 @@ static void __attribute__((noreturn)) worker_main(struct server *s, int idx)
 		err = loop_udp(s, &a);
 	else
 		err = loop_accept(s, &a);
+	a.nvcsw_end = nvcsw_now();
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 

@@ -46,7 +46,6 @@ enum feature {
 	F_ENQUEUE_DIRECT, /* enqueues by Fast Open and SYN cookies */
 	F_ACCEPT, /* accepted and eagain counts */
 	F_ACCEPT_CATCHUP, /* accept calls already blocked when reusetop attached */
-	F_WAIT, /* when children were queued, for the queue wait */
 	F_SELECT, /* reuseport selections */
 	F_WAKEUP, /* wakeups by listeners */
 	F_UDP, /* UDP datagrams queued and read */
@@ -164,8 +163,6 @@ static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
 		/* sock:sk_data_ready appeared in 6.7; without it enqueues are unknown. */
-		specs[n++] =
-			(struct probe_spec){s->progs.raw_tp_inet_sock_set_state, F_WAIT, false};
 		specs[n++] = (struct probe_spec){s->progs.raw_tp_sk_data_ready, F_ENQUEUE, false};
 		return n;
 	}
@@ -185,10 +182,6 @@ static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int
 			     "Fast Open and SYN-cookie connections not counted as enqueued: "
 			     "%s did not attach (%s)",
 			     what, strerror(-err));
-		break;
-	case F_WAIT:
-		p->features.wait = false;
-		add_degraded(p, "queue wait unknown: %s did not attach (%s)", what, strerror(-err));
 		break;
 	case F_ACCEPT_CATCHUP:
 		add_degraded(p,
