@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# bench/report.sh [RESULTS.json]: the tables of a benchmark run (bench/run.sh), as Markdown,
+# so that they read on a terminal and paste into docs/performance.md as they are.
+set -u
+F=${1:-bench/results.json}
+[ -r "$F" ] || { echo "report: cannot read $F" >&2; exit 1; }
+
+# table TITLE: aligns the Markdown table read from stdin (cells separated by TABs, the first
+# line the header) under TITLE; prints nothing when the table has no rows.
+table() {
+	awk -F'\t' -v title="$1" '
+		{ rows[NR] = $0; for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); if (NF > nf) nf = NF }
+		function row(r,   n, c, i, line) {
+			n = split(rows[r], c, "\t"); line = "|"
+			for (i = 1; i <= nf; i++) line = line sprintf(" %-*s |", w[i], c[i])
+			print line
+		}
+		END {
+			if (NR < 2) exit
+			if (title != "") printf "%s\n\n", title
+			row(1)
+			line = "|"
+			for (i = 1; i <= nf; i++) { s = ""; for (k = 0; k < w[i]; k++) s = s "-"; line = line " " s " |" }
+			print line
+			for (r = 2; r <= NR; r++) row(r)
+			print ""
+		}'
+}
+
+jq -r '"reusetop benchmark, \(.time) (\(.duration_s) s), git \(.git)",
+	"machine: \(.machine.cpu_model), \(.machine.nproc) CPUs, \(.machine.mem_total_kib / 1048576 | floor) GiB, kernel \(.machine.kernel), \(.machine.os), virtualization \(.machine.virtualization), container \(.machine.container); load \(.machine.loadavg_start) -> \(.machine.loadavg_end)",
+	"command: \(.command)",
+	"load: \(.config.rounds) alternating rounds x \(.config.connections_per_round) connections, concurrency \(.config.concurrency), \(.config.server_workers) reuseport workers (rig_server), loopback",
+	"server check: \(.server_check.accepted) accepted by the rig for \(.server_check.connections) connections made",
+	""' "$F"
+
+{
+	printf 'variant\tstatus\tconn/s median\tmin - max\tIQR\tvs untraced\tcost\tpaired ratio, median (min - max)\tCPU us/conn (IQR)\tCPU cost\tothers\n'
+	jq -r '.variants[] | [.name, .status,
+		(.rate.median // "-" | tostring),
+		(if .rate then "\(.rate.min) - \(.rate.max)" else "-" end),
+		(if .rate then "\(.rate.iqr_pct | . * 10 | round / 10)%" else "-" end),
+		(.ratio_to_untraced // "-" | tostring),
+		(if .cost_pct != null then "\(.cost_pct)%" else "-" end),
+		(if .paired_ratio then "\(.paired_ratio.median) (\(.paired_ratio.min) - \(.paired_ratio.max))" else "-" end),
+		(if .cpu_us_per_conn then "\(.cpu_us_per_conn.median) (\(.cpu_us_per_conn.iqr_pct | . * 10 | round / 10)%)" else "-" end),
+		(if .cpu_cost_pct != null then "\(.cpu_cost_pct)%" else "-" end),
+		(if .others_pct != null then "\(.others_pct)%" else "-" end)]
+		| @tsv' "$F"
+} | table "Connection rate over rounds (vs untraced: ratio of medians; paired: each round against the untraced run of the same round; CPU: the rig's CPU time per connection, client + server + ksoftirqd; others: the machine's busy time not used by the rig)"
+
+jq -r 'if .bpf_stats_floor then "Statistics floor: kernel.bpf_stats_enabled charges \(.bpf_stats_floor.ns_per_run | . * 10 | round / 10) ns per run to a program that does nothing; a run costs \(.bpf_stats_floor.test_run_ns_stats_off) ns with statistics off, \(.bpf_stats_floor.test_run_ns_stats_on) ns on (BPF_PROG_TEST_RUN).\n" else empty end' "$F"
+
+{
+	printf 'variant\tconnections\truns/conn\tns/conn\tless floor\tconnection hooks\tambient hooks\tns/decision (less floor)\n'
+	jq -r '.bpf[] | [.variant, (.connections // .status | tostring), (.runs_per_conn // "-" | tostring),
+		(.total_ns_per_conn // "-" | tostring), (.total_ns_per_conn_less_floor // "-" | tostring),
+		(.connection_ns_per_conn // "-" | tostring), (.ambient_ns_per_conn // "-" | tostring),
+		(if .ns_per_decision then "\(.ns_per_decision) (\(.ns_per_decision_less_floor))" else "-" end)] | @tsv' "$F"
+} | table "BPF run time per connection (kernel.bpf_stats_enabled, own programs only)"
+
+{
+	printf 'variant\tprogram\tclass\truns/conn\tns/run\tns/conn\n'
+	jq -r '.bpf[] | .variant as $v | .programs[]? | [$v, .name, .class, (.runs_per_conn | tostring),
+		(.ns_per_run // "-" | tostring), (.ns_per_conn | tostring)] | @tsv' "$F"
+} | table "Per program (connection: fires per connection, and sk_data_ready for other sockets' data too; ambient: every wakeup, softirq, datagram or recv on the host; decision: the steering program)"
+
+{
+	printf 'variant\tround\tconnections\tenqueued counted\taccepted counted\n'
+	jq -r '.bpf[] | .variant as $v | .counted[]? | select(.counted != null) | [$v, (.round | tostring),
+		(.connections | tostring), (.counted.enqueued | tostring), (.counted.accepted | tostring)] | @tsv' "$F"
+} | table "What the tracers counted on the benchmark's listeners in the statistics rounds"
+
+{
+	printf 'listeners\tsockets seen\tcommand\t%% of a core\tms per interval\tuser s\tsys s\n'
+	jq -r '.cpu[] | [(.listeners | tostring), (.sockets_seen | tostring), .command,
+		(.pct_of_core * 100 | round / 100 | tostring), (.ms_per_interval * 100 | round / 100 | tostring),
+		(.utime_s | tostring), (.stime_s | tostring)] | @tsv' "$F"
+} | table "reusetop user space with idle listeners, -d 1 (CPU time per second of wall time, after warming up)"
+
+{
+	printf 'target\tlimit\tmeasured\tmet\tnote\n'
+	jq -r '.targets[] | [.name, "\(.limit // "-") \(.unit)", "\(.measured // "-") \(.unit)",
+		(if .met == true then "yes" elif .met == false then "NO" else "n/a" end), (.note // "")] | @tsv' "$F"
+} | table "Targets"

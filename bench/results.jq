@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: GPL-2.0
+# bench/results.jq: turns the raw measurements of bench/run.sh into bench/results.json:
+# per-variant statistics, BPF run time per connection and per program, user-space CPU, and
+# the targets with whether each is met. Inputs come as --arg/--argjson/--slurpfile (run.sh).
+
+# Linear interpolation between closest ranks; null for an empty array.
+def quantile($p):
+	sort as $s | ($s | length) as $n
+	| if $n == 0 then null
+	  else (($n - 1) * $p) as $h | ($h | floor) as $lo | ($h | ceil) as $hi
+	  | $s[$lo] + ($s[$hi] - $s[$lo]) * ($h - $lo) end;
+
+def summary:
+	if length == 0 then null
+	else {n: length, median: quantile(0.5), min: min, max: max, q1: quantile(0.25), q3: quantile(0.75)}
+	| .iqr_pct = (100 * (.q3 - .q1) / .median) | .range_pct = (100 * (.max - .min) / .median) end;
+
+# Sum of field $f over the programs of class $k.
+def class_sum($progs; $k; $f): [$progs[] | select(.class == $k) | .[$f]] | add // 0;
+
+def rnd($d): if . == null then null else (. * pow(10; $d) | round) / pow(10; $d) end;
+
+# Where a program's cost comes from. "connection": hooks that fire for each connection (and, for
+# sk_data_ready, for every other socket's data too); "ambient": hooks that fire for events of the
+# whole host whether or not connections arrive (every wakeup, every softirq, every UDP datagram
+# or recv call); "decision": a steering program, once per reuseport selection.
+def prog_class:
+	if .type == "sk_reuseport" then "decision"
+	elif (.name | test("sched_wak|softirq|udp|recv|^[0-9]+$|BEGIN|END")) then "ambient"
+	else "connection" end;
+
+($config.connections_per_round) as $conns
+| [$rounds[] | select(.error == null and .failed == 0 and .ok == $conns)] as $good
+| ([$good[] | select(.variant == "untraced") | .rate] | summary) as $base
+| ([$good[] | select(.variant == "untraced") | .cpu_us_per_conn] | summary) as $base_cpu
+| (reduce ($good[] | select(.variant == "untraced")) as $r ({}; .[($r.round | tostring)] = $r.rate)) as $base_by_round
+
+# Throughput per variant.
+| [$variants[] as $v
+	| [$good[] | select(.variant == $v.name)] as $vr
+	| ($vr | map(.rate) | summary) as $s
+	| $v + {
+		rounds: [$rounds[] | select(.variant == $v.name)],
+		rounds_failed: (([$rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
+		rate: ($s | if . == null then null else with_entries(.value |= rnd(1)) end),
+		ratio_to_untraced: (if $s != null and $base != null then ($s.median / $base.median | rnd(4)) else null end),
+		cost_pct: (if $s != null and $base != null then (100 * (1 - $s.median / $base.median) | rnd(2)) else null end),
+		paired_ratio: ([$vr[] | select($base_by_round[(.round | tostring)] != null)
+			| .rate / $base_by_round[(.round | tostring)]] | summary
+			| if . == null then null else with_entries(.value |= rnd(4)) end),
+		# CPU time of the rig per connection: where the probes' cost is charged, and much
+		# less disturbed than the rate by other processes competing for the CPUs.
+		cpu_us_per_conn: ($vr | map(.cpu_us_per_conn) | summary
+			| if . == null then null else with_entries(.value |= rnd(3)) end),
+		cpu_cost_pct: (($vr | map(.cpu_us_per_conn) | summary) as $c
+			| if $c != null and $base_cpu != null then (100 * ($c.median / $base_cpu.median - 1) | rnd(2)) else null end),
+		others_pct: ($vr | map(.others_pct) | summary | if . == null then null else .median | rnd(1) end)
+	}] as $vs
+
+# BPF run time per variant, summed over its statistics rounds.
+| [$variants[] | select(.name != "untraced") as $v
+	| [$bpf[] | select(.variant == $v.name)] as $br
+	| ([$br[] | .client.ok // 0] | add // 0) as $c
+	| if ($br | length) == 0 then {variant: $v.name, status: $v.status}
+	  else
+		([$br[].programs[]] | group_by(.name)
+		| map({name: .[0].name, type: .[0].type, class: (.[0] | prog_class),
+			run_cnt: (map(.run_cnt) | add), run_time_ns: (map(.run_time_ns) | add)})
+		| map(. + {ns_per_run: (if .run_cnt > 0 then .run_time_ns / .run_cnt else null end | rnd(1)),
+			runs_per_conn: (.run_cnt / $c | rnd(3)),
+			ns_per_conn: (.run_time_ns / $c | rnd(1))})
+		| sort_by(-.run_time_ns)) as $progs
+		| ([$progs[].run_cnt] | add // 0) as $runs
+		| ($floor.ns_per_run // 0) as $f
+		| def part($k): class_sum($progs; $k; "run_time_ns");
+		  def decision($k): class_sum($progs; "decision"; $k);
+		{variant: $v.name, status: $v.status, rounds: ($br | length), connections: $c,
+		 runs_per_conn: ($runs / $c | rnd(2)),
+		 total_ns_per_conn: (([$progs[].run_time_ns] | add // 0) / $c | rnd(1)),
+		 # The same less the statistics' own floor, charged to every run.
+		 total_ns_per_conn_less_floor: ((([$progs[].run_time_ns] | add // 0) - $runs * $f) / $c | rnd(1)),
+		 connection_ns_per_conn: (part("connection") / $c | rnd(1)),
+		 ambient_ns_per_conn: (part("ambient") / $c | rnd(1)),
+		 decisions: decision("run_cnt"),
+		 ns_per_decision: (if decision("run_cnt") > 0
+			then decision("run_time_ns") / decision("run_cnt") | rnd(1) else null end),
+		 ns_per_decision_less_floor: (if decision("run_cnt") > 0
+			then decision("run_time_ns") / decision("run_cnt") - $f | rnd(1) else null end),
+		 programs: $progs,
+		 counted: [$br[] | {round, connections: .client.ok, counted}]}
+	  end] as $bpfs
+
+| ([$cpu[] | select(.listeners == 10000 and .mode == "json")] | first) as $cpu10k
+| ($vs | map({key: .name, value: .}) | from_entries) as $V
+| ($bpfs | map({key: .variant, value: .}) | from_entries) as $B
+
+| def target($name; $limit; $measured; $unit; $met; $note):
+	{name: $name, limit: $limit, measured: $measured, unit: $unit, met: $met, note: $note};
+  def skipped($v): ($V[$v].status // "not run") | if . == "ok" then "no data" else . end;
+
+{
+	schema: "reusetop-bench/1",
+	time: $time,
+	command: $command,
+	duration_s: $duration,
+	git: $git,
+	reusetop: $rt_version,
+	bpftrace: $bt_version,
+	machine: ($machine + {loadavg_start: $load_start, loadavg_end: $load_end}),
+	config: $config,
+	untraced_rate: $base,
+	# What kernel.bpf_stats_enabled charges per run to a program that does nothing (the clock).
+	bpf_stats_floor: $floor,
+	variants: $vs,
+	bpf: $bpfs,
+	cpu: $cpu,
+	# Every connection any client made, against what the server's workers counted.
+	server_check: {accepted: $server_accepted,
+		connections: ($warmup_ok + ([$rounds[].ok // 0] | add // 0) + ([$bpf[].client.ok // 0] | add // 0))},
+	targets: [
+		target("observing costs at most 3% of the untraced connection rate"; 3;
+			$V.observe.cost_pct; "%";
+			(if $V.observe.cost_pct == null then null else $V.observe.cost_pct <= 3 end);
+			"1 - median(observe) / median(untraced); other processes took \($V.untraced.others_pct)% of the machine (median) during the rounds"),
+		target("observing adds at most 3% to the CPU time per connection (the same, measured as CPU)"; 3;
+			$V.observe.cpu_cost_pct; "%";
+			(if $V.observe.cpu_cost_pct == null then null else $V.observe.cpu_cost_pct <= 3 end);
+			"median(rig CPU per connection, observe) / median(untraced) - 1; not disturbed by other processes' load"),
+		target("observing costs less than the bpftrace peer"; $V.bpftrace.cost_pct;
+			$V.observe.cost_pct; "%";
+			(if $V.observe.cost_pct == null or $V.bpftrace.cost_pct == null then null
+			 else $V.observe.cost_pct < $V.bpftrace.cost_pct end);
+			(if $V.bpftrace.cost_pct == null then skipped("bpftrace") else "limit = the bpftrace peer's cost" end)),
+		target("observing costs less CPU per connection than the bpftrace peer"; $V.bpftrace.cpu_cost_pct;
+			$V.observe.cpu_cost_pct; "%";
+			(if $V.observe.cpu_cost_pct == null or $V.bpftrace.cpu_cost_pct == null then null
+			 else $V.observe.cpu_cost_pct < $V.bpftrace.cpu_cost_pct end);
+			"limit = the bpftrace peer's CPU cost"),
+		target("BPF run time per connection, observing"; 300;
+			$B.observe.total_ns_per_conn; "ns";
+			(if $B.observe.total_ns_per_conn == null then null else $B.observe.total_ns_per_conn <= 300 end);
+			"sum of run_time_ns over all of reusetop's programs / connections; \($B.observe.total_ns_per_conn_less_floor) ns less the statistics' floor (\($B.observe.runs_per_conn) runs per connection)"),
+		(("steer-roundrobin", "steer-least-loaded") as $s
+		| target("BPF run time per steering decision, \($s | ltrimstr("steer-"))"; 100;
+			$B[$s].ns_per_decision; "ns";
+			(if $B[$s].ns_per_decision == null then null else $B[$s].ns_per_decision <= 100 end);
+			(if $B[$s].ns_per_decision == null then skipped($s)
+			 else "sk_reuseport run_time_ns / run_cnt; \($B[$s].ns_per_decision_less_floor) ns less the statistics' floor" end))),
+		target("user space at most 1% of one core, -j -d 1, 10,000 listeners"; 1;
+			($cpu10k.pct_of_core | rnd(2)); "% of a core";
+			(if $cpu10k == null then null else $cpu10k.pct_of_core <= 1 end);
+			([$cpu[] | select(.listeners == 10000 and .mode != "json") | "\(.mode) \(.pct_of_core | rnd(2))%"] | join(", ")
+			 | "reusetop -j -d 1 > /dev/null, CPU time per second; the other outputs: " + .))
+	]
+}

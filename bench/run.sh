@@ -1,0 +1,549 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench/run.sh: what reusetop costs, measured. `make bench` builds what it needs and runs this;
+# docs/performance.md explains the method and the results. Not part of the test suite.
+#
+#  1. Throughput: the rig's reuseport server (one worker per CPU) and its load client, unpaced
+#     (as fast as the machine goes), on loopback in a network namespace of our own, in
+#     alternating rounds of a fixed number of connections (each round starting one variant
+#     later): untraced, reusetop observing (-j -d 1 > /dev/null), the bpftrace peer
+#     (bench/peer.bt), and reusetop steer with each policy (skipped, and said so, when this
+#     reusetop has no `steer`). Connections/s per variant: median and spread over rounds, ratio
+#     to the untraced median; and the rig's CPU time per connection (client, server and
+#     ksoftirqd, where the probes' cost lands), which other load on the machine disturbs less.
+#  2. BPF run time: extra rounds of each traced variant with kernel.bpf_stats_enabled=1 (the
+#     previous value restored on exit), summing run_time_ns and run_cnt over the variant's own
+#     programs (the prog fds the tracer holds; for steer, the group's pinned program and links)
+#     between the client's start and end, per connection and per program; and the floor the
+#     statistics themselves charge per run (bench/nop.bpf.c).
+#  3. User-space CPU: reusetop -d 1 for BENCH_CPU_SECONDS with 1, 100 and 10,000 idle listeners
+#     held by bench/listeners in another namespace: CPU time per second (schedstat; utime and
+#     stime too), with -j, with -j and a port filter that matches nothing (discovery and
+#     collection only), with -b, and as the live view in a tmux pane.
+#
+# Output: tables on stdout (bench/report.sh), progress on stderr, everything in BENCH_OUT (JSON).
+# Knobs (environment): BENCH_ROUNDS BENCH_CONNS BENCH_CONCURRENCY BENCH_WORKERS BENCH_PORT
+# BENCH_STATS_ROUNDS BENCH_CPU_SECONDS BENCH_CPU_WARMUP BENCH_SOCKETS BENCH_CPU_MODES
+# BENCH_VARIANTS BENCH_OUT BENCH_KEEP=1 (keep the scratch folder), REUSETOP, BUILD.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+BUILD=${BUILD:-build}
+BIN=$BUILD/bench
+ROUNDS=${BENCH_ROUNDS:-8}
+CONNS=${BENCH_CONNS:-200000}
+CONCURRENCY=${BENCH_CONCURRENCY:-16}
+WORKERS=${BENCH_WORKERS:-$(nproc)}
+PORT=${BENCH_PORT:-9377}
+STATS_ROUNDS=${BENCH_STATS_ROUNDS:-2}
+CPU_SECONDS=${BENCH_CPU_SECONDS:-10}
+CPU_WARMUP=${BENCH_CPU_WARMUP:-3}
+SOCKETS=${BENCH_SOCKETS:-1 100 10000}
+CPU_MODES=${BENCH_CPU_MODES:-json json-filtered text tui}
+VARIANTS=${BENCH_VARIANTS:-untraced observe bpftrace steer-roundrobin steer-least-loaded}
+OUT=${BENCH_OUT:-bench/results.json}
+LISTEN_BASE=40000
+# A port no listener uses: -P with it leaves discovery and collection, and renders nothing.
+NO_PORT=1
+[ "$WORKERS" -ge 2 ] 2>/dev/null || WORKERS=2
+
+say() { echo "bench: $*" >&2; }
+die() {
+	say "$*"
+	exit 1
+}
+
+# ---- preflight -----------------------------------------------------------------------------
+
+[ "$(id -u)" = 0 ] || die "must run as root (BPF, network namespaces, sysctl)"
+for t in jq bpftool ip ss; do
+	command -v "$t" >/dev/null || die "missing $t (make deps installs it)"
+done
+for b in "$BIN/rig_server" "$BIN/rig_client" "$BIN/listeners" "${REUSETOP:-./reusetop}"; do
+	[ -x "$b" ] || die "missing $b (run make bench)"
+done
+[ -r "$BIN/nop.bpf.o" ] || die "missing $BIN/nop.bpf.o (run make bench)"
+
+WORK=$(mktemp -d /tmp/reusetop-bench.XXXXXX) || die "failed to create a scratch folder"
+NS=rtbench$$
+NS_IDLE=rtbidle$$
+TMUX_SOCK=rtbench$$
+PIDS=()
+STATS_OLD=""
+STEER_ON=""
+
+cleanup() {
+	local p
+	[ -z "$STEER_ON" ] || "$RT" steer "${STEER_SEL[@]}" --detach >/dev/null 2>&1
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	[ -z "$STATS_OLD" ] || sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	rm -f /sys/fs/bpf/reusetop_bench_nop_$$
+	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	ip netns del "$NS_IDLE" 2>/dev/null
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "scratch folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Tracefs and bpffs: reusetop mounts them itself, bpftrace does not.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+
+# A private copy: others may rebuild ./reusetop while the benchmark runs.
+cp "${REUSETOP:-./reusetop}" "$WORK/reusetop" || die "failed to copy reusetop"
+RT=$WORK/reusetop
+
+# The variants that cannot run here say why, in the table and the JSON.
+declare -A SKIP
+if ! "$RT" steer --help >/dev/null 2>&1; then
+	SKIP[steer-roundrobin]="skipped: steer not available"
+	SKIP[steer-least-loaded]="skipped: steer not available"
+fi
+if ! command -v bpftrace >/dev/null; then
+	say "installing bpftrace (the peer the observing cost is compared with)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >"$WORK/apt.log" 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >>"$WORK/apt.log" 2>&1; }
+	command -v bpftrace >/dev/null || SKIP[bpftrace]="skipped: bpftrace not installable"
+fi
+
+# ---- helpers -------------------------------------------------------------------------------
+
+now_ns() { date +%s%N; }
+
+# Waits until PID holds BPF links or perf events (attached) and their number has not changed for
+# 0.3 s; 0, or 1 when it exited or took longer than 30 s.
+wait_attached() {
+	local pid=$1 n prev=-1 same=0
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		n=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c -E 'bpf_link|perf_event')
+		if [ "$n" -gt 0 ] && [ "$n" = "$prev" ]; then
+			same=$((same + 1))
+			[ $same -ge 3 ] && return 0
+		else
+			same=0
+		fi
+		prev=$n
+		sleep 0.1
+	done
+	return 1
+}
+
+HZ=$(getconf CLK_TCK)
+
+# Run time so far of the tasks of these processes (ns, from schedstat).
+cpu_ns() {
+	local ns=0 p t x
+	for p in "$@"; do
+		for t in /proc/"$p"/task/*/schedstat; do
+			read -r x _ <"$t" 2>/dev/null && ns=$((ns + x))
+		done
+	done
+	echo "$ns"
+}
+
+# Busy time of the whole machine so far (clock ticks, all CPUs): /proc/stat less idle and iowait.
+busy_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# IDs of the BPF programs a process holds (its prog and link fds), one per line.
+prog_ids_of() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un
+}
+
+# IDs of the programs `reusetop steer` left on our group: the sk_reuseport program and the
+# programs of the links pinned next to it (least-loaded's load trackers), one per line.
+steer_prog_ids() {
+	local d f
+	for d in /sys/fs/bpf/reusetop/tcp-"$NS_INODE"-*-"$PORT"; do
+		[ -d "$d" ] || continue
+		[ ! -e "$d/prog" ] || bpftool prog show pinned "$d/prog" -j 2>/dev/null | jq '.id'
+		for f in "$d"/link_*; do
+			[ -e "$f" ] && bpftool link show pinned "$f" -j 2>/dev/null | jq '.prog_id'
+		done
+	done | sort -un
+}
+
+# prog_stats ID... : JSON array of {id, type, name, run_time_ns, run_cnt} for those programs.
+prog_stats() {
+	local ids
+	ids=$(printf '%s\n' "$@" | jq -s -c 'map(select(. != null))')
+	bpftool prog show -j 2>/dev/null | jq -c --argjson ids "$ids" '[.[] | select(.id as $i | $ids | index($i))
+		| {id, type, name, run_time_ns: (.run_time_ns // 0), run_cnt: (.run_cnt // 0)}]'
+}
+
+# CPU time of a process so far: "schedstat_ns utime_ticks stime_ticks" (all its threads).
+cpu_of() {
+	local pid=$1 ns=0 t
+	for t in /proc/"$pid"/task/*/schedstat; do
+		ns=$((ns + $(cut -d' ' -f1 "$t" 2>/dev/null || echo 0)))
+	done
+	# Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends comm.
+	echo "$ns $(sed 's/.*) //' /proc/"$pid"/stat | awk '{print $12, $13}')"
+}
+
+# The listener inodes of our server (for checking what the tracers counted).
+server_inodes() {
+	ip netns exec "$NS" ss -Hltne "sport = :$PORT" 2>/dev/null | grep -o 'ino:[0-9]*' | cut -d: -f2 | sort -u
+}
+
+stop_pid() { # pid signal
+	kill -"$2" "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# ---- variants ------------------------------------------------------------------------------
+
+describe() {
+	case $1 in
+	untraced) echo "no tracing" ;;
+	observe) echo "reusetop observing: reusetop -j -d 1 > /dev/null" ;;
+	bpftrace) echo "bpftrace peer: bpftrace bench/peer.bt > /dev/null (enqueued and accepted per listener)" ;;
+	steer-roundrobin) echo "reusetop steer --policy roundrobin on the group (no observer)" ;;
+	steer-least-loaded) echo "reusetop steer --policy least-loaded on the group (no observer)" ;;
+	*) echo "?" ;;
+	esac
+}
+
+TRACER=""      # pid of the variant's tracer process
+STEER_IDS=""   # sk_reuseport programs the steer variant attached
+
+# start_variant NAME OUTFILE: attach the variant's tracing or steering; 0 or 1.
+start_variant() {
+	local v=$1 out=$2 before
+	TRACER=""
+	STEER_IDS=""
+	case $v in
+	untraced) return 0 ;;
+	observe) "$RT" -j -d 1 >"$out" 2>"$WORK/tracer.err" & ;;
+	bpftrace) bpftrace bench/peer.bt >"$out" 2>"$WORK/tracer.err" & ;;
+	steer-*)
+		"$RT" steer "${STEER_SEL[@]}" --policy "${v#steer-}" >"$WORK/tracer.err" 2>&1 ||
+			{ say "steer failed: $(cat "$WORK/tracer.err")"; return 1; }
+		STEER_ON=1
+		STEER_IDS=$(steer_prog_ids)
+		return 0
+		;;
+	esac
+	TRACER=$!
+	PIDS+=("$TRACER")
+	wait_attached "$TRACER" || { say "$v did not attach: $(tail -n 3 "$WORK/tracer.err")"; return 1; }
+}
+
+stop_variant() {
+	case $1 in
+	observe | bpftrace) [ -z "$TRACER" ] || stop_pid "$TRACER" INT ;;
+	steer-*)
+		"$RT" steer "${STEER_SEL[@]}" --detach >>"$WORK/tracer.err" 2>&1 ||
+			say "steer --detach failed: $(tail -n 2 "$WORK/tracer.err")"
+		STEER_ON=""
+		;;
+	esac
+	TRACER=""
+}
+
+# The variant's programs, one ID per line.
+variant_prog_ids() {
+	case $1 in
+	observe | bpftrace) prog_ids_of "$TRACER" ;;
+	steer-*) echo "$STEER_IDS" ;;
+	esac
+}
+
+client() {
+	ip netns exec "$NS" "$BIN/rig_client" --port "$PORT" --count "$CONNS" \
+		--concurrency "$CONCURRENCY" 2>>"$WORK/client.err"
+}
+
+# One throughput round: its JSON line goes to rounds.jsonl.
+round() { # variant round
+	local v=$1 r=$2 res
+	if ! start_variant "$v" /dev/null; then
+		stop_variant "$v"
+		jq -n -c --arg v "$v" --argjson r "$r" '{variant: $v, round: $r, error: "did not attach"}' \
+			>>"$WORK/rounds.jsonl"
+		return
+	fi
+	local rig0 busy0 rig1 busy1 client_s TIMEFORMAT='%3U %3S'
+	rig0=$(cpu_ns "${RIG_TASKS[@]}")
+	busy0=$(busy_ticks)
+	{ time client >"$WORK/client.out"; } 2>"$WORK/client.time"
+	rig1=$(cpu_ns "${RIG_TASKS[@]}")
+	busy1=$(busy_ticks)
+	client_s=$(tail -n 1 "$WORK/client.time" | awk '{print $1 + $2}')
+	res=$(cat "$WORK/client.out")
+	[ -n "$res" ] || res='{"ok":0,"failed":0,"elapsed_s":0,"rate":0}'
+	stop_variant "$v"
+	# CPU per connection of the rig (client, server, ksoftirqd), where the probes' cost lands,
+	# and the share of the machine that other processes took meanwhile.
+	jq -c --arg v "$v" --argjson r "$r" --argjson rig "$((rig1 - rig0))" --argjson cs "${client_s:-0}" \
+		--argjson busy "$((busy1 - busy0))" --argjson hz "$HZ" --argjson ncpu "$(nproc)" '
+		{variant: $v, round: $r} + .
+		| .rig_cpu_s = (($rig / 1e9) + $cs)
+		| .cpu_us_per_conn = (if .ok > 0 then .rig_cpu_s * 1e6 / .ok else null end)
+		| .others_pct = (if .elapsed_s > 0 then ([0, 100 * ($busy / $hz - .rig_cpu_s) / (.elapsed_s * $ncpu)] | max) else null end)' \
+		<<<"$res" >>"$WORK/rounds.jsonl"
+	say "$(tail -n 1 "$WORK/rounds.jsonl" | jq -r --arg R "$ROUNDS" \
+		'"round \(.round)/\($R) \(.variant): \(.rate | floor) conn/s, \(.cpu_us_per_conn * 100 | round / 100) us CPU/conn, others \(.others_pct | floor)%"')"
+}
+
+# What the tracer counted for our listeners, to check it saw every connection: {enqueued, accepted}.
+tracer_counts() { # variant outfile inodes-json
+	case $1 in
+	observe)
+		tail -n 1 "$2" | jq -c --argjson ino "$3" '[.groups[].sockets[]? | select(.inode as $i | $ino | index($i))]
+			| {enqueued: (map(.enqueued) | add), accepted: (map(.accepted) | add)}' 2>/dev/null
+		;;
+	bpftrace)
+		# Maps are printed every second and at exit: the last value of each key wins.
+		awk -v ino="$3" '
+			BEGIN { gsub(/[][]/, "", ino); n = split(ino, a, ","); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+			/^@(enqueued|accepted)\[/ {
+				name = $0; sub(/\[.*/, "", name); sub(/^@/, "", name)
+				key = $0; sub(/^[^[]*\[/, "", key); sub(/\].*/, "", key); split(key, k, ", ")
+				if (want[k[1]]) last[name SUBSEP key] = $NF + 0
+			}
+			END {
+				for (x in last) { split(x, p, SUBSEP); sum[p[1]] += last[x] }
+				printf "{\"enqueued\":%d,\"accepted\":%d}\n", sum["enqueued"], sum["accepted"]
+			}' "$2"
+		;;
+	*) echo null ;;
+	esac
+}
+
+# One round with BPF statistics on: per-program deltas over the client's run to bpf.jsonl.
+stats_round() { # variant round
+	local v=$1 r=$2 out=$WORK/stats-$1-$2.out ids s0 s1 res counts inodes
+	start_variant "$v" "$out" || { stop_variant "$v"; return; }
+	ids=$(variant_prog_ids "$v")
+	s0=$(prog_stats $ids)
+	res=$(client)
+	s1=$(prog_stats $ids)
+	# Two more intervals, so that reusetop prints counters that include the last connection.
+	[ "$v" != observe ] || sleep 2.5
+	inodes=$(server_inodes | jq -s -c .)
+	stop_variant "$v"
+	counts=$(tracer_counts "$v" "$out" "$inodes")
+	jq -n -c --arg v "$v" --argjson r "$r" --argjson a "$s0" --argjson b "$s1" \
+		--argjson res "${res:-null}" --argjson counts "${counts:-null}" '
+		{variant: $v, round: $r, client: $res, counted: $counts,
+		 programs: [$b[] as $p | ($a[] | select(.id == $p.id)) as $q
+			| {id: $p.id, type: $p.type, name: $p.name,
+			   run_cnt: ($p.run_cnt - $q.run_cnt), run_time_ns: ($p.run_time_ns - $q.run_time_ns)}]}' \
+		>>"$WORK/bpf.jsonl"
+	say "$(printf 'bpf stats %-20s %s' "$v" "$(jq -c '{ok, rate}' <<<"${res:-null}")")"
+}
+
+# The ruler: the run time the statistics charge per run to a program that does nothing (and
+# what one run costs with them off and on, timed by BPF_PROG_TEST_RUN). Leaves stats enabled.
+calibrate_floor() {
+	local pin=/sys/fs/bpf/reusetop_bench_nop_$$ off on st
+	head -c 64 /dev/zero >"$WORK/pkt"
+	if ! bpftool prog load "$BIN/nop.bpf.o" "$pin" 2>"$WORK/nop.err"; then
+		say "failed to load the calibration program: $(tail -n 1 "$WORK/nop.err")"
+		echo null
+		return
+	fi
+	test_run() {
+		bpftool prog run pinned "$pin" data_in "$WORK/pkt" repeat 2000000 2>&1 |
+			grep -o 'duration (average): [0-9]*' | grep -o '[0-9]*$'
+	}
+	sysctl -qw kernel.bpf_stats_enabled=0
+	off=$(test_run)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	on=$(test_run)
+	st=$(bpftool prog show pinned "$pin" -j 2>/dev/null | jq -c '{run_cnt: (.run_cnt // 0), run_time_ns: (.run_time_ns // 0)}')
+	rm -f "$pin"
+	jq -n -c --argjson off "${off:-null}" --argjson on "${on:-null}" --argjson st "${st:-null}" '
+		{test_run_ns_stats_off: $off, test_run_ns_stats_on: $on,
+		 ns_per_run: (if $st != null and $st.run_cnt > 0 then $st.run_time_ns / $st.run_cnt else null end)}'
+}
+
+# ---- machine -------------------------------------------------------------------------------
+
+machine_json() {
+	jq -n -c --arg model "$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+		--argjson nproc "$(nproc)" --arg kernel "$(uname -r)" --arg arch "$(uname -m)" \
+		--argjson mem_kib "$(awk '/^MemTotal/ {print $2}' /proc/meminfo)" \
+		--arg virt "$(systemd-detect-virt --vm 2>/dev/null || (grep -q hypervisor /proc/cpuinfo && echo vm) || echo none)" \
+		--arg container "$(systemd-detect-virt --container 2>/dev/null || echo none)" \
+		--arg os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")" \
+		--arg hostname "$(hostname)" \
+		'{cpu_model: $model, nproc: $nproc, kernel: $kernel, arch: $arch, mem_total_kib: $mem_kib,
+		  virtualization: $virt, container: $container, os: $os, hostname: $hostname}'
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# ---- run -----------------------------------------------------------------------------------
+
+T_START=$(now_ns)
+# The command as given, with the knobs set in the environment.
+COMMAND="${BENCH_COMMAND:-bench/run.sh}"
+KNOBS=$(env | grep -E '^(BENCH_[A-Z_]+|REUSETOP)=' | grep -v '^BENCH_COMMAND=' | sort | tr '\n' ' ')
+[ -z "$KNOBS" ] || COMMAND="$KNOBS$COMMAND"
+LOAD_START=$(loadavg)
+: >"$WORK/rounds.jsonl"
+: >"$WORK/bpf.jsonl"
+: >"$WORK/cpu.jsonl"
+
+ip netns add "$NS" && ip -n "$NS" link set lo up || die "failed to create network namespace $NS"
+# Client ports above the server's, so that no client can connect to itself on the server port.
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="10000 65001"
+NS_INODE=$(stat -L -c %i "/run/netns/$NS")
+STEER_SEL=(--port "$PORT")
+"$RT" steer --help 2>&1 | grep -q -- '--netns' && STEER_SEL+=(--netns "$NS_INODE")
+
+ip netns exec "$NS" "$BIN/rig_server" --mode reuseport --workers "$WORKERS" --port "$PORT" \
+	--stats "$WORK/server.stats" --ready "$WORK/server.ready" >"$WORK/server.out" 2>&1 &
+SERVER=$!
+PIDS+=("$SERVER")
+for _ in $(seq 100); do [ -s "$WORK/server.ready" ] && break; sleep 0.1; done
+[ -s "$WORK/server.ready" ] || die "rig_server did not start: $(cat "$WORK/server.out")"
+# Where the server side's CPU time goes: the master, its workers, and the softirq threads.
+mapfile -t RIG_TASKS < <(echo "$SERVER"; pgrep -P "$SERVER"; pgrep '^ksoftirqd/')
+
+RUN=()
+for v in $VARIANTS; do [ -n "${SKIP[$v]:-}" ] || RUN+=("$v"); done
+say "variants: ${RUN[*]}; $ROUNDS rounds of $CONNS connections at concurrency $CONCURRENCY," \
+	"$WORKERS reuseport workers, on $(nproc) CPUs"
+
+# Warm-up (not counted): fills the TIME_WAIT table, the caches, bpftrace's first compile.
+WARMUP_OK=$(client | jq '.ok // 0')
+for v in "${RUN[@]}"; do
+	case $v in observe | bpftrace) start_variant "$v" /dev/null && sleep 0.5; stop_variant "$v" ;; esac
+done
+
+# Round r starts at variant r - 1 (rotating), so that no variant always runs first after a pause.
+for r in $(seq "$ROUNDS"); do
+	for i in $(seq 0 $((${#RUN[@]} - 1))); do
+		round "${RUN[$(((i + r - 1) % ${#RUN[@]}))]}" "$r"
+	done
+done
+
+STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=1 || say "failed to enable kernel.bpf_stats_enabled"
+FLOOR=$(calibrate_floor)
+say "statistics floor: $FLOOR"
+for r in $(seq "$STATS_ROUNDS"); do
+	for v in "${RUN[@]}"; do [ "$v" = untraced ] || stats_round "$v" "$r"; done
+done
+
+# User space: idle listeners in a namespace of their own, reusetop sampled after warming up.
+ip netns add "$NS_IDLE" && ip -n "$NS_IDLE" link set lo up || die "failed to create $NS_IDLE"
+for n in $SOCKETS; do
+	rm -f "$WORK/listeners.out"
+	ip netns exec "$NS_IDLE" "$BIN/listeners" --count "$n" --base-port "$LISTEN_BASE" \
+		>"$WORK/listeners.out" 2>&1 &
+	LP=$!
+	PIDS+=("$LP")
+	for _ in $(seq 200); do grep -q '^ready' "$WORK/listeners.out" 2>/dev/null && break; sleep 0.05; done
+	grep -q '^ready' "$WORK/listeners.out" || die "listeners did not start: $(cat "$WORK/listeners.out")"
+	# What reusetop sees on the host: TCP listening sockets in every namespace.
+	seen=$("$RT" -j -d 0.5 -n 2 2>/dev/null | tail -n 1 |
+		jq '[.groups[] | select(.proto == "tcp") | .members] | add // 0')
+	for mode in $CPU_MODES; do
+		case $mode in
+		json) args=(-j) cmd="reusetop -j -d 1 > /dev/null" ;;
+		json-filtered) args=(-j -P "$NO_PORT") cmd="reusetop -j -P $NO_PORT -d 1 > /dev/null" ;;
+		text) args=(-b) cmd="reusetop -b -d 1 > /dev/null" ;;
+		tui) args=() cmd="reusetop -d 1 (live view, 200x50 tmux pane)" ;;
+		*) continue ;;
+		esac
+		if [ "$mode" = tui ]; then
+			command -v tmux >/dev/null || { say "no tmux: live view not measured"; continue; }
+			tmux -L "$TMUX_SOCK" new-session -d -x 200 -y 50 "$RT -d 1 2>$WORK/tracer.err"
+			RP=$(tmux -L "$TMUX_SOCK" list-panes -F '#{pane_pid}' 2>/dev/null | head -n 1)
+			# The pane's shell may have run reusetop as its child rather than exec'd it.
+			[ -z "$RP" ] || [ "$(cat "/proc/$RP/comm" 2>/dev/null)" = reusetop ] ||
+				RP=$(pgrep -P "$RP" | head -n 1)
+		else
+			"$RT" "${args[@]}" -d 1 >/dev/null 2>"$WORK/tracer.err" &
+			RP=$!
+			PIDS+=("$RP")
+		fi
+		if [ -z "$RP" ] || ! wait_attached "$RP"; then
+			say "$cmd did not start: $(tail -n 2 "$WORK/tracer.err")"
+			continue
+		fi
+		sleep "$CPU_WARMUP"
+		read -r c0 u0 s0 <<<"$(cpu_of "$RP")"
+		t0=$(now_ns)
+		sleep "$CPU_SECONDS"
+		read -r c1 u1 s1 <<<"$(cpu_of "$RP")"
+		t1=$(now_ns)
+		if [ "$mode" = tui ]; then
+			tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+			for _ in $(seq 50); do kill -0 "$RP" 2>/dev/null || break; sleep 0.1; done
+		else
+			stop_pid "$RP" INT
+		fi
+		jq -n -c --argjson n "$n" --argjson seen "${seen:-null}" --arg mode "$mode" \
+			--arg cmd "$cmd" --argjson wall "$((t1 - t0))" \
+			--argjson cpu "$((c1 - c0))" --argjson ut "$((u1 - u0))" --argjson st "$((s1 - s0))" \
+			--argjson hz "$(getconf CLK_TCK)" '
+			{listeners: $n, sockets_seen: $seen, mode: $mode, command: $cmd,
+			 seconds: ($wall / 1e9), cpu_ns: $cpu, utime_s: ($ut / $hz), stime_s: ($st / $hz),
+			 pct_of_core: (100 * $cpu / $wall), ms_per_interval: ($cpu / 1e6 / ($wall / 1e9))}' \
+			>>"$WORK/cpu.jsonl"
+		say "$(printf 'user space %5d listeners (%s seen) %-14s %6.2f%% of a core' "$n" "$seen" \
+			"$mode" "$(tail -n 1 "$WORK/cpu.jsonl" | jq .pct_of_core)")"
+	done
+	stop_pid "$LP" TERM
+done
+
+sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+STATS_OLD=""
+
+# The server's own count must equal every connection the clients made.
+stop_pid "$SERVER" TERM
+SERVER_ACCEPTED=$(jq -s 'map(.accepted) | add // 0' "$WORK/server.stats" 2>/dev/null || echo null)
+
+# ---- results -------------------------------------------------------------------------------
+
+variants_json() {
+	local v
+	for v in $VARIANTS; do
+		jq -n -c --arg v "$v" --arg d "$(describe "$v")" --arg s "${SKIP[$v]:-ok}" \
+			'{name: $v, description: $d, status: $s}'
+	done | jq -s -c .
+}
+
+jq -n \
+	--arg command "$COMMAND" \
+	--arg time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	--arg git "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+	--arg rt_version "$("$RT" --version 2>/dev/null | head -n 1)" \
+	--arg bt_version "$(bpftrace --version 2>/dev/null || echo none)" \
+	--argjson machine "$(machine_json)" \
+	--arg load_start "$LOAD_START" --arg load_end "$(loadavg)" \
+	--argjson duration "$((($(now_ns) - T_START) / 1000000000))" \
+	--argjson config "$(jq -n -c --argjson rounds "$ROUNDS" --argjson conns "$CONNS" \
+		--argjson k "$CONCURRENCY" --argjson w "$WORKERS" --argjson port "$PORT" \
+		--argjson sr "$STATS_ROUNDS" --argjson cs "$CPU_SECONDS" --argjson cw "$CPU_WARMUP" \
+		--arg sockets "$SOCKETS" \
+		'{rounds: $rounds, connections_per_round: $conns, concurrency: $k, server_workers: $w,
+		  server: "rig_server --mode reuseport (blocking accept, one listener per worker)",
+		  port: $port, stats_rounds: $sr, cpu_seconds: $cs, cpu_warmup_s: $cw,
+		  listener_counts: ($sockets | split(" ") | map(select(. != "") | tonumber))}')" \
+	--argjson variants "$(variants_json)" \
+	--slurpfile rounds "$WORK/rounds.jsonl" \
+	--slurpfile bpf "$WORK/bpf.jsonl" \
+	--slurpfile cpu "$WORK/cpu.jsonl" \
+	--argjson server_accepted "${SERVER_ACCEPTED:-null}" --argjson warmup_ok "${WARMUP_OK:-0}" \
+	--argjson floor "${FLOOR:-null}" \
+	-f bench/results.jq >"$WORK/results.json" || die "failed to build the results"
+mkdir -p "$(dirname "$OUT")"
+cp "$WORK/results.json" "$OUT"
+say "results in $OUT ($(jq .duration_s "$OUT") s)"
+bench/report.sh "$OUT"
