@@ -42,7 +42,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install uninstall check test unit deps demo vmlinux format bench
+.PHONY: all clean install uninstall check test unit deps demo vmlinux format bench stress
 
 all: reusetop
 
@@ -165,6 +165,32 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client
 	$(Q)tests/demo.sh
 
+# What reusetop costs, measured (not part of the suite; docs/performance.md): results on stdout
+# and in bench/results.json. The rig is rebuilt without sanitizers for it, with bench/listeners.
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
+BENCH_BINS   := $(OUTPUT)/bench/rig_server $(OUTPUT)/bench/rig_client $(OUTPUT)/bench/listeners \
+		$(OUTPUT)/bench/nop.bpf.o
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+$(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
+$(OUTPUT)/bench/listeners: bench/listeners.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
+$(OUTPUT)/bench/nop.bpf.o: bench/nop.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+bench: deps
+	$(Q)$(MAKE) --no-print-directory reusetop $(BENCH_BINS)
+	$(Q)BUILD=$(OUTPUT) BENCH_COMMAND="make bench" bench/run.sh
+
+# Minutes of load and 10,000 sockets (tests/stress.sh); not part of make check.
+stress: deps
+	$(Q)$(MAKE) --no-print-directory reusetop $(OUTPUT)/bench/rig_server \
+		$(OUTPUT)/bench/rig_client $(OUTPUT)/bench/listeners
+	$(Q)tests/stress.sh
+
 # Regenerate the checked-in vmlinux.h from the running kernel's BTF.
 vmlinux:
 	$(Q)mkdir -p $(VMLINUX_DIR)
@@ -175,10 +201,12 @@ format:
 
 install: reusetop $(OUTPUT)/steer_example.bpf.o
 	install -D -m 0755 reusetop $(DESTDIR)$(PREFIX)/sbin/reusetop
-	install -D -m 0644 man/reusetop.8 $(DESTDIR)$(PREFIX)/share/man/man8/reusetop.8
-	install -d $(DESTDIR)$(PREFIX)/share/reusetop
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/reusetop
+	sed 's|/usr/local/|$(PREFIX)/|g' man/reusetop.8 > $(DESTDIR)$(PREFIX)/share/man/man8/reusetop.8
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/reusetop.8
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/reusetop-exporter.service \
 		> $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/reusetop bpf/steer.h bpf/steer_example.bpf.c $(OUTPUT)/steer_example.bpf.o
 
 uninstall:

@@ -184,7 +184,7 @@ case_prom_with_live_view() {
 	tmux -S "$CASE_DIR/tmux.sock" send-keys -t t q
 	wait_for_file "$CASE_DIR/rt.status" 10 || return 1
 	[ "$(cat "$CASE_DIR/rt.status")" = 0 ] && [ ! -s "$CASE_DIR/rt.err" ] ||
-		fail_because "exit $(cat "$CASE_DIR/rt.status"): $(cat "$CASE_DIR/rt.err")"
+		fail_because "exit $(cat "$CASE_DIR/rt.status"): $(cat "$CASE_DIR/rt.err")" || return 1
 	tmux -S "$CASE_DIR/tmux.sock" kill-server 2>/dev/null
 	return 0
 }
@@ -227,7 +227,7 @@ ARGS
 # make install puts exactly the binary, the man page, the exporter's unit and the steering
 # example under DESTDIR/PREFIX; make uninstall takes them all away again.
 case_install_uninstall() {
-	local dest=$CASE_DIR/root want got
+	local dest=$CASE_DIR/root want got out
 	make --no-print-directory -s install DESTDIR="$dest" PREFIX=/usr >"$CASE_DIR/make.log" 2>&1 ||
 		fail_because "make install: $(cat "$CASE_DIR/make.log")" || return 1
 	want="./usr/sbin/reusetop
@@ -242,6 +242,16 @@ case_install_uninstall() {
 	grep -q '^ExecStart=/usr/sbin/reusetop --prometheus ' \
 		"$dest/usr/share/reusetop/reusetop-exporter.service" ||
 		fail_because "unit: $(grep ExecStart "$dest/usr/share/reusetop/reusetop-exporter.service")" || return 1
+	grep -q '^\.TH REUSETOP 8' "$dest/usr/share/man/man8/reusetop.8" &&
+		! grep -q /usr/local/ "$dest/usr/share/man/man8/reusetop.8" ||
+		fail_because "man page not installed for PREFIX=/usr" || return 1
+	# The unit as systemd reads it (with the binary where DESTDIR put it).
+	if command -v systemd-analyze >/dev/null; then
+		sed "s|=/usr/sbin/reusetop|=$dest/usr/sbin/reusetop|" \
+			"$dest/usr/share/reusetop/reusetop-exporter.service" >"$CASE_DIR/reusetop-exporter.service"
+		out=$(systemd-analyze verify --man=no "$CASE_DIR/reusetop-exporter.service" 2>&1) &&
+			[ -z "$out" ] || fail_because "systemd-analyze verify: $out" || return 1
+	fi
 	make --no-print-directory -s uninstall DESTDIR="$dest" PREFIX=/usr >"$CASE_DIR/make.log" 2>&1 ||
 		fail_because "make uninstall: $(cat "$CASE_DIR/make.log")" || return 1
 	got=$(cd "$dest" && find . -type f)

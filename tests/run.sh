@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/steer_cases.sh
 . tests/udp_cases.sh
 . tests/reliability_cases.sh
+. tests/prom_cases.sh
 . tests/vm_cases.sh
 
 parts=${*:-unit host vm}
@@ -62,6 +63,7 @@ if want host; then
 	steer_cases
 	udp_cases
 	reliability_cases
+	prom_cases
 fi
 if want vm; then
 	echo "== integration tests on Debian's 6.1 kernel (qemu)"

@@ -458,10 +458,10 @@ static bool test_render_json_nulls(void)
 static bool test_listen_addr(void)
 {
 	static const char *const bad[] = {
-		"",	     "0",	  "65536",	   "-1",	   "+80",	 "80x",
-		":80",	     "1.2.3.4:",  "1.2.3.4",	   "1.2.3:80",	   "1.2.3.4:80:80", "::1:80",
-		"[::1]",     "[::1]:",	  "[::1]80",	   "[]:80",	   "[1.2.3.4]:80",  "[::1]:0",
-		"host:80",   " 80",	  "1.2.3.4: 80", "[::1]:80:80", "[::1:80",	    "[::g]:80",
+		"",	   "0",	       "65536",	      "-1",	     "+80",	      "80x",
+		":80",	   "1.2.3.4:", "1.2.3.4",     "1.2.3:80",    "1.2.3.4:80:80", "::1:80",
+		"[::1]",   "[::1]:",   "[::1]80",     "[]:80",	     "[1.2.3.4]:80",  "[::1]:0",
+		"host:80", " 80",      "1.2.3.4: 80", "[::1]:80:80", "[::1:80",	      "[::g]:80",
 	};
 	struct rt_listen_addr a;
 	struct rt_options o;
@@ -529,8 +529,7 @@ static bool test_render_prometheus(void)
 	     strstr(out, "reusetop_feature_enabled{feature=\"selected\"} 0\n") &&
 	     strstr(out, "reusetop_group_members{proto=\"tcp\",family=\"inet\",addr=\"127.0.0.1\","
 			 "port=\"8080\",netns=\"1\"} 3\n") &&
-	     strstr(out, "\nreusetop_sockets 4\n") &&
-	     strstr(out, "reusetop_sockets_omitted 0\n");
+	     strstr(out, "\nreusetop_sockets 4\n") && strstr(out, "reusetop_sockets_omitted 0\n");
 	CHECK(ok, "process and group series: %s", out);
 	/* Cumulative buckets, le in decimal seconds, the last one +Inf, and the count. */
 	ok = strstr(out, "inode=\"5\",pid=\"200\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\","

@@ -8,13 +8,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
 #include <netinet/in.h>
 
 #include "collector.h"
@@ -24,15 +24,9 @@
 #include "model.h"
 #include "opts.h"
 #include "render.h"
+#include "setup.h"
 #include "steer.h"
 #include "tui.h"
-
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -56,41 +50,6 @@ static int die(int status, const char *fmt, ...)
 	return status;
 }
 
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Root is not enough in a container or with dropped capabilities: name what is missing. */
-static int check_privileges(char *missing, size_t len)
-{
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {};
-	bool admin, bpf, perfmon;
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	admin = has_cap(data, CAP_SYS_ADMIN);
-	bpf = admin || has_cap(data, CAP_BPF);
-	perfmon = admin || has_cap(data, CAP_PERFMON);
-	missing[0] = '\0';
-	if (!bpf || !perfmon)
-		snprintf(missing, len, "%s%s%s", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? ", " : "",
-			 perfmon ? "" : "CAP_PERFMON");
-	return 0;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	/* No SA_RESTART: the sleep between intervals must end at once. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static double mono_now(void)
 {
@@ -168,6 +127,7 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 {
 	struct app *app = arg;
 	struct rt_sample sample;
+	double begin = mono_now();
 	int ret;
 
 	if ((ret = app_sample(app, &sample, err, errlen)))
@@ -176,6 +136,8 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 		snprintf(err, errlen, "failed to build the view: %s", strerror(-ret));
 		return ret;
 	}
+	/* What this refresh cost reusetop itself: it must stay well under the delay. */
+	view->refresh_s = mono_now() - begin;
 	view->attach = tier_name(app->probes.tier);
 	view->degraded = app->probes.degraded;
 	if (app->exporter && (ret = app_export(app, view)))
@@ -186,6 +148,8 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 /* -b and -j: print a view every delay until the iterations are done or a signal comes. */
 static int run_batch(const struct rt_options *o, struct app *app)
 {
+	/* Only this thread writes stdout: skip stdio's per-call locking (JSON is written bytewise). */
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
 	char err[300];
 
 	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
@@ -218,6 +182,7 @@ static int run(const struct rt_options *o)
 	struct app app = {.filter = {o->pids, o->npids, o->ports, o->nports}};
 	struct rt_source source = {app_update, &app};
 	struct rt_sample sample;
+	struct rt_view view;
 	char err[600];
 	int ret, status = 0;
 
@@ -240,9 +205,11 @@ static int run(const struct rt_options *o)
 	}
 	/*
 	 * A first scan now, not after the first delay: the probes that filter by the sockets
-	 * discovery found (UDP receives) must know them before traffic arrives.
+	 * discovery found (UDP receives) must know them before traffic arrives. With the exporter,
+	 * a whole refresh, so that it serves at once rather than 503 for a first delay.
 	 */
-	if ((ret = app_sample(&app, &sample, err, sizeof(err)))) {
+	if ((ret = app.exporter ? app_update(&app, &view, err, sizeof(err))
+				: app_sample(&app, &sample, err, sizeof(err)))) {
 		status = die(EXIT_RUNTIME, "%s", err);
 		goto cleanup;
 	}
@@ -295,13 +262,13 @@ int main(int argc, char **argv)
 	}
 	if ((ret = check_pids(&o)))
 		return ret;
-	if (check_privileges(missing, sizeof(missing)))
-		return die(EXIT_RUNTIME, "failed to read capabilities: %s", strerror(errno));
+	if ((ret = missing_bpf_caps(missing, sizeof(missing))))
+		return die(EXIT_RUNTIME, "failed to read capabilities: %s", strerror(-ret));
 	if (missing[0])
 		return die(EXIT_USAGE, "needs root (missing %s)", missing);
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		return die(EXIT_USAGE, "kernel has no BTF (/sys/kernel/btf/vmlinux): "
 				       "reusetop needs a kernel built with CONFIG_DEBUG_INFO_BTF");
-	install_signals();
+	install_stop_signals(on_signal);
 	return run(&o);
 }
