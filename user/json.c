@@ -10,8 +10,7 @@ void json_init(struct json_writer *w, FILE *f)
 	w->f = f;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_valid_len(const unsigned char *s)
 {
 	size_t n;
 	uint32_t cp;
@@ -67,7 +66,7 @@ void json_write_escaped(FILE *f, const char *str)
 				fprintf(f, "\\u%04x", *s);
 				break;
 			}
-			n = utf8_len(s);
+			n = utf8_valid_len(s);
 			if (!n) {
 				fputs("\\ufffd", f);
 				break;

@@ -4,6 +4,7 @@
 #define REUSETOP_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,6 +29,11 @@ void json_bool(struct json_writer *w, const char *key, bool value);
 void json_null(struct json_writer *w, const char *key);
 /* Finite values with up to `decimals` fraction digits; NaN and infinities as null. */
 void json_double(struct json_writer *w, const char *key, double value, int decimals);
+/*
+ * Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one (overlong forms,
+ * surrogates and values past U+10FFFF are not valid). Shared by every escaping writer.
+ */
+size_t utf8_valid_len(const unsigned char *s);
 /* A string with JSON escaping (quotes included); invalid UTF-8 bytes become U+FFFD. */
 void json_write_escaped(FILE *f, const char *s);
 

@@ -9,38 +9,12 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "json.h"
 #include "render.h"
 
 #ifndef REUSETOP_VERSION
 #define REUSETOP_VERSION "unknown"
 #endif
-
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
 
 /*
  * A label value: backslash, double quote and newline escaped as the format wants. Prometheus
@@ -65,7 +39,7 @@ void prom_write_label_value(FILE *f, const char *value)
 			s++;
 			continue;
 		}
-		n = utf8_len(s);
+		n = utf8_valid_len(s);
 		if (!n) {
 			fputs("\xef\xbf\xbd", f);
 			s++;
