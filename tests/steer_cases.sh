@@ -534,6 +534,24 @@ case_steer_bad_input() {
 	st_begin || return 1
 	start_rig rig --mode reuseport --workers 2 --port $ST_PORT || return 1
 	st_fails 2 "unknown policy 'fastest'" --port $ST_PORT --policy fastest || return 1
+	# Custom objects that are not BPF, or whose program the verifier refuses.
+	echo "not an object" >"$CASE_DIR/text.bpf.o"
+	st_fails 2 "" --port $ST_PORT --object "$CASE_DIR/text.bpf.o" || return 1
+	st_fails 2 "" --port $ST_PORT --object /bin/true || return 1
+	cat >"$CASE_DIR/bad.bpf.c" <<'BPF'
+#include <linux/bpf.h>
+/* Reads packet data without a bounds check: the verifier must refuse it. */
+__attribute__((section("sk_reuseport"), used)) int bad(struct sk_reuseport_md *ctx)
+{
+	return *(int *)(long)ctx->data;
+}
+char _license[] __attribute__((section("license"), used)) = "GPL";
+BPF
+	clang -O2 -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -c "$CASE_DIR/bad.bpf.c" \
+		-o "$CASE_DIR/bad.bpf.o" ||
+		fail_because "could not build the bad object" || return 1
+	st_fails 2 "" --port $ST_PORT --object "$CASE_DIR/bad.bpf.o" || return 1
+	st_nothing_attached --port $ST_PORT || return 1
 	st_fails 2 "pid 1 holds no socket" --port $ST_PORT --policy weighted --weight 1=3 || return 1
 	st_fails 2 "socket 12345 is not a member" --port $ST_PORT --policy roundrobin --drain ino:12345 || return 1
 	st_fails 2 "no SO_REUSEPORT group on tcp port $((ST_PORT + 1))" --port $((ST_PORT + 1)) --policy roundrobin || return 1

@@ -144,15 +144,25 @@ static bool test_json_writer(void)
 	return true;
 }
 
-static bool parse(const char *line, struct rt_options *o, char *err, size_t errlen)
+/* A command line split at spaces into argv (pointing into buf); returns argc. */
+static int split_args(const char *line, char *buf, size_t len, char **argv, int max)
 {
-	char buf[512], *argv[32], *save = NULL;
+	char *save = NULL;
 	int argc = 0;
 
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *t = strtok_r(buf, " ", &save); t && argc < 31; t = strtok_r(NULL, " ", &save))
+	snprintf(buf, len, "%s", line);
+	for (char *t = strtok_r(buf, " ", &save); t && argc < max - 1;
+	     t = strtok_r(NULL, " ", &save))
 		argv[argc++] = t;
 	argv[argc] = NULL;
+	return argc;
+}
+
+static bool parse(const char *line, struct rt_options *o, char *err, size_t errlen)
+{
+	char buf[512], *argv[32];
+	int argc = split_args(line, buf, sizeof(buf), argv, 32);
+
 	return opts_parse(argc, argv, o, err, errlen) == 0;
 }
 
@@ -554,13 +564,9 @@ static bool test_render_prometheus(void)
 
 static bool parse_steer(const char *line, struct steer_options *o, char *err, size_t errlen)
 {
-	char buf[512], *argv[32], *save = NULL;
-	int argc = 0;
+	char buf[512], *argv[32];
+	int argc = split_args(line, buf, sizeof(buf), argv, 32);
 
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *t = strtok_r(buf, " ", &save); t && argc < 31; t = strtok_r(NULL, " ", &save))
-		argv[argc++] = t;
-	argv[argc] = NULL;
 	return steer_parse(argc, argv, o, err, errlen) == 0;
 }
 
@@ -581,7 +587,8 @@ static bool test_steer_options(void)
 	struct steer_options o;
 	char err[256];
 
-	CHECK(parse_steer("steer --port 8080 --policy roundrobin", &o, err, sizeof(err)), "%s", err);
+	CHECK(parse_steer("steer --port 8080 --policy roundrobin", &o, err, sizeof(err)), "%s",
+	      err);
 	CHECK(o.port == 8080 && o.policy == steer_policy_from_name("roundrobin") &&
 		      o.action == STEER_ACT_APPLY,
 	      "roundrobin");

@@ -838,8 +838,12 @@ static int load_custom(struct ctx *c, struct loaded *l, const char *path, const 
 
 	l->custom = bpf_object__open_file(path, NULL);
 	if (!l->custom) {
+		char why[128];
+
+		/* libbpf's own codes (not an ELF, no BTF...) are beyond strerror's range. */
 		err = errno;
-		return fail(c, EXIT_USAGE, "failed to open %s: %s", path, strerror(err));
+		libbpf_strerror(err, why, sizeof(why));
+		return fail(c, EXIT_USAGE, "failed to open %s: %s", path, why);
 	}
 	bpf_object__for_each_program(prog, l->custom)
 	{
