@@ -93,6 +93,23 @@ case_tracefs_unmounted() {
 	jq -e '.attach | type == "string"' <<<"$out" >/dev/null || fail_because "output: $out"
 }
 
+# bpffs not mounted: steer mounts it (in a mount namespace of the case's own, so the host's
+# pins are not touched), attaches, and detaches.
+case_bpffs_unmounted() {
+	local out
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 2 --port $ST_PORT || return 1
+	out=$(unshare -m --propagation private bash -c '
+		umount /sys/fs/bpf 2>/dev/null
+		! mountpoint -q /sys/fs/bpf || { echo "bpffs still mounted"; exit 9; }
+		"$0" steer --netns "$1" --port "$2" --policy roundrobin || exit 1
+		mountpoint -q /sys/fs/bpf || { echo "bpffs not mounted by steer"; exit 8; }
+		"$0" steer --netns "$1" --port "$2" --detach' \
+		"$(realpath "$REUSETOP")" "$NETNS_INODE" $ST_PORT 2>&1)
+	[ $? -eq 0 ] || fail_because "steer without bpffs: $out" || return 1
+	st_nothing_attached --port $ST_PORT
+}
+
 reliability_cases() {
 	run_case "two reusetop instances at once: each counts every connection exactly" \
 		case_two_instances
@@ -102,4 +119,5 @@ reliability_cases() {
 	run_case "steer --follow killed: the group keeps the policy, show and detach fix it" \
 		case_steer_killed
 	run_case "tracefs not mounted: reusetop mounts it and attaches" case_tracefs_unmounted
+	run_case "bpffs not mounted: steer mounts it, attaches and detaches" case_bpffs_unmounted
 }
