@@ -28,8 +28,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by user space before load: the tracepoint tier's bracket limit. */
-const volatile __u64 window_ns = 50000;
+/*
+ * The tracepoint tier's bracket limit: long enough for a CPU stalled mid-callback (busy, or a
+ * virtual CPU the host preempted); the blocked-call check keeps strangers out.
+ */
+const volatile __u64 window_ns = 1000000;
 /* Only count tasks blocked in a call that waits for a socket (see below). */
 const volatile bool filter_waiters = false;
 
