@@ -69,12 +69,6 @@ static void usage(FILE *f)
 		PROG);
 }
 
-static int bad_arg(const char *opt, const char *val)
-{
-	rig_log(PROG, "failed to parse %s: invalid value '%s'", opt, val ? val : "");
-	return -EINVAL;
-}
-
 static int parse_args(int argc, char **argv, struct client *c)
 {
 	static const struct option longopts[] = {
@@ -101,39 +95,39 @@ static int parse_args(int argc, char **argv, struct client *c)
 		switch (opt) {
 		case 'p':
 			if (rig_parse_long(optarg, 1, 65535, &c->port))
-				return bad_arg("--port", optarg);
+				return rig_bad_arg(PROG, "--port", optarg);
 			break;
 		case 'a':
 			c->addr = optarg;
 			break;
 		case 'P':
 			if (strcmp(optarg, "tcp") && strcmp(optarg, "udp"))
-				return bad_arg("--proto", optarg);
+				return rig_bad_arg(PROG, "--proto", optarg);
 			c->udp = !strcmp(optarg, "udp");
 			break;
 		case 'n':
 			if (rig_parse_long(optarg, 0, 1000000000L, &c->count))
-				return bad_arg("--count", optarg);
+				return rig_bad_arg(PROG, "--count", optarg);
 			break;
 		case 'k':
 			if (rig_parse_long(optarg, 1, MAX_THREADS, &c->concurrency))
-				return bad_arg("--concurrency", optarg);
+				return rig_bad_arg(PROG, "--concurrency", optarg);
 			break;
 		case 'r':
 			if (rig_parse_long(optarg, 0, 1000000000L, &c->rate))
-				return bad_arg("--rate", optarg);
+				return rig_bad_arg(PROG, "--rate", optarg);
 			break;
 		case 's':
 			if (rig_parse_port_range(optarg, &c->sport_lo, &c->sport_hi))
-				return bad_arg("--sport-range", optarg);
+				return rig_bad_arg(PROG, "--sport-range", optarg);
 			break;
 		case 'c':
 			if (rig_parse_long(optarg, 0, CPU_SETSIZE - 1, &c->cpu))
-				return bad_arg("--cpu", optarg);
+				return rig_bad_arg(PROG, "--cpu", optarg);
 			break;
 		case 'f':
 			if (rig_parse_long(optarg, 1, MAX_FLOWS, &c->flows))
-				return bad_arg("--flows", optarg);
+				return rig_bad_arg(PROG, "--flows", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -146,7 +140,7 @@ static int parse_args(int argc, char **argv, struct client *c)
 		}
 	}
 	if (optind < argc)
-		return bad_arg("arguments", argv[optind]);
+		return rig_bad_arg(PROG, "arguments", argv[optind]);
 	if (!c->port || c->count < 0) {
 		rig_log(PROG, "failed to parse arguments: --port and --count are required");
 		return -EINVAL;
@@ -156,7 +150,7 @@ static int parse_args(int argc, char **argv, struct client *c)
 		return -EINVAL;
 	}
 	if (rig_parse_addr(c->addr, c->port, &c->dst, &c->dstlen))
-		return bad_arg("--addr", c->addr);
+		return rig_bad_arg(PROG, "--addr", c->addr);
 	return 0;
 }
 

@@ -47,6 +47,13 @@ __attribute__((format(printf, 2, 3))) static inline void rig_log(const char *pro
 		return;
 }
 
+/* One line naming the option and the value it refused; -EINVAL. */
+static inline int rig_bad_arg(const char *prog, const char *opt, const char *val)
+{
+	rig_log(prog, "failed to parse %s: invalid value '%s'", opt, val ? val : "");
+	return -EINVAL;
+}
+
 /* A number in [min, max] with nothing before or after it; 0 or -EINVAL. */
 static inline int rig_parse_long(const char *s, long min, long max, long *out)
 {

@@ -159,12 +159,6 @@ static void usage(FILE *f)
 		PROG);
 }
 
-static int bad_arg(const char *opt, const char *val)
-{
-	rig_log(PROG, "failed to parse %s: invalid value '%s'", opt, val ? val : "");
-	return -EINVAL;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -199,18 +193,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					break;
 			}
 			if (i == MODE_COUNT)
-				return bad_arg("--mode", optarg);
+				return rig_bad_arg(PROG, "--mode", optarg);
 			o->mode = i;
 			have_mode = true;
 			break;
 		case 'w':
 			if (rig_parse_long(optarg, 1, MAX_WORKERS, &v))
-				return bad_arg("--workers", optarg);
+				return rig_bad_arg(PROG, "--workers", optarg);
 			o->workers = v;
 			break;
 		case 'p':
 			if (rig_parse_long(optarg, 1, 65535, &v))
-				return bad_arg("--port", optarg);
+				return rig_bad_arg(PROG, "--port", optarg);
 			o->port = v;
 			break;
 		case 'a':
@@ -218,26 +212,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'P':
 			if (strcmp(optarg, "tcp") && strcmp(optarg, "udp"))
-				return bad_arg("--proto", optarg);
+				return rig_bad_arg(PROG, "--proto", optarg);
 			o->udp = !strcmp(optarg, "udp");
 			break;
 		case 'b':
 			if (rig_parse_long(optarg, 1, 1 << 20, &v))
-				return bad_arg("--backlog", optarg);
+				return rig_bad_arg(PROG, "--backlog", optarg);
 			o->backlog = v;
 			break;
 		case 'R':
 			if (rig_parse_long(optarg, 1, 1 << 26, &v))
-				return bad_arg("--rcvbuf", optarg);
+				return rig_bad_arg(PROG, "--rcvbuf", optarg);
 			o->rcvbuf = v;
 			break;
 		case 's':
 			if (rig_parse_long(optarg, 0, MAX_WORKERS - 1, &slow_worker))
-				return bad_arg("--slow-worker", optarg);
+				return rig_bad_arg(PROG, "--slow-worker", optarg);
 			break;
 		case 'S':
 			if (rig_parse_long(optarg, 0, 3600 * 1000, &o->slow_ms))
-				return bad_arg("--slow-ms", optarg);
+				return rig_bad_arg(PROG, "--slow-ms", optarg);
 			break;
 		case 'o':
 			o->stats = optarg;
@@ -256,7 +250,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc)
-		return bad_arg("arguments", argv[optind]);
+		return rig_bad_arg(PROG, "arguments", argv[optind]);
 	if (!have_mode || !o->workers || !o->port) {
 		rig_log(PROG,
 			"failed to parse arguments: --mode, --workers and --port are required");
@@ -1046,7 +1040,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &s->o))
 		return RIG_EXIT_USAGE;
 	if (rig_parse_addr(s->o.addr, s->o.port, &s->sa, &s->salen)) {
-		bad_arg("--addr", s->o.addr);
+		rig_bad_arg(PROG, "--addr", s->o.addr);
 		return RIG_EXIT_USAGE;
 	}
 	s->lfd = s->stats_fd = s->ready_rd = s->ready_wr = -1;
