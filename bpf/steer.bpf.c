@@ -58,12 +58,17 @@ struct {
 	__type(value, __u32);
 } steer_cur SEC(".maps");
 
-/* The rotation counter (roundrobin, weighted, least-loaded's tie break). Only BPF writes it. */
+/*
+ * The rotation (roundrobin, weighted, least-loaded's tie break): one position per CPU. A single
+ * counter that every CPU increments bounces its cache line between them on every connection;
+ * per CPU, each member still gets an equal share within one connection per CPU. User space
+ * starts CPU c at position c, so the CPUs do not all begin with the first member.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, __u32);
 } steer_rr SEC(".maps");
 
 /*
@@ -122,12 +127,23 @@ struct steer_probe_result probe_res;
 #define STEER_SLOT_MASK (STEER_MAX_MEMBERS - 1)
 _Static_assert((STEER_MAX_MEMBERS & STEER_SLOT_MASK) == 0, "STEER_MAX_MEMBERS: a power of 2");
 
-static __always_inline __u64 next_rr(void)
+/*
+ * This CPU's next position in a rotation over len > 0 entries. The stored position stays below
+ * the len it was last used with, so advancing is a compare, not a division; only the first use
+ * or a new configuration (another len) reduces it.
+ */
+static __always_inline __u32 next_pos(__u32 len)
 {
-	__u32 zero = 0;
-	__u64 *rr = bpf_map_lookup_elem(&steer_rr, &zero);
+	__u32 zero = 0, pos, *rr = bpf_map_lookup_elem(&steer_rr, &zero);
 
-	return rr ? __sync_fetch_and_add(rr, 1) : 0;
+	if (!rr)
+		return 0;
+	pos = *rr;
+	if (pos >= len)
+		pos %= len;
+	/* Per CPU, and reuseport selection never nests on one CPU: no atomic needed. */
+	*rr = pos + 1 < len ? pos + 1 : 0;
+	return pos;
 }
 
 /* Select `slot` and count the outcome; 0 or the helper's error. */
@@ -209,22 +225,21 @@ int steer_select(struct sk_reuseport_md *md)
 		pos = (__u32)(((__u64)hash * n) >> 32);
 		break;
 	case STEER_POLICY_ROUNDROBIN:
-		pos = (__u32)(next_rr() % n);
+		pos = next_pos(n);
 		break;
 	case STEER_POLICY_CPU:
 		pos = bpf_get_smp_processor_id() % n;
 		break;
 	case STEER_POLICY_LEAST_LOADED:
-		pos = least_loaded_pos(cfg, n, (__u32)next_rr());
+		pos = least_loaded_pos(cfg, n, next_pos(n));
 		break;
 	case STEER_POLICY_WEIGHTED:
 	case STEER_POLICY_CONSISTENT: {
 		__u32 len = cfg->table_len, idx, *s;
-		__u64 v = cfg->policy == STEER_POLICY_WEIGHTED ? next_rr() : hash;
 
 		if (!len || len > STEER_TABLE_SIZE)
 			goto fallback;
-		idx = (__u32)(v % len);
+		idx = cfg->policy == STEER_POLICY_WEIGHTED ? next_pos(len) : hash % len;
 		pos = idx % n; /* where retries start, should the table's member be gone */
 		idx += key * STEER_TABLE_SIZE;
 		s = bpf_map_lookup_elem(&steer_table, &idx);

@@ -117,7 +117,7 @@ struct steer_member_info {
 	char comm[16];
 };
 
-#define STEER_GROUP_MAGIC 0x72737431u /* "rst1": layout version of the pinned maps */
+#define STEER_GROUP_MAGIC 0x72737432u /* "rst2": layout version of the pinned maps */
 
 /* steer_group, one entry: which group the pinned maps steer, and with what. */
 struct steer_group_info {

@@ -70,7 +70,7 @@ case_steer_killed() {
 	sleep 1
 	kill -KILL $follow
 	wait $follow 2>/dev/null
-	st_client tcp 127.0.0.1 400 || return 1
+	st_client tcp 127.0.0.1 400 "${ST_PIN[@]}" || return 1
 	json=$(st_show --port $ST_PORT) || return 1
 	jq -e '.policy == "roundrobin"' <<<"$json" >/dev/null || fail_because "show: $json" || return 1
 	st_ok --port $ST_PORT --detach || return 1

@@ -173,7 +173,6 @@ static void warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-
 /*
  * Loading an sk_reuseport program and creating a REUSEPORT_SOCKARRAY need CAP_BPF (measured on
  * 6.18: not CAP_NET_ADMIN; SO_ATTACH_REUSEPORT_EBPF on a socket needs nothing); the group probe
@@ -953,6 +952,30 @@ static int zero_percpu(int fd, uint32_t key, size_t value_size)
 	return err;
 }
 
+/*
+ * Start CPU c's rotation (steer_rr) at position c: were they all at 0, every CPU would favour the
+ * first members until its own count reached a multiple of the members.
+ */
+static int start_rotations(int fd)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t zero = 0;
+	uint8_t *vals;
+	int err;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	/* Per-CPU values are 8 bytes apart in the buffer, whatever their size. */
+	vals = calloc((size_t)ncpus, 8);
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t cpu = 0; cpu < (uint32_t)ncpus; cpu++)
+		memcpy(vals + (size_t)cpu * 8, &cpu, sizeof(cpu));
+	err = bpf_map_update_elem(fd, &zero, vals, BPF_ANY) ? -errno : 0;
+	free(vals);
+	return err;
+}
+
 static int sum_percpu(int fd, uint32_t key, uint64_t *sums, size_t nfields)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -1197,7 +1220,9 @@ static int apply(struct ctx *c, struct group *g, unsigned long round)
 	if ((err = pinned_open(g->pindir, &p)))
 		return fail(c, EXIT_RUNTIME, "failed to open the pinned maps in %s: %s%s",
 			    g->pindir, strerror(-err),
-			    err == -EPROTO ? " (not reusetop's; remove the folder)" : "");
+			    err == -EPROTO
+				    ? " (not reusetop's, or an older reusetop's: remove the folder)"
+				    : "");
 	ours = p.exists && p.info.prog_id && g->prog_id == p.info.prog_id;
 	if (g->has_prog && !ours && !o->force) {
 		if (round)
@@ -1307,6 +1332,10 @@ static int apply(struct ctx *c, struct group *g, unsigned long round)
 				     strerror(errno));
 				goto undo;
 			}
+		}
+		if ((err = start_rotations(l.fd[M_RR]))) {
+			fail(c, EXIT_RUNTIME, "failed to start the rotation: %s", strerror(-err));
+			goto undo;
 		}
 	}
 	for (size_t i = 0; i < ngone; i++) {
@@ -1801,7 +1830,6 @@ static int detach_stale(struct ctx *c)
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */
-
 
 static void sleep_interruptible(double s)
 {
