@@ -10,6 +10,9 @@
  *            + fexit inet_csk_reqsk_queue_add   + kprobe ..._queue_add
  *   accept   fexit inet_csk_accept              syscalls:sys_exit_accept{,4}  the same
  *
+ * The tracepoint tier's sk_data_ready program is ready.bpf.c's, which also serves wakeups and
+ * UDP: one program on a hook that fires for every socket's incoming data.
+ *
  * Enqueue: the usual path is the 3WHS completing (inet_csk_complete_hashdance, which every
  * kernel keeps out of line as it is called across files), where compilers inline
  * inet_csk_reqsk_queue_add; Fast Open and SYN cookies call inet_csk_reqsk_queue_add directly. A
@@ -47,13 +50,6 @@ struct hashdance_state {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RT_MAX_SOCKETS);
-	__type(key, __u64);
-	__type(value, struct rt_sock_counters);
-} sock_counters SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RT_MAX_ACCEPTORS);
 	__type(key, struct rt_acceptor_key);
@@ -66,14 +62,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct rt_wait_hist);
 } wait_hist SEC(".maps");
-
-/* Per listener, the longest accept queue seen since user space last took the value. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RT_MAX_SOCKETS);
-	__type(key, __u64);
-	__type(value, __u64);
-} queue_peak SEC(".maps");
 
 /*
  * fentry tier: threads whose accept fexit just counted, so that the accept syscall's exit does
@@ -96,33 +84,13 @@ struct {
 
 RT_HEALTH_MAP;
 
-static const struct rt_sock_counters zero_sock;
+#include "enqueue.bpf.h"
 
 static __always_inline struct hashdance_state *hashdance_state(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&hashdance, &zero);
-}
-
-static __always_inline void count_enqueue(const struct sock *listener)
-{
-	static const __u64 zero;
-	struct rt_sock_counters *c;
-	__u64 inode = sk_inode(listener), *peak, len;
-
-	if (!inode) {
-		health_inc(&health, RT_STAT_NO_INODE);
-		return;
-	}
-	c = lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
-	if (c)
-		__sync_fetch_and_add(&c->enqueued, 1);
-	len = BPF_CORE_READ(listener, sk_ack_backlog);
-	peak = lookup_or_init(&queue_peak, &inode, &zero, &health, RT_STAT_SOCK_FULL);
-	/* Per-CPU and a task never migrates mid-program: no lost update. */
-	if (peak && len > *peak)
-		*peak = len;
 }
 
 static __always_inline __u32 log2_slot(__u64 us)
@@ -138,16 +106,15 @@ static __always_inline __u32 log2_slot(__u64 us)
 }
 
 /*
- * The child was accepted from listener `inode`: how long did it wait in the queue? The kernel
- * already noted when: tcp_init_buffer_space() sets rcvq_space.time (tcp_clock_us, the
+ * A child was accepted from listener `inode`: how long did it wait in the queue? The kernel
+ * already noted when (queued_us, read by the caller): tcp_init_buffer_space() sets rcvq_space.time (tcp_clock_us, the
  * monotonic clock in microseconds) as the child turns ESTABLISHED, right after it was queued,
  * and nothing moves it before the application reads. A Fast Open child accepted before its
  * handshake completed has no time yet.
  */
-static __always_inline void count_wait(__u64 inode, const struct sock *child)
+static __always_inline void count_wait(__u64 inode, __u64 queued_us)
 {
 	static const struct rt_wait_hist zero_hist;
-	__u64 queued_us = BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time);
 	__u64 now_us = bpf_ktime_get_ns() / 1000, wait_us;
 	struct rt_wait_hist *h;
 	__u32 slot;
@@ -221,7 +188,7 @@ int BPF_PROG(fexit_hashdance, struct sock *sk, struct sock *child, struct reques
 	if (st && st->depth)
 		st->depth--;
 	if (ret && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk);
+		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -233,7 +200,7 @@ int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, s
 	struct hashdance_state *st = hashdance_state();
 
 	if (ret && (!st || !st->depth) && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk);
+		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -263,7 +230,7 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *ar
 		return 0;
 	count_accept(inode, ret != NULL, !ret && BPF_CORE_READ(arg, err) == -EAGAIN);
 	if (ret)
-		count_wait(inode, ret);
+		count_wait(inode, BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
 	mark_accept_counted();
 	return 0;
 }
@@ -285,7 +252,7 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 		bpf_probe_read_kernel(&error, sizeof(error), err);
 	count_accept(inode, ret != NULL, !ret && error == -EAGAIN);
 	if (ret)
-		count_wait(inode, ret);
+		count_wait(inode, BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
 	mark_accept_counted();
 	return 0;
 }
@@ -316,7 +283,7 @@ int BPF_KRETPROBE(kretprobe_hashdance, struct sock *ret)
 	st->depth--;
 	sk = st->listener;
 	if (ret && sk && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk);
+		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -327,35 +294,22 @@ int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
 	struct hashdance_state *st = hashdance_state();
 
 	if ((!st || !st->depth) && sk_is_tcp_listener(sk))
-		count_enqueue(sk);
+		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
 /* ---- tracepoint tier ------------------------------------------------------------------------ */
 
 /*
- * On a listener, sk_data_ready runs once per connection put on its accept queue (from
- * tcp_child_process or a fast-open child). Other sockets use it for data: filter on state.
- */
-SEC("raw_tracepoint/sk_data_ready")
-int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct sock *sk = (struct sock *)ctx->args[0];
-
-	if (sk_is_tcp_listener(sk))
-		count_enqueue(sk);
-	return 0;
-}
-
-/*
  * An accept syscall returned: find the listener from the fd argument, which the syscall's saved
  * registers still hold at exit, so that a call already blocked when reusetop attached counts too.
  */
-static __always_inline void accept_exit(long ret, bool skip_counted)
+static __always_inline void accept_exit(long ret, bool skip_counted, bool direct)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct sock *sk, *child;
+	struct fd_table fds;
 	struct pt_regs *regs;
-	struct sock *sk;
 	__u64 inode = 0;
 	int fd;
 
@@ -369,31 +323,55 @@ static __always_inline void accept_exit(long ret, bool skip_counted)
 			return;
 	}
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (direct) {
+		if (!current_fd_table_direct(&fds))
+			return;
+		fd = (int)PT_REGS_PARM1(regs); /* x86-64 syscalls pass the first in di too */
+		sk = fd_table_sock_direct(&fds, fd, &inode);
+		if (!sk || !inode || !sk_is_tcp_listener_direct(sk))
+			return;
+		count_accept(inode, ret >= 0, ret == -EAGAIN);
+		if (ret >= 0 && (child = fd_table_sock_direct(&fds, (int)ret, NULL)))
+			count_wait(inode, RT_CAST(child, struct tcp_sock)->rcvq_space.time);
+		return;
+	}
+	if (!current_fd_table(&fds))
+		return;
 	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	sk = current_fd_sock(fd, &inode);
+	sk = fd_table_sock(&fds, fd, &inode);
 	if (!sk || !inode || !sk_is_tcp_listener(sk))
 		return;
 	count_accept(inode, ret >= 0, ret == -EAGAIN);
-	if (ret >= 0) {
-		__u64 child_inode;
-		struct sock *child = current_fd_sock((int)ret, &child_inode);
-
-		if (child)
-			count_wait(inode, child);
-	}
+	if (ret >= 0 && (child = fd_table_sock(&fds, (int)ret, NULL)))
+		count_wait(inode, BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time));
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 {
-	accept_exit(ctx->ret, false);
+	accept_exit(ctx->ret, false, false);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
-	accept_exit(ctx->ret, false);
+	accept_exit(ctx->ret, false, false);
+	return 0;
+}
+
+/* The same with plain loads, on kernels with bpf_rdonly_cast (see sock.bpf.h). */
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4_direct(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx->ret, false, true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept_direct(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx->ret, false, true);
 	return 0;
 }
 
@@ -401,13 +379,13 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_exit_accept4_missed(struct trace_event_raw_sys_exit *ctx)
 {
-	accept_exit(ctx->ret, true);
+	accept_exit(ctx->ret, true, false);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tp_exit_accept_missed(struct trace_event_raw_sys_exit *ctx)
 {
-	accept_exit(ctx->ret, true);
+	accept_exit(ctx->ret, true, false);
 	return 0;
 }

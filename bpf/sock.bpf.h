@@ -16,6 +16,16 @@
 #define S_IFSOCK 0140000
 #endif
 
+/*
+ * Since 6.2 any program can cast a kernel pointer to its BTF type (bpf_rdonly_cast) and read it
+ * with plain loads that the verifier guards like bpf_probe_read_kernel, at a fraction of a
+ * helper call's cost. The tracepoint tier's hot programs have such "direct" variants; user space
+ * loads them only where the kernel has the kfunc (weak: the others load without it).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define RT_CAST(p, type)                                                                           \
+	((type *)bpf_rdonly_cast((const void *)(unsigned long)(p), bpf_core_type_id_kernel(type)))
+
 #define RT_IS_ERR_OR_NULL(p) (!(p) || (unsigned long)(p) >= (unsigned long)-4095)
 
 /*
@@ -47,22 +57,57 @@ static __always_inline bool sk_is_tcp_listener(const struct sock *sk)
 	       BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN;
 }
 
+/* sk_inode() with plain loads; sk comes from RT_CAST. */
+static __always_inline __u64 sk_inode_direct(const struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+
+	if (!sock)
+		return 0;
+	return RT_CAST((unsigned long)sock - bpf_core_field_offset(struct socket_alloc, socket),
+		       struct socket_alloc)
+		->vfs_inode.i_ino;
+}
+
+static __always_inline bool sk_is_tcp_listener_direct(const struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	return (family == AF_INET || family == AF_INET6) && sk->sk_protocol == IPPROTO_TCP &&
+	       sk->__sk_common.skc_state == TCP_LISTEN;
+}
+
 /*
- * The socket behind file descriptor fd of the current task, or NULL: the tracepoint tier only
- * sees the accept syscall's fd, so it walks current->files->fdt like fget() does.
+ * The tracepoint tier only sees a syscall's file descriptors, so it walks current->files->fdt
+ * like fget() does. One accept looks up two fds (listener and child): read the table once.
  */
-static __always_inline struct sock *current_fd_sock(int fd, __u64 *inode)
+struct fd_table {
+	struct file **fds;
+	unsigned int max_fds;
+};
+
+static __always_inline bool current_fd_table(struct fd_table *t)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
+
+	if (!fdt)
+		return false;
+	t->max_fds = BPF_CORE_READ(fdt, max_fds);
+	t->fds = BPF_CORE_READ(fdt, fd);
+	return t->fds != NULL;
+}
+
+/* The socket behind fd in table t, or NULL when fd is not an open socket; *inode its inode. */
+static __always_inline struct sock *fd_table_sock(const struct fd_table *t, int fd, __u64 *inode)
+{
+	struct file *file = NULL;
 	struct socket *sock;
 	struct inode *ino;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || (unsigned int)fd >= t->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &t->fds[fd]) || !file)
 		return NULL;
 	ino = BPF_CORE_READ(file, f_inode);
 	if (!ino || (BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
@@ -70,8 +115,59 @@ static __always_inline struct sock *current_fd_sock(int fd, __u64 *inode)
 	sock = BPF_CORE_READ(file, private_data);
 	if (!sock)
 		return NULL;
-	*inode = BPF_CORE_READ(ino, i_ino);
+	if (inode)
+		*inode = BPF_CORE_READ(ino, i_ino);
 	return BPF_CORE_READ(sock, sk);
+}
+
+/* The socket behind file descriptor fd of the current task, or NULL. */
+static __always_inline struct sock *current_fd_sock(int fd, __u64 *inode)
+{
+	struct fd_table t;
+
+	if (!current_fd_table(&t))
+		return NULL;
+	return fd_table_sock(&t, fd, inode);
+}
+
+/* fd_table_sock() with plain loads (see RT_CAST); only the fd array takes a helper call. */
+static __always_inline struct sock *fd_table_sock_direct(const struct fd_table *t, int fd,
+							 __u64 *inode)
+{
+	struct file *file = NULL;
+	struct socket *sock;
+	struct inode *ino;
+
+	if (fd < 0 || (unsigned int)fd >= t->max_fds)
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &t->fds[fd]) || !file)
+		return NULL;
+	file = RT_CAST(file, struct file);
+	ino = file->f_inode;
+	if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = RT_CAST(file->private_data, struct socket);
+	if (!sock)
+		return NULL;
+	if (inode)
+		*inode = ino->i_ino;
+	return sock->sk;
+}
+
+static __always_inline bool current_fd_table_direct(struct fd_table *t)
+{
+	struct task_struct *task = RT_CAST(bpf_get_current_task(), struct task_struct);
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
+
+	if (!files)
+		return false;
+	fdt = files->fdt;
+	if (!fdt)
+		return false;
+	t->max_fds = fdt->max_fds;
+	t->fds = fdt->fd;
+	return t->fds != NULL;
 }
 
 #endif

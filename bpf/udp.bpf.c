@@ -8,6 +8,9 @@
  *   enqueue   fexit __udp_enqueue_schedule_skb  kprobe + kretprobe on it      raw_tp sk_data_ready
  *   receive   fexit udp_recvmsg/udpv6_recvmsg   syscalls:sys_exit_recv{from,msg,mmsg}
  *
+ * The tracepoint tier's sk_data_ready program is ready.bpf.c's (shared with TCP enqueues and
+ * wakeups); on a UDP socket that hook runs once per datagram queued.
+ *
  * The syscall tiers resolve the fd like accept does; to keep that off the path of every recv
  * on the host, they only look at processes user space listed in `udp_pids` (the holders of the
  * UDP sockets it shows). Reads with read(2) are not seen on those tiers. As for accept, the
@@ -23,17 +26,6 @@
 #include "sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* /proc/sys/net/ipv4/ip_local_port_range, set by user space before load. */
-const volatile __u16 ephemeral_lo = 32768;
-const volatile __u16 ephemeral_hi = 60999;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RT_MAX_SOCKETS);
-	__type(key, __u64);
-	__type(value, struct rt_udp_counters);
-} udp_counters SEC(".maps");
 
 /* Processes holding UDP server sockets, for the syscall-exit programs (filled by user space). */
 struct {
@@ -61,34 +53,7 @@ struct {
 
 RT_HEALTH_MAP;
 
-static __always_inline bool udp_server_sock(const struct sock *sk)
-{
-	__u16 port;
-
-	if (!sk_is_inet_proto(sk, IPPROTO_UDP))
-		return false;
-	if (BPF_CORE_READ(sk, sk_reuseport_cb))
-		return true;
-	port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	return port && (port < ephemeral_lo || port > ephemeral_hi);
-}
-
-static __always_inline void count_udp(const struct sock *sk, __u64 enqueued, __u64 received)
-{
-	static const struct rt_udp_counters zero;
-	struct rt_udp_counters *c;
-	__u64 inode = sk_inode(sk);
-
-	if (!inode)
-		return;
-	c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
-	if (!c)
-		return;
-	if (enqueued)
-		__sync_fetch_and_add(&c->enqueued, enqueued);
-	if (received)
-		__sync_fetch_and_add(&c->received, received);
-}
+#include "udp_count.bpf.h"
 
 static __always_inline void count_received(const struct sock *sk, int ret)
 {
@@ -177,18 +142,7 @@ int BPF_KRETPROBE(kretprobe_udp_enqueue, int ret)
 	return 0;
 }
 
-/* ---- tracepoint tier ------------------------------------------------------------------------ */
-
-/* On a UDP socket sk_data_ready runs once per datagram queued (__udp_enqueue_schedule_skb). */
-SEC("raw_tracepoint/sk_data_ready")
-int raw_tp_udp_data_ready(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct sock *sk = (struct sock *)ctx->args[0];
-
-	if (udp_server_sock(sk))
-		count_udp(sk, 1, 0);
-	return 0;
-}
+/* ---- syscall exits (kprobe and tracepoint tiers; the fentry tier's catch-up) ---------- */
 
 /* A receive syscall returned `datagrams` messages (recvmmsg: its count; others: 1). */
 static __always_inline void recv_exit(long ret, bool counts_messages, bool skip_counted)

@@ -11,9 +11,9 @@
  *   fentry tier      fentry/fexit tcp_child_process (the caller of the listener's
  *                    sk_data_ready for every completed handshake)
  *   kprobe tier      kprobe/kretprobe tcp_child_process (softirq, never sleeps)
- *   tracepoint tier  from sock:sk_data_ready on a listener until the softirq ends, another
- *                    socket's sk_data_ready, or `window_ns` passes, whichever comes first: no
- *                    tracepoint marks the callback's end.
+ *   tracepoint tier  from sock:sk_data_ready on a listener (ready.bpf.c) until the softirq
+ *                    ends, another socket's sk_data_ready, or `window_ns` passes, whichever
+ *                    comes first: no tracepoint marks the callback's end.
  *
  * On every tier the woken task must also be blocked in a call that waits for sockets
  * (blocked_waiting_for_sockets), so that an interrupt's wakeup inside a bracket is not counted.
@@ -36,18 +36,6 @@ const volatile __u64 window_ns = 1000000;
 /* Only count tasks blocked in a call that waits for a socket (see below). */
 const volatile bool filter_waiters = false;
 
-struct bracket {
-	__u64 inode; /* listener whose callback is running on this CPU, 0 when none */
-	__u64 start_ns; /* tracepoint tier only */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bracket);
-} brackets SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, RT_MAX_SOCKETS);
@@ -64,30 +52,7 @@ struct {
 
 RT_HEALTH_MAP;
 
-static __always_inline struct bracket *this_cpu_bracket(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&brackets, &zero);
-}
-
-static __always_inline void open_bracket(const struct sock *listener, bool timed)
-{
-	struct bracket *b = this_cpu_bracket();
-
-	if (!b)
-		return;
-	b->inode = sk_inode(listener);
-	b->start_ns = timed ? bpf_ktime_get_ns() : 0;
-}
-
-static __always_inline void close_bracket(void)
-{
-	struct bracket *b = this_cpu_bracket();
-
-	if (b)
-		b->inode = 0;
-}
+#include "bracket.bpf.h"
 
 /*
  * An interrupt inside a bracket can wake an unrelated task (a timer's sleeper), and the
@@ -98,61 +63,72 @@ static __always_inline void close_bracket(void)
  * 32 KiB stacks, with or without FRED's 16 bytes of padding); with no match the task is counted
  * rather than guessed away.
  */
-static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p)
+/* The syscall a task blocked in from user space is waiting in, or -1 when not found. */
+static __always_inline long blocked_syscall(struct task_struct *p, bool direct)
 {
 #if defined(__TARGET_ARCH_x86)
 	static const __u32 sizes[2] = {16384, 32768}, pads[2] = {0, 16};
 	__u32 regs_size = bpf_core_type_size(struct pt_regs);
-	char *stack = BPF_CORE_READ(p, stack);
+	char *stack = direct ? p->stack : BPF_CORE_READ(p, stack);
 
-	/* Kernel threads (PF_KTHREAD) never wait in a system call. */
-	if (BPF_CORE_READ(p, flags) & 0x00200000)
-		return false;
 	if (!stack)
-		return true;
+		return -1;
 	for (int i = 0; i < 2; i++) {
 		for (int j = 0; j < 2; j++) {
-			struct pt_regs *regs =
-				(struct pt_regs *)(stack + sizes[i] - pads[j] - regs_size);
-			__u64 cs = 0, ss = 0, nr = 0;
+			unsigned long at = (unsigned long)stack + sizes[i] - pads[j] - regs_size;
+			struct pt_regs *regs = (struct pt_regs *)at;
+			__u64 cs = 0, ss = 0;
 
-			bpf_probe_read_kernel(&cs, sizeof(cs), &regs->cs);
-			bpf_probe_read_kernel(&ss, sizeof(ss), &regs->ss);
+			if (direct) {
+				regs = RT_CAST(at, struct pt_regs);
+				cs = regs->cs;
+				ss = regs->ss;
+			} else {
+				bpf_probe_read_kernel(&cs, sizeof(cs), &regs->cs);
+				bpf_probe_read_kernel(&ss, sizeof(ss), &regs->ss);
+			}
 			if ((cs & 0xffff) != 0x33 || (ss & 0xffff) != 0x2b)
 				continue;
-			nr = BPF_CORE_READ(regs, orig_ax);
-			/* accept, accept4, epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll,
-			 * select, pselect6, io_uring_enter */
-			return nr == 43 || nr == 288 || nr == 232 || nr == 281 || nr == 441 ||
-			       nr == 7 || nr == 271 || nr == 23 || nr == 270 || nr == 426;
+			return direct ? (long)regs->orig_ax : (long)BPF_CORE_READ(regs, orig_ax);
 		}
 	}
 #endif
-	return true;
+	return -1;
 }
 
-static __always_inline void count_wakeup(struct task_struct *p)
+static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p, bool direct)
+{
+	long nr;
+
+	/* Kernel threads (PF_KTHREAD) never wait in a system call. */
+	if ((direct ? p->flags : BPF_CORE_READ(p, flags)) & 0x00200000)
+		return false;
+	nr = blocked_syscall(p, direct);
+	/* accept, accept4, epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll, select, pselect6,
+	 * io_uring_enter; a task whose registers were not found is counted */
+	return nr == -1 || nr == 43 || nr == 288 || nr == 232 || nr == 281 || nr == 441 ||
+	       nr == 7 || nr == 271 || nr == 23 || nr == 270 || nr == 426;
+}
+
+/* direct: p comes from RT_CAST and is read with plain loads (see sock.bpf.h). */
+static __always_inline void count_wakeup(struct task_struct *p, bool direct)
 {
 	static const struct rt_wakeup_counters zero_listener;
 	struct rt_task_wakeups zero_task = {}, *t;
 	struct rt_acceptor_key key = {};
 	struct rt_wakeup_counters *c;
-	struct bracket *b = this_cpu_bracket();
+	__u64 inode = bracket_listener(window_ns);
 
-	if (!b || !b->inode)
+	if (!inode)
 		return;
-	if (b->start_ns && bpf_ktime_get_ns() - b->start_ns > window_ns) {
-		b->inode = 0;
+	if (filter_waiters && !blocked_waiting_for_sockets(p, direct))
 		return;
-	}
-	if (filter_waiters && !blocked_waiting_for_sockets(p))
-		return;
-	c = lookup_or_init(&wakeup_counters, &b->inode, &zero_listener, &health, RT_STAT_SOCK_FULL);
+	c = lookup_or_init(&wakeup_counters, &inode, &zero_listener, &health, RT_STAT_SOCK_FULL);
 	if (c)
 		__sync_fetch_and_add(&c->wakeups, 1);
-	key.inode = b->inode;
-	key.tgid = BPF_CORE_READ(p, tgid);
-	key.tid = BPF_CORE_READ(p, pid);
+	key.inode = inode;
+	key.tgid = direct ? p->tgid : BPF_CORE_READ(p, tgid);
+	key.tid = direct ? p->pid : BPF_CORE_READ(p, pid);
 	t = bpf_map_lookup_elem(&task_wakeups, &key);
 	if (!t) {
 		BPF_CORE_READ_STR_INTO(&zero_task.comm, p, comm);
@@ -171,7 +147,15 @@ static __always_inline void count_wakeup(struct task_struct *p)
 SEC("raw_tracepoint/sched_waking")
 int raw_tp_sched_waking(struct bpf_raw_tracepoint_args *ctx)
 {
-	count_wakeup((struct task_struct *)ctx->args[0]);
+	count_wakeup((struct task_struct *)ctx->args[0], false);
+	return 0;
+}
+
+/* The same with plain loads, on kernels with bpf_rdonly_cast. */
+SEC("raw_tracepoint/sched_waking")
+int raw_tp_sched_waking_direct(struct bpf_raw_tracepoint_args *ctx)
+{
+	count_wakeup(RT_CAST(ctx->args[0], struct task_struct), true);
 	return 0;
 }
 
@@ -180,7 +164,7 @@ int raw_tp_sched_waking(struct bpf_raw_tracepoint_args *ctx)
 SEC("fentry/tcp_child_process")
 int BPF_PROG(fentry_tcp_child_process, struct sock *parent)
 {
-	open_bracket(parent, false);
+	open_bracket(sk_inode(parent), false);
 	return 0;
 }
 
@@ -196,7 +180,7 @@ int BPF_PROG(fexit_tcp_child_process)
 SEC("kprobe/tcp_child_process")
 int BPF_KPROBE(kprobe_tcp_child_process, struct sock *parent)
 {
-	open_bracket(parent, false);
+	open_bracket(sk_inode(parent), false);
 	return 0;
 }
 
@@ -207,19 +191,7 @@ int BPF_KRETPROBE(kretprobe_tcp_child_process)
 	return 0;
 }
 
-/* ---- tracepoint tier ------------------------------------------------------------------------ */
-
-SEC("raw_tracepoint/sk_data_ready")
-int raw_tp_wakeup_data_ready(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct sock *sk = (struct sock *)ctx->args[0];
-
-	if (sk_is_tcp_listener(sk))
-		open_bracket(sk, true);
-	else
-		close_bracket();
-	return 0;
-}
+/* ---- tracepoint tier: ready.bpf.c opens the bracket ----------------------------------------- */
 
 SEC("raw_tracepoint/softirq_exit")
 int raw_tp_softirq_exit(struct bpf_raw_tracepoint_args *ctx)

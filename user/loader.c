@@ -12,6 +12,7 @@
 
 #include "accept.skel.h"
 #include "loader.h"
+#include "ready.skel.h"
 #include "select.skel.h"
 #include "udp.skel.h"
 #include "wakeup.skel.h"
@@ -82,7 +83,9 @@ static void close_all(struct rt_probes *p)
 	select_bpf__destroy(p->select);
 	wakeup_bpf__destroy(p->wakeup);
 	udp_bpf__destroy(p->udp);
+	ready_bpf__destroy(p->ready);
 	p->udp = NULL;
+	p->ready = NULL;
 	p->accept = NULL;
 	p->select = NULL;
 	p->wakeup = NULL;
@@ -134,8 +137,82 @@ static int kernel_func_params(const char *name)
 	return n;
 }
 
+/* Since 6.2 programs can read kernel memory with plain loads (bpf/sock.bpf.h: RT_CAST). */
+static bool kernel_has_rdonly_cast(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!btf)
+		return false;
+	found = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+	btf__free(btf);
+	return found;
+}
+
+/*
+ * Where this CPU's softnet_data, kstat and __preempt_count are relative to its runqueue: their
+ * offsets in the per-CPU section, from the kernel's BTF (bpf/bracket.bpf.h says why). False when
+ * the kernel lacks one of them or the path to the runqueue (sched_entity.cfs_rq, cfs_rq.rq).
+ */
+struct cpu_mark_offsets {
+	long softnet_data, kstat, preempt_count;
+};
+
+static bool member_exists(const struct btf *btf, const char *type, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(btf, id);
+	const struct btf_member *m = t ? btf_members(t) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member))
+			return true;
+	return false;
+}
+
+static bool find_cpu_mark_offsets(struct cpu_mark_offsets *o)
+{
+	static const char *const names[] = {"runqueues", "softnet_data", "kstat",
+					    "__preempt_count"};
+	long off[4];
+	bool found[4] = {false}, ok = false;
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_var_secinfo *v;
+	const struct btf_type *sec;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
+	sec = id < 0 ? NULL : btf__type_by_id(btf, id);
+	v = sec ? btf_var_secinfos(sec) : NULL;
+	for (int i = 0; sec && i < btf_vlen(sec); i++) {
+		const char *name =
+			btf__name_by_offset(btf, btf__type_by_id(btf, v[i].type)->name_off);
+
+		for (int n = 0; n < 4; n++) {
+			if (!found[n] && name && !strcmp(name, names[n])) {
+				off[n] = (long)v[i].offset;
+				found[n] = true;
+			}
+		}
+	}
+	if (found[0] && found[1] && found[2] && found[3] &&
+	    member_exists(btf, "sched_entity", "cfs_rq") && member_exists(btf, "cfs_rq", "rq") &&
+	    btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0) {
+		o->softnet_data = off[1] - off[0];
+		o->kstat = off[2] - off[0];
+		o->preempt_count = off[3] - off[0];
+		ok = true;
+	}
+	btf__free(btf);
+	return ok;
+}
+
 static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe_spec *specs)
 {
+	bool direct = tier != RT_TIER_FENTRY && kernel_has_rdonly_cast();
 	size_t n = 0;
 
 	switch (tier) {
@@ -154,18 +231,25 @@ static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe
 						 false};
 		return n;
 	case RT_TIER_KPROBE:
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){direct ? s->progs.tp_exit_accept4_direct
+							: s->progs.tp_exit_accept4,
+						 F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){direct ? s->progs.tp_exit_accept_direct
+							: s->progs.tp_exit_accept,
+						 F_ACCEPT, true};
 		specs[n++] = (struct probe_spec){s->progs.kretprobe_hashdance, F_ENQUEUE, true};
 		specs[n++] = (struct probe_spec){s->progs.kprobe_hashdance, F_ENQUEUE, true};
 		specs[n++] = (struct probe_spec){s->progs.kprobe_reqsk_queue_add, F_ENQUEUE_DIRECT,
 						 false};
 		return n;
 	default:
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4, F_ACCEPT, true};
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept, F_ACCEPT, true};
-		/* sock:sk_data_ready appeared in 6.7; without it enqueues are unknown. */
-		specs[n++] = (struct probe_spec){s->progs.raw_tp_sk_data_ready, F_ENQUEUE, false};
+		specs[n++] = (struct probe_spec){direct ? s->progs.tp_exit_accept4_direct
+							: s->progs.tp_exit_accept4,
+						 F_ACCEPT, true};
+		specs[n++] = (struct probe_spec){direct ? s->progs.tp_exit_accept_direct
+							: s->progs.tp_exit_accept,
+						 F_ACCEPT, true};
+		/* Enqueues: ready.bpf.c (try_ready). */
 		return n;
 	}
 }
@@ -318,6 +402,11 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 	char why[160];
 	int ret;
 
+	if (tier == RT_TIER_TRACEPOINT && !p->ready) {
+		add_degraded(p, "UDP unknown: raw_tracepoint/sk_data_ready did not attach (%s)",
+			     strerror(-p->ready_err));
+		return;
+	}
 	s = p->udp = udp_bpf__open();
 	if (!s) {
 		add_degraded(p, "UDP unknown: failed to open BPF object: %s", strerror(errno));
@@ -342,7 +431,8 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 		specs[n++] = (struct probe_spec){s->progs.kprobe_udp_enqueue, F_UDP, true};
 		break;
 	default:
-		specs[n++] = (struct probe_spec){s->progs.raw_tp_udp_data_ready, F_UDP, true};
+		/* Enqueues: ready.bpf.c counts them into this object's map. */
+		bpf_map__reuse_fd(s->maps.udp_counters, bpf_map__fd(p->ready->maps.udp_counters));
 		break;
 	}
 	if (tier == RT_TIER_FENTRY) {
@@ -367,6 +457,8 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 		return;
 	}
 	p->features.udp = true;
+	if (p->ready)
+		p->ready->bss->count_datagrams = true;
 }
 
 /* Wakeups are an extra too; the tracepoint tier needs sock:sk_data_ready for them. */
@@ -378,6 +470,11 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 	char why[160];
 	int ret;
 
+	if (tier == RT_TIER_TRACEPOINT && !p->ready) {
+		add_degraded(p, "wakeups unknown: raw_tracepoint/sk_data_ready did not attach (%s)",
+			     strerror(-p->ready_err));
+		return;
+	}
 	s = p->wakeup = wakeup_bpf__open();
 	if (!s) {
 		add_degraded(p, "wakeups unknown: failed to open BPF object: %s", strerror(errno));
@@ -394,11 +491,23 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 		specs[n++] = (struct probe_spec){s->progs.kprobe_tcp_child_process, F_WAKEUP, true};
 		break;
 	default:
-		specs[n++] = (struct probe_spec){s->progs.raw_tp_softirq_exit, F_WAKEUP, true};
-		specs[n++] = (struct probe_spec){s->progs.raw_tp_wakeup_data_ready, F_WAKEUP, true};
+		/* ready.bpf.c opens the brackets in this object's map. */
+		bpf_map__reuse_fd(s->maps.brackets, bpf_map__fd(p->ready->maps.brackets));
+		if (p->ready->rodata->cpu_marks_known) {
+			s->rodata->cpu_marks_known = true;
+			s->rodata->softnet_data_from_rq = p->ready->rodata->softnet_data_from_rq;
+			s->rodata->kstat_from_rq = p->ready->rodata->kstat_from_rq;
+			s->rodata->preempt_count_from_rq = p->ready->rodata->preempt_count_from_rq;
+		} else {
+			specs[n++] =
+				(struct probe_spec){s->progs.raw_tp_softirq_exit, F_WAKEUP, true};
+		}
 		break;
 	}
-	specs[n++] = (struct probe_spec){s->progs.raw_tp_sched_waking, F_WAKEUP, true};
+	specs[n++] =
+		(struct probe_spec){kernel_has_rdonly_cast() ? s->progs.raw_tp_sched_waking_direct
+							     : s->progs.raw_tp_sched_waking,
+				    F_WAKEUP, true};
 	/* An interrupt inside the bracket can wake an unrelated sleeper on every tier. */
 	s->rodata->filter_waiters = true;
 	autoload_only(s->obj, specs, n);
@@ -415,6 +524,54 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 		return;
 	}
 	p->features.wakeups = true;
+	if (p->ready)
+		p->ready->bss->open_brackets = true;
+}
+
+/*
+ * The tracepoint tier's one sk_data_ready program (ready.bpf.c), on accept.bpf.c's counters.
+ * sock:sk_data_ready appeared in 6.7; without it enqueues, wakeups and UDP are unknown. Its
+ * parts start switched off and are switched on as their consumers attach.
+ */
+static void try_ready(struct rt_probes *p)
+{
+	struct probe_spec spec = {NULL, F_ENQUEUE, false};
+	struct cpu_mark_offsets marks;
+	struct ready_bpf *s;
+	int ret;
+
+	s = p->ready = ready_bpf__open();
+	if (!s) {
+		p->ready_err = -errno;
+		add_degraded(p, "enqueued unknown: failed to open BPF object: %s", strerror(errno));
+		return;
+	}
+	spec.prog = s->progs.raw_tp_sk_data_ready;
+	read_ephemeral_range(&s->rodata->ephemeral_lo, &s->rodata->ephemeral_hi);
+	if (find_cpu_mark_offsets(&marks)) {
+		s->rodata->cpu_marks_known = true;
+		s->rodata->softnet_data_from_rq = marks.softnet_data;
+		s->rodata->kstat_from_rq = marks.kstat;
+		s->rodata->preempt_count_from_rq = marks.preempt_count;
+	}
+	ret = bpf_map__reuse_fd(s->maps.sock_counters, bpf_map__fd(p->accept->maps.sock_counters));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.queue_peak,
+					bpf_map__fd(p->accept->maps.queue_peak));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
+	if (!ret)
+		ret = ready_bpf__load(s);
+	if (!ret)
+		ret = attach_prog(p, spec.prog);
+	if (ret) {
+		p->ready_err = ret;
+		note_missing(p, &spec, ret);
+		ready_bpf__destroy(s);
+		p->ready = NULL;
+		return;
+	}
+	s->bss->count_enqueues = true;
 }
 
 static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
@@ -428,6 +585,8 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 		close_all(p);
 		return ret;
 	}
+	if (tier == RT_TIER_TRACEPOINT)
+		try_ready(p);
 	try_select(p, tier);
 	try_wakeup(p, tier);
 	try_udp(p, tier);

@@ -22,6 +22,7 @@ struct accept_bpf;
 struct select_bpf;
 struct wakeup_bpf;
 struct udp_bpf;
+struct ready_bpf;
 struct bpf_link;
 
 struct rt_probes {
@@ -31,6 +32,8 @@ struct rt_probes {
 	struct select_bpf *select; /* NULL when the tier cannot see reuseport selection */
 	struct wakeup_bpf *wakeup; /* NULL when wakeups cannot be attributed */
 	struct udp_bpf *udp;       /* NULL when UDP sockets cannot be counted */
+	struct ready_bpf *ready;   /* tracepoint tier: the one sk_data_ready program, or NULL */
+	int ready_err;             /* why ready is NULL on the tracepoint tier (-errno) */
 	struct bpf_link *links[RT_MAX_LINKS];
 	size_t nlinks;
 	char degraded_buf[RT_MAX_DEGRADED][200];

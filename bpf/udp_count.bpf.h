@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Counting datagrams per UDP server socket. Shared by udp.bpf.c and ready.bpf.c (the tracepoint
+ * tier's one sk_data_ready program), whose copy of udp_counters user space replaces with
+ * udp.bpf.c's before loading it. The includer declares RT_HEALTH_MAP first.
+ */
+#ifndef REUSETOP_UDP_COUNT_BPF_H
+#define REUSETOP_UDP_COUNT_BPF_H
+
+#include "maps.bpf.h"
+#include "reusetop.h"
+#include "sock.bpf.h"
+
+/* /proc/sys/net/ipv4/ip_local_port_range, set by user space before load. */
+const volatile __u16 ephemeral_lo = 32768;
+const volatile __u16 ephemeral_hi = 60999;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct rt_udp_counters);
+} udp_counters SEC(".maps");
+
+/* A UDP socket a server holds: in a reuseport group, or bound outside the ephemeral range. */
+static __always_inline bool udp_server_port(const struct sock *sk)
+{
+	__u16 port;
+
+	if (BPF_CORE_READ(sk, sk_reuseport_cb))
+		return true;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	return port && (port < ephemeral_lo || port > ephemeral_hi);
+}
+
+static __always_inline bool udp_server_sock(const struct sock *sk)
+{
+	return sk_is_inet_proto(sk, IPPROTO_UDP) && udp_server_port(sk);
+}
+
+static __always_inline void count_udp(const struct sock *sk, __u64 enqueued, __u64 received)
+{
+	static const struct rt_udp_counters zero;
+	struct rt_udp_counters *c;
+	__u64 inode = sk_inode(sk);
+
+	if (!inode)
+		return;
+	c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
+	if (!c)
+		return;
+	if (enqueued)
+		__sync_fetch_and_add(&c->enqueued, enqueued);
+	if (received)
+		__sync_fetch_and_add(&c->received, received);
+}
+
+#endif
