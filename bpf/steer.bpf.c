@@ -82,12 +82,16 @@ struct {
 	__type(value, __u32);
 } steer_table SEC(".maps");
 
-/* Least-loaded: per slot, connections queued to the member and not yet accepted (estimate). */
+/*
+ * Least-loaded: every member's load in one value, so a selection looks them all up at once.
+ * Mmapable, so that user space can zero one member's without rewriting the others'.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, STEER_MAX_MEMBERS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct steer_loads);
 } steer_load SEC(".maps");
 
 /* Socket inode -> slot, for the load trackers, which see the listener, not the slot. */
@@ -146,13 +150,12 @@ static __always_inline __u32 next_pos(__u32 len)
 	return pos;
 }
 
-/* Select `slot` and count the outcome; 0 or the helper's error. */
+/* Select `slot` and count the outcome (and, for least-loaded, the load); 0 or the helper's error. */
 static __always_inline int select_slot(struct sk_reuseport_md *md, __u32 slot, bool migrating,
-				       bool least_loaded)
+				       struct steer_loads *loads)
 {
 	struct steer_counters *c = bpf_map_lookup_elem(&steer_stats, &slot);
 	int err = bpf_sk_select_reuseport(md, &members, &slot, 0);
-	__u64 *load;
 
 	if (c) {
 		/* Per-CPU, and reuseport selection never nests on one CPU (softirq or BH off). */
@@ -163,33 +166,38 @@ static __always_inline int select_slot(struct sk_reuseport_md *md, __u32 slot, b
 		else
 			c->selected++;
 	}
-	if (!err && least_loaded) {
-		load = bpf_map_lookup_elem(&steer_load, &slot);
-		if (load)
-			__sync_fetch_and_add(load, 1);
-	}
+	/*
+	 * Not atomic: other CPUs' trackers overwrite the load with the kernel's count anyway, and a
+	 * lost increment only delays the spreading of a burst by one connection.
+	 */
+	if (!err && loads)
+		loads->load[slot & STEER_SLOT_MASK]++;
 	return err;
 }
 
-/* The eligible member with the smallest load; ties go round, starting at `start`. */
-static __always_inline __u32 least_loaded_pos(const struct steer_config *cfg, __u32 n, __u32 start)
+/*
+ * The eligible member with the smallest load; ties go round, starting at `start` (< n). The first
+ * idle member ends the search: none can be less loaded, and it is the one a full scan would take.
+ */
+static __always_inline __u32 least_loaded_pos(const struct steer_config *cfg,
+					      const struct steer_loads *loads, __u32 n, __u32 start)
 {
-	__u64 best = ~0ULL;
-	__u32 best_pos = 0;
+	__u32 best = ~0U, best_pos = start, p = start;
 
 	for (__u32 i = 0; i < STEER_MAX_MEMBERS; i++) {
-		__u32 p, s;
-		__u64 *load;
+		__u32 load;
 
 		if (i >= n)
 			break;
-		p = (start + i) % n;
-		s = cfg->slot[p & STEER_SLOT_MASK];
-		load = bpf_map_lookup_elem(&steer_load, &s);
-		if (load && *load < best) {
-			best = *load;
+		load = loads->load[cfg->slot[p & STEER_SLOT_MASK] & STEER_SLOT_MASK];
+		if (load < best) {
+			best = load;
 			best_pos = p;
+			if (!load)
+				break;
 		}
+		if (++p == n)
+			p = 0;
 	}
 	return best_pos;
 }
@@ -198,8 +206,9 @@ SEC("sk_reuseport/migrate")
 int steer_select(struct sk_reuseport_md *md)
 {
 	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash;
+	struct steer_loads *loads = NULL;
 	struct steer_config *cfg;
-	bool migrating = false, ll;
+	bool migrating = false;
 	__u64 *fallback;
 	__u32 *cur;
 
@@ -217,7 +226,6 @@ int steer_select(struct sk_reuseport_md *md)
 	n = cfg->n;
 	if (!n || n > STEER_MAX_MEMBERS)
 		goto fallback;
-	ll = cfg->policy == STEER_POLICY_LEAST_LOADED;
 
 	switch (cfg->policy) {
 	case STEER_POLICY_HASH:
@@ -231,7 +239,10 @@ int steer_select(struct sk_reuseport_md *md)
 		pos = bpf_get_smp_processor_id() % n;
 		break;
 	case STEER_POLICY_LEAST_LOADED:
-		pos = least_loaded_pos(cfg, n, next_pos(n));
+		pos = next_pos(n);
+		loads = bpf_map_lookup_elem(&steer_load, &zero);
+		if (loads)
+			pos = least_loaded_pos(cfg, loads, n, pos);
 		break;
 	case STEER_POLICY_WEIGHTED:
 	case STEER_POLICY_CONSISTENT: {
@@ -253,7 +264,7 @@ int steer_select(struct sk_reuseport_md *md)
 	}
 	first = cfg->slot[pos & STEER_SLOT_MASK];
 selected:
-	if (!select_slot(md, first, migrating, ll))
+	if (!select_slot(md, first, migrating, loads))
 		return SK_PASS;
 	/* That member's socket closed (its slot is empty): the next eligible ones, in order. */
 	for (__u32 i = 1; i <= STEER_RETRIES; i++) {
@@ -262,7 +273,7 @@ selected:
 		if (i >= n)
 			break;
 		s = cfg->slot[p & STEER_SLOT_MASK];
-		if (s != first && !select_slot(md, s, migrating, ll))
+		if (s != first && !select_slot(md, s, migrating, loads))
 			return SK_PASS;
 	}
 fallback:
@@ -278,17 +289,22 @@ fallback:
 static __always_inline void resync_load(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
-	__u64 inode = sk_inode(sk), *load;
-	__u32 *slot, s;
+	__u64 inode = sk_inode(sk);
+	struct steer_loads *loads;
+	__u32 zero = 0, *slot;
 
 	slot = bpf_map_lookup_elem(&steer_slot_of, &inode);
 	if (!slot)
 		return;
-	s = *slot;
-	load = bpf_map_lookup_elem(&steer_load, &s);
-	if (!load)
+	loads = bpf_map_lookup_elem(&steer_load, &zero);
+	if (!loads)
 		return;
-	*load = (__u64)BPF_CORE_READ(sk, sk_ack_backlog) +
+	/*
+	 * Stored without comparing first, even when unchanged: the line is usually another CPU's
+	 * (the selections write it), and a store does not wait for it where a load would.
+	 */
+	loads->load[*slot & STEER_SLOT_MASK] =
+		BPF_CORE_READ(sk, sk_ack_backlog) +
 		(__u32)BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
 }
 

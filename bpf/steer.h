@@ -103,6 +103,14 @@ struct steer_config {
 	__u32 slot[STEER_MAX_MEMBERS];
 };
 
+/*
+ * steer_load's one value (least-loaded): per slot, the connections queued to the member and not
+ * yet accepted plus its handshakes in progress, an estimate (bpf/steer.bpf.c says how it is kept).
+ */
+struct steer_loads {
+	__u32 load[STEER_MAX_MEMBERS];
+};
+
 /* steer_info, one per slot: who the member is (user space only: --show, --follow, the view). */
 #define STEER_MEMBER_USED    1u
 #define STEER_MEMBER_DRAINED 2u

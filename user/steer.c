@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -953,6 +954,28 @@ static int zero_percpu(int fd, uint32_t key, size_t value_size)
 }
 
 /*
+ * A new member's load starts at 0, whatever the slot's last member left. Written in place through
+ * a mapping of steer_load: rewriting the whole value would put back the loads of the other
+ * members as they were when read, undoing what the trackers wrote meanwhile.
+ */
+static int zero_load(int fd, uint32_t slot)
+{
+	size_t len = (size_t)sysconf(_SC_PAGESIZE);
+	struct steer_loads *loads;
+
+	/* The map's one value is at the start of its mapping, which is a page or more. */
+	_Static_assert(sizeof(struct steer_loads) <= 4096, "steer_loads: one page");
+	if (slot >= STEER_MAX_MEMBERS)
+		return -EINVAL;
+	loads = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (loads == MAP_FAILED)
+		return -errno;
+	__atomic_store_n(&loads->load[slot], 0, __ATOMIC_RELAXED);
+	munmap(loads, len);
+	return 0;
+}
+
+/*
  * Start CPU c's rotation (steer_rr) at position c: were they all at 0, every CPU would favour the
  * first members until its own count reached a multiple of the members.
  */
@@ -1361,12 +1384,11 @@ static int apply(struct ctx *c, struct group *g, unsigned long round)
 			.weight = m->weight,
 			.flags = STEER_MEMBER_USED | (m->drained ? STEER_MEMBER_DRAINED : 0),
 		};
-		uint64_t zero64 = 0;
 
 		memcpy(mi.comm, m->comm, sizeof(mi.comm));
 		if (m->added) {
 			zero_percpu(l.fd[M_STATS], s, sizeof(struct steer_counters));
-			bpf_map_update_elem(l.fd[M_LOAD], &s, &zero64, BPF_ANY);
+			zero_load(l.fd[M_LOAD], s);
 		}
 		if ((err = insert_member(c, g, l.fd[M_MEMBERS], m)) < 0)
 			goto undo;
@@ -1426,11 +1448,9 @@ static int apply(struct ctx *c, struct group *g, unsigned long round)
 		}
 		if (policy == STEER_POLICY_LEAST_LOADED && (!ours || p.info.policy != policy)) {
 			/* A fresh start: the trackers resync each member at its next event. */
-			for (uint32_t s = 0; s < STEER_MAX_MEMBERS; s++) {
-				uint64_t z = 0;
+			struct steer_loads none = {};
 
-				bpf_map_update_elem(l.fd[M_LOAD], &s, &z, BPF_ANY);
-			}
+			bpf_map_update_elem(l.fd[M_LOAD], &zero, &none, BPF_ANY);
 		}
 		/* Programs that read the old buffer finish within microseconds (RCU). */
 		if (bpf_map_update_elem(l.fd[M_CUR], &zero, &next, BPF_ANY)) {
