@@ -251,7 +251,7 @@ int steer_select(struct sk_reuseport_md *md)
 		if (!len || len > STEER_TABLE_SIZE)
 			goto fallback;
 		idx = cfg->policy == STEER_POLICY_WEIGHTED ? next_pos(len) : hash % len;
-		pos = idx % n; /* where retries start, should the table's member be gone */
+		pos = idx; /* retries take (idx + i) mod n: divide only when one is needed */
 		idx += key * STEER_TABLE_SIZE;
 		s = bpf_map_lookup_elem(&steer_table, &idx);
 		if (!s)
