@@ -144,6 +144,48 @@ static bool test_json_writer(void)
 	return true;
 }
 
+/* Numbers without printf must print exactly as "%.*f" does. */
+static bool test_json_double_exact(void)
+{
+	/* Signed zeros, ties, values next to 2^50 and 2^52, a huge one, inexact fractions. */
+	const char *fixed = "0 -0 1 -1 0.5 0.125 2.5 0.0005 0.00049999 -0.0001 1e15 "
+			    "1125899906842623 1125899906842624 4503599627370495.5 1e300 "
+			    "123456.789 0.1 0.3 2.675";
+	uint64_t x = 88172645463325252ull;
+	struct json_writer w;
+
+	for (int i = 0; i < 20000; i++) {
+		double v;
+		int d = i % 6;
+		char *out = NULL, want[400];
+
+		if (*fixed) {
+			char *end;
+
+			v = strtod(fixed, &end);
+			if (d == 5)
+				fixed = end;
+		} else {
+			/* xorshift: rates, shares and odd bit patterns alike */
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			if (i % 3 == 0)
+				v = (double)(x % 100000) / (double)(1 + x % 997);
+			else if (i % 3 == 1)
+				v = (double)(x % 10000000) / 1000.0;
+			else
+				v = ldexp((double)(x % 4096) - 2048, (int)(x % 90) - 45);
+		}
+		snprintf(want, sizeof(want), "%.*f", d, v);
+		CAPTURE(out, f, {
+			json_init(&w, f);
+			json_double(&w, NULL, v, d);
+		});
+		CHECK(!strcmp(out, want), "%a with %d decimals: %s, want %s", v, d, out, want);
+		free(out);
+	}
+	return true;
+}
+
 /* A command line split at spaces into argv (pointing into buf); returns argc. */
 static int split_args(const char *line, char *buf, size_t len, char **argv, int max)
 {
@@ -465,6 +507,94 @@ static bool test_render_json_nulls(void)
 	return true;
 }
 
+/* Two renders of one view: fresh, and with the cache; false when they differ. */
+static bool same_json(const struct rt_view *v, struct rt_json_cache *cache, const char *when)
+{
+	char *fresh = NULL, *cached = NULL;
+	bool ok;
+
+	CAPTURE(fresh, f, render_json(f, v));
+	CAPTURE(cached, f, render_json_cached(f, v, cache));
+	ok = !strcmp(fresh, cached);
+	if (!ok)
+		snprintf(why, sizeof(why), "%s: cached\n%s\nfresh\n%s", when, cached, fresh);
+	free(fresh);
+	free(cached);
+	return ok;
+}
+
+/*
+ * The cached renderer prints what the fresh one does, interval after interval, whether groups
+ * change (counters, a holder's name, features, groups leaving and coming) or not; and it does
+ * reuse the text of groups that did not change.
+ */
+static bool test_render_json_cached(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {SOCK(5, 1, 1, 0, 0), SOCK(10, 10, 10, 0, 0),
+				     SOCK(11, 30, 29, 0, 0), SOCK(12, 0, 0, 0, 0)};
+	struct rt_acceptor_sample a[] = {ACCEPTOR(11, 101, 101, "srv", 29, 0, 4)};
+	struct rt_sample sample = {.mono_s = 1.0, .features = {true, true, false, true, true}};
+	struct rt_holder renamed = {100, 3, "srv \"new\"\n\xff"};
+	struct rt_json_cache *cache;
+	struct rt_model *m;
+	struct rt_view v;
+
+	make_listeners(l);
+	/* Sorted like discovery: the group of three (inet) first, then the lone [::1]:9090. */
+	struct rt_listener sorted[4] = {l[0], l[1], l[2], l[3]};
+
+	sample.listeners = sorted;
+	sample.nlisteners = 4;
+	sample.socks = s;
+	sample.nsocks = 4;
+	sample.acceptors = a;
+	sample.nacceptors = 1;
+	CHECK(!model_new(&m) && !json_cache_new(&cache), "new");
+	for (int i = 0; i < 10; i++) {
+		char when[32];
+
+		snprintf(when, sizeof(when), "interval %d", i);
+		sample.mono_s += 1.0;
+		switch (i) {
+		case 3: /* traffic on one member, an accept queue */
+			s[2].enqueued += 5;
+			s[2].accepted += 4;
+			a[0].accepted += 4;
+			s[2].wait[3] += 4;
+			sorted[2].queue = 1;
+			break;
+		case 5: /* a holder renamed (escaping), and a drop */
+			sorted[0].holders = &renamed;
+			sorted[3].drops = 7;
+			break;
+		case 6: /* the lone listener leaves */
+			sample.nlisteners = 3;
+			break;
+		case 7: /* and comes back; wakeups no longer known */
+			sample.nlisteners = 4;
+			sample.features.wakeups = false;
+			break;
+		}
+		CHECK(!model_update(m, &sample, 0, NULL, &v), "update %d", i);
+		if (!same_json(&v, cache, when))
+			return false;
+		/*
+		 * Nothing changed since the interval before: every group's text is reused (at 9:
+		 * the returning listener's rates changed once more at 8, its first full interval).
+		 */
+		if (i == 2 || i == 9)
+			CHECK(json_cache_reused(cache) == v.ngroups, "%s: reused %zu of %zu", when,
+			      json_cache_reused(cache), v.ngroups);
+		if (i == 3)
+			CHECK(json_cache_reused(cache) == 1, "%s: the idle group only (%zu)", when,
+			      json_cache_reused(cache));
+	}
+	model_free(m);
+	json_cache_free(cache);
+	return true;
+}
+
 static bool test_listen_addr(void)
 {
 	static const char *const bad[] = {
@@ -661,11 +791,13 @@ int main(void)
 	run("steer: Maglev table balance and minimal disruption", test_steer_maglev);
 	run("json: escaping", test_json_escape);
 	run("json: writer", test_json_writer);
+	run("json: numbers printed without printf are printf's", test_json_double_exact);
 	run("options: valid", test_opts_valid);
 	run("options: invalid values give one-line errors", test_opts_invalid);
 	run("model: groups, rates, shares, acceptors", test_model_groups);
 	run("model: port and pid filters", test_model_filters);
 	run("render: unknown values are null", test_render_json_nulls);
+	run("render: cached JSON equals fresh JSON across intervals", test_render_json_cached);
 	run("options: --prometheus listen addresses", test_listen_addr);
 	run("render: Prometheus escaping, no sample when unknown, cap on sockets",
 	    test_render_prometheus);

@@ -1,13 +1,141 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * JSON text is built in memory and handed to stdio in large pieces, and numbers are formatted
+ * without printf where that is exact: with 10,000 listeners -j writes about 10 MB a second,
+ * and per-byte stdio calls and printf were most of reusetop's CPU time.
+ */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 
+/* What a snapshot records before each call's key and value. */
+enum snap_kind {
+	SNAP_OBJECT_BEGIN = 1,
+	SNAP_OBJECT_END,
+	SNAP_ARRAY_BEGIN,
+	SNAP_ARRAY_END,
+	SNAP_STRING,
+	SNAP_UINT,
+	SNAP_INT,
+	SNAP_BOOL,
+	SNAP_NULL,
+	SNAP_DOUBLE,
+	SNAP_RAW,
+	SNAP_BYTES,
+};
+
+void json_buf_free(struct json_buf *b)
+{
+	free(b->data);
+	*b = (struct json_buf){0};
+}
+
+/* Room for n more bytes in b; false (and b->failed) when memory ran out. */
+static bool buf_grow(struct json_buf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 256;
+	char *p;
+
+	if (b->failed)
+		return false;
+	while (cap - b->len < n) {
+		if (cap > SIZE_MAX / 2) {
+			b->failed = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	if (!(p = realloc(b->data, cap))) {
+		b->failed = true;
+		return false;
+	}
+	b->data = p;
+	b->cap = cap;
+	return true;
+}
+
+static void flush(struct json_writer *w)
+{
+	if (w->f && w->out.len) {
+		fwrite(w->out.data, 1, w->out.len, w->f);
+		w->out.len = 0;
+	}
+}
+
+static void put_slow(struct json_writer *w, const void *p, size_t n)
+{
+	if (!w->f) {
+		if (buf_grow(w->buf, n)) {
+			memcpy(w->buf->data + w->buf->len, p, n);
+			w->buf->len += n;
+		}
+		return;
+	}
+	flush(w);
+	if (n > w->out.cap) {
+		fwrite(p, 1, n, w->f);
+		return;
+	}
+	memcpy(w->out.data, p, n);
+	w->out.len = n;
+}
+
+static inline void put(struct json_writer *w, const void *p, size_t n)
+{
+	struct json_buf *b = w->buf;
+
+	if (!n)
+		return;
+	if (n > b->cap - b->len) {
+		put_slow(w, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static inline void put_char(struct json_writer *w, char c)
+{
+	struct json_buf *b = w->buf;
+
+	if (b->len < b->cap)
+		b->data[b->len++] = c;
+	else
+		put_slow(w, &c, 1);
+}
+
+static void put_str(struct json_writer *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
 void json_init(struct json_writer *w, FILE *f)
 {
-	memset(w, 0, sizeof(*w));
 	w->f = f;
+	w->out = (struct json_buf){.data = w->space, .cap = sizeof(w->space)};
+	w->buf = &w->out;
+	w->keys = NULL;
+	w->depth = 0;
+	memset(w->need_comma, 0, sizeof(w->need_comma));
+}
+
+void json_init_buf(struct json_writer *w, struct json_buf *b, int depth)
+{
+	w->f = NULL;
+	w->out = (struct json_buf){0};
+	w->buf = b;
+	w->keys = NULL;
+	w->depth = depth;
+	memset(w->need_comma, 0, sizeof(w->need_comma));
+}
+
+void json_init_snapshot(struct json_writer *w, struct json_buf *b, struct json_keys *keys,
+			int depth)
+{
+	json_init_buf(w, b, depth);
+	w->keys = keys;
 }
 
 size_t utf8_valid_len(const unsigned char *s)
@@ -37,65 +165,200 @@ size_t utf8_valid_len(const unsigned char *s)
 	return n;
 }
 
-void json_write_escaped(FILE *f, const char *str)
+/* Printable ASCII other than the quote and the backslash is written as it is. */
+static inline bool plain_ascii(unsigned char c)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
 
-	fputc('"', f);
-	while (*s) {
-		size_t n;
+static void put_escaped(struct json_writer *w, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str, *run;
 
+	put_char(w, '"');
+	for (;;) {
+		/* Runs of bytes that need no escaping, valid UTF-8 included, go in one copy. */
+		for (run = s; *s; s++) {
+			size_t n;
+
+			if (plain_ascii(*s))
+				continue;
+			if (*s < 0x80 || !(n = utf8_valid_len(s)))
+				break;
+			s += n - 1;
+		}
+		put(w, run, (size_t)(s - run));
+		if (!*s)
+			break;
 		switch (*s) {
 		case '"':
-			fputs("\\\"", f);
+			put(w, "\\\"", 2);
 			break;
 		case '\\':
-			fputs("\\\\", f);
+			put(w, "\\\\", 2);
 			break;
 		case '\n':
-			fputs("\\n", f);
+			put(w, "\\n", 2);
 			break;
 		case '\r':
-			fputs("\\r", f);
+			put(w, "\\r", 2);
 			break;
 		case '\t':
-			fputs("\\t", f);
+			put(w, "\\t", 2);
 			break;
 		default:
 			if (*s < 0x20 || *s == 0x7f) {
-				fprintf(f, "\\u%04x", *s);
-				break;
+				char u[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
+
+				put(w, u, sizeof(u));
+			} else {
+				put(w, "\\ufffd", 6); /* not valid UTF-8 */
 			}
-			n = utf8_valid_len(s);
-			if (!n) {
-				fputs("\\ufffd", f);
-				break;
-			}
-			fwrite(s, 1, n, f);
-			s += n;
-			continue;
+			break;
 		}
 		s++;
 	}
-	fputc('"', f);
+	put_char(w, '"');
+}
+
+void json_write_escaped(FILE *f, const char *s)
+{
+	struct json_writer w;
+
+	json_init(&w, f);
+	put_escaped(&w, s);
+	flush(&w);
+}
+
+/* ---- snapshots ---- */
+
+/*
+ * A snapshot is a byte string that determines the text: per call, its kind, its key and its
+ * value, each in a form that says where it ends. Keys are the callers' string literals, so the
+ * same pointer is the same text: a key is its number in w->keys (0 for none), or once that is
+ * full KEY_POINTER and the pointer itself. Integers are LEB128 (most are small).
+ */
+#define KEY_POINTER 255
+/* The most a call's kind and key take. */
+#define SNAP_HEAD_MAX (2 + sizeof(const char *))
+#define VARINT_MAX    10
+
+static uint8_t key_id(struct json_keys *k, const char *key)
+{
+	size_t i;
+
+	if (!key)
+		return 0;
+	i = (size_t)(((uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15ull) >> 55) &
+	    (JSON_KEY_SLOTS - 1);
+	/* At most half full (254 keys in 512 slots): the probe ends. */
+	for (; k->slot[i]; i = (i + 1) & (JSON_KEY_SLOTS - 1))
+		if (k->slot[i] == key)
+			return k->id[i];
+	if (k->n >= KEY_POINTER - 1)
+		return KEY_POINTER;
+	k->slot[i] = key;
+	k->id[i] = (uint8_t)++k->n;
+	return k->id[i];
+}
+
+/* Room for n more bytes of snapshot: where they go, or NULL when memory ran out. */
+static inline unsigned char *snap_room(struct json_writer *w, size_t n)
+{
+	struct json_buf *b = w->buf;
+
+	if (n > b->cap - b->len && !buf_grow(b, n))
+		return NULL;
+	return (unsigned char *)b->data + b->len;
+}
+
+static inline void snap_done(struct json_writer *w, const unsigned char *end)
+{
+	w->buf->len = (size_t)((const char *)end - w->buf->data);
+}
+
+static inline unsigned char *snap_head(struct json_writer *w, unsigned char *p, enum snap_kind kind,
+				       const char *key)
+{
+	uint8_t id = key_id(w->keys, key);
+
+	*p++ = (unsigned char)kind;
+	*p++ = id;
+	if (id == KEY_POINTER) {
+		memcpy(p, &key, sizeof(key));
+		p += sizeof(key);
+	}
+	return p;
+}
+
+static inline unsigned char *snap_varint(unsigned char *p, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*p++ = (unsigned char)(v | 0x80);
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+/* A call with a key and an integer value (or none). */
+static void snap_int(struct json_writer *w, enum snap_kind kind, const char *key, uint64_t v)
+{
+	unsigned char *p = snap_room(w, SNAP_HEAD_MAX + VARINT_MAX);
+
+	if (p)
+		snap_done(w, snap_varint(snap_head(w, p, kind, key), v));
+}
+
+/* A call with a key and len bytes: their length, then the bytes. */
+static void snap_bytes(struct json_writer *w, enum snap_kind kind, const char *key,
+		       const void *value, size_t len)
+{
+	unsigned char *p = snap_room(w, SNAP_HEAD_MAX + VARINT_MAX + len);
+
+	if (!p)
+		return;
+	p = snap_varint(snap_head(w, p, kind, key), len);
+	if (len)
+		memcpy(p, value, len);
+	snap_done(w, p + len);
+}
+
+void json_snapshot_bytes(struct json_writer *w, const void *p, size_t len)
+{
+	if (w->keys)
+		snap_bytes(w, SNAP_BYTES, NULL, p, len);
+}
+
+/* ---- values ---- */
+
+/* The end of a value: a top-level one is complete, so its text goes out now. */
+static inline void value_done(struct json_writer *w)
+{
+	if (w->depth == 0)
+		flush(w);
 }
 
 static void json_key(struct json_writer *w, const char *key)
 {
-	if (w->depth > 0 && w->need_comma[w->depth - 1])
-		fputc(',', w->f);
-	if (w->depth > 0)
+	if (w->depth > 0 && w->depth <= JSON_MAX_DEPTH) {
+		if (w->need_comma[w->depth - 1])
+			put_char(w, ',');
 		w->need_comma[w->depth - 1] = true;
+	}
 	if (key) {
-		json_write_escaped(w->f, key);
-		fputc(':', w->f);
+		put_escaped(w, key);
+		put_char(w, ':');
 	}
 }
 
 static void json_open(struct json_writer *w, const char *key, char c)
 {
-	json_key(w, key);
-	fputc(c, w->f);
+	if (w->keys)
+		snap_int(w, c == '{' ? SNAP_OBJECT_BEGIN : SNAP_ARRAY_BEGIN, key, 0);
+	else {
+		json_key(w, key);
+		put_char(w, c);
+	}
 	if (w->depth < JSON_MAX_DEPTH)
 		w->need_comma[w->depth] = false;
 	w->depth++;
@@ -103,11 +366,16 @@ static void json_open(struct json_writer *w, const char *key, char c)
 
 static void json_close(struct json_writer *w, char c)
 {
-	fputc(c, w->f);
+	if (w->keys)
+		snap_int(w, c == '}' ? SNAP_OBJECT_END : SNAP_ARRAY_END, NULL, 0);
+	else
+		put_char(w, c);
 	if (w->depth > 0)
 		w->depth--;
-	if (w->depth == 0)
-		fputc('\n', w->f);
+	if (w->depth == 0 && !w->keys) {
+		put_char(w, '\n');
+		flush(w);
+	}
 }
 
 void json_object_begin(struct json_writer *w, const char *key)
@@ -132,40 +400,170 @@ void json_array_end(struct json_writer *w)
 
 void json_string(struct json_writer *w, const char *key, const char *value)
 {
+	if (w->keys) {
+		snap_bytes(w, SNAP_STRING, key, value, strlen(value));
+		return;
+	}
 	json_key(w, key);
-	json_write_escaped(w->f, value);
+	put_escaped(w, value);
+	value_done(w);
+}
+
+/* The decimal digits of v, written backwards ending at end; returns where they start. */
+static char *digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static void put_uint(struct json_writer *w, uint64_t v, bool negative)
+{
+	char buf[24], *end = buf + sizeof(buf), *p = digits(end, v);
+
+	if (negative)
+		*--p = '-';
+	put(w, p, (size_t)(end - p));
 }
 
 void json_uint(struct json_writer *w, const char *key, uint64_t value)
 {
+	if (w->keys) {
+		snap_int(w, SNAP_UINT, key, value);
+		return;
+	}
 	json_key(w, key);
-	fprintf(w->f, "%llu", (unsigned long long)value);
+	put_uint(w, value, false);
+	value_done(w);
 }
 
 void json_int(struct json_writer *w, const char *key, int64_t value)
 {
+	if (w->keys) {
+		/* Zigzag: small negative numbers stay short too. */
+		snap_int(w, SNAP_INT, key, ((uint64_t)value << 1) ^ (uint64_t)(value >> 63));
+		return;
+	}
 	json_key(w, key);
-	fprintf(w->f, "%lld", (long long)value);
+	/* The magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
+	put_uint(w, value < 0 ? 0 - (uint64_t)value : (uint64_t)value, value < 0);
+	value_done(w);
 }
 
 void json_bool(struct json_writer *w, const char *key, bool value)
 {
+	if (w->keys) {
+		snap_int(w, SNAP_BOOL, key, value);
+		return;
+	}
 	json_key(w, key);
-	fputs(value ? "true" : "false", w->f);
+	put_str(w, value ? "true" : "false");
+	value_done(w);
 }
 
 void json_null(struct json_writer *w, const char *key)
 {
+	if (w->keys) {
+		snap_int(w, SNAP_NULL, key, 0);
+		return;
+	}
 	json_key(w, key);
-	fputs("null", w->f);
+	put(w, "null", 4);
+	value_done(w);
+}
+
+/*
+ * "%.*f" without printf when that is exact. If t = value * 10^decimals, rounded to a double,
+ * is an integer below 2^50, the exact product is within half an ulp of t (at most 1/8), so
+ * printf, which rounds the exact value to `decimals` places, prints t's digits with the point
+ * put `decimals` from the end. Zeros, whole counts and short fractions (most rates, shares and
+ * percentiles) take this path; anything else goes to printf.
+ */
+static bool put_fixed_exact(struct json_writer *w, double value, int decimals)
+{
+	static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+	char buf[40], *end = buf + sizeof(buf), *p = end;
+	uint64_t n, frac;
+	double t;
+
+	if (decimals < 0 || decimals >= (int)(sizeof(pow10) / sizeof(pow10[0])))
+		return false;
+	t = fabs(value) * (double)pow10[decimals];
+	if (!(t < 0x1p50) || t != floor(t))
+		return false;
+	n = (uint64_t)t;
+	frac = n % pow10[decimals];
+	for (int i = 0; i < decimals; i++, frac /= 10)
+		*--p = (char)('0' + frac % 10);
+	if (decimals)
+		*--p = '.';
+	p = digits(p, n / pow10[decimals]);
+	/* printf keeps the sign of a negative value that rounds to zero, -0.0 included. */
+	if (signbit(value))
+		*--p = '-';
+	put(w, p, (size_t)(end - p));
+	return true;
 }
 
 void json_double(struct json_writer *w, const char *key, double value, int decimals)
 {
-	json_key(w, key);
-	if (!isfinite(value)) {
-		fputs("null", w->f);
+	char small[64];
+	int n;
+
+	if (w->keys) {
+		unsigned char *p = snap_room(w, SNAP_HEAD_MAX + 2 * VARINT_MAX);
+
+		if (p) {
+			uint64_t bits;
+
+			/*
+			 * The exact bits (equal bits print equally; -0.0 and 0.0 differ), byte
+			 * swapped: the common 0, 1 and NaN then take one to three bytes.
+			 */
+			memcpy(&bits, &value, sizeof(bits));
+			p = snap_varint(snap_head(w, p, SNAP_DOUBLE, key), (uint32_t)decimals);
+			snap_done(w, snap_varint(p, __builtin_bswap64(bits)));
+		}
 		return;
 	}
-	fprintf(w->f, "%.*f", decimals, value);
+	json_key(w, key);
+	if (!isfinite(value)) {
+		put(w, "null", 4);
+	} else if (!put_fixed_exact(w, value, decimals)) {
+		n = snprintf(small, sizeof(small), "%.*f", decimals, value);
+		if (n >= 0 && (size_t)n < sizeof(small)) {
+			put(w, small, (size_t)n);
+		} else if (n >= 0) {
+			/* Huge values: up to 309 integer digits. */
+			char *big = malloc((size_t)n + 1);
+
+			if (big) {
+				snprintf(big, (size_t)n + 1, "%.*f", decimals, value);
+				put(w, big, (size_t)n);
+				free(big);
+			} else {
+				w->buf->failed = true;
+			}
+		}
+	}
+	value_done(w);
+}
+
+void json_raw(struct json_writer *w, const char *key, const char *text, size_t len)
+{
+	if (w->keys) {
+		snap_bytes(w, SNAP_RAW, key, text, len);
+		return;
+	}
+	json_key(w, key);
+	if (w->f) {
+		/* Straight to stdio: copying large pieces into our buffer first would be a copy more. */
+		flush(w);
+		fwrite(text, 1, len, w->f);
+	} else {
+		put(w, text, len);
+	}
+	value_done(w);
 }

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The -j output: one JSON object per interval. Field names are a contract: see README.md. */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "json.h"
 #include "render.h"
@@ -209,7 +215,11 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 	json_object_begin(w, NULL);
 	json_string(w, "proto", proto_name(g->proto));
 	json_string(w, "family", family_name(g->family));
-	json_string(w, "addr", addr_str(g->family, g->addr, addr, sizeof(addr)));
+	/* The text follows from the family and these bytes: no inet_ntop for a snapshot. */
+	if (json_is_snapshot(w))
+		json_snapshot_bytes(w, g->addr, sizeof(g->addr));
+	else
+		json_string(w, "addr", addr_str(g->family, g->addr, addr, sizeof(addr)));
 	json_uint(w, "port", g->port);
 	json_uint(w, "netns", g->netns);
 	json_uint(w, "members", g->nsocks);
@@ -256,40 +266,275 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 	json_object_end(w);
 }
 
+/*
+ * The text of one group as the last interval rendered it, and the snapshot of the writer calls
+ * it came from (json_writer's snapshot mode). Ordered like the view's groups.
+ */
+struct group_text {
+	uint64_t netns;
+	uint8_t family, proto;
+	uint8_t addr[16];
+	uint16_t port;
+	bool valid; /* text and snapshot are complete (no allocation failed) */
+	struct json_buf snapshot;
+	struct json_buf text;
+};
+
+struct rt_json_cache {
+	struct group_text *groups, *next; /* the last document's, and the one being written */
+	size_t ngroups, nnext, groups_cap, next_cap;
+	struct json_buf scratch; /* the snapshot of the group being written */
+	struct json_buf head; /* the document around the groups */
+	struct iovec *pieces; /* the document as written */
+	size_t pieces_cap;
+	struct json_keys keys; /* of all the snapshots */
+	size_t reused; /* groups of the last document whose text was kept */
+};
+
+int json_cache_new(struct rt_json_cache **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+static void group_text_free(struct group_text *t)
+{
+	json_buf_free(&t->snapshot);
+	json_buf_free(&t->text);
+}
+
+void json_cache_free(struct rt_json_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->ngroups; i++)
+		group_text_free(&c->groups[i]);
+	free(c->groups);
+	free(c->next);
+	free(c->pieces);
+	json_buf_free(&c->scratch);
+	json_buf_free(&c->head);
+	free(c);
+}
+
+size_t json_cache_reused(const struct rt_json_cache *c)
+{
+	return c->reused;
+}
+
+/* The order of the view's groups (discovery sorts listeners this way). */
+static int group_text_cmp(const struct group_text *t, const struct rt_group_view *g)
+{
+	int c;
+
+	if ((c = (t->netns > g->netns) - (t->netns < g->netns)) ||
+	    (c = (t->proto > g->proto) - (t->proto < g->proto)) ||
+	    (c = (t->family > g->family) - (t->family < g->family)))
+		return c;
+	if ((c = memcmp(t->addr, g->addr, sizeof(t->addr))))
+		return c;
+	return (t->port > g->port) - (t->port < g->port);
+}
+
+/*
+ * The text of group g: the last interval's when the writer calls that render it are the same as
+ * then (compared byte for byte, not by a hash), else rendered now and kept. Idle groups, most of
+ * them on a host with many listeners, print the same text every interval. NULL when memory ran
+ * out.
+ */
+static const struct json_buf *group_text(const struct rt_view *v, const struct rt_group_view *g,
+					 struct rt_json_cache *c, size_t *cursor)
+{
+	struct group_text *t = &c->next[c->nnext++], *old = NULL;
+	struct json_writer sub;
+	struct json_buf swap;
+
+	c->scratch.len = 0;
+	c->scratch.failed = false;
+	json_init_snapshot(&sub, &c->scratch, &c->keys, 1);
+	group_json(&sub, v, g);
+	/* Both orders are the same: the previous entry of this group, if any, is at the cursor. */
+	while (*cursor < c->ngroups && group_text_cmp(&c->groups[*cursor], g) < 0)
+		(*cursor)++;
+	if (*cursor < c->ngroups && !group_text_cmp(&c->groups[*cursor], g))
+		old = &c->groups[(*cursor)++];
+	if (old) {
+		*t = *old;
+		/* Its buffers moved to t: the end of the document must not free them. */
+		old->snapshot = old->text = (struct json_buf){0};
+		if (t->valid && !c->scratch.failed && t->snapshot.len == c->scratch.len &&
+		    !memcmp(t->snapshot.data, c->scratch.data, c->scratch.len)) {
+			c->reused++;
+			return &t->text;
+		}
+	} else {
+		*t = (struct group_text){
+			.netns = g->netns, .family = g->family, .proto = g->proto, .port = g->port};
+		memcpy(t->addr, g->addr, sizeof(t->addr));
+	}
+	swap = t->snapshot;
+	t->snapshot = c->scratch;
+	c->scratch = swap;
+	t->text.len = 0;
+	t->text.failed = false;
+	json_init_buf(&sub, &t->text, 1);
+	group_json(&sub, v, g);
+	t->valid = !t->snapshot.failed && !t->text.failed;
+	return t->valid ? &t->text : NULL;
+}
+
+/* The cache's entries of groups no longer shown are freed, and this document's kept. */
+static void cache_swap(struct rt_json_cache *c)
+{
+	struct group_text *p = c->groups;
+	size_t cap = c->groups_cap;
+
+	for (size_t i = 0; i < c->ngroups; i++)
+		group_text_free(&c->groups[i]);
+	c->groups = c->next;
+	c->groups_cap = c->next_cap;
+	c->ngroups = c->nnext;
+	c->next = p;
+	c->next_cap = cap;
+	c->nnext = 0;
+}
+
+/* Everything before the groups' array elements. */
+static void header(struct json_writer *w, const struct rt_view *v)
+{
+	char when[40];
+
+	json_object_begin(w, NULL);
+	json_string(w, "time", iso8601_utc(&v->realtime, when, sizeof(when)));
+	json_double(w, "interval_s", v->interval_s, 3);
+	json_double(w, "refresh_s", v->refresh_s, 4);
+	json_string(w, "attach", v->attach ? v->attach : "none");
+	json_object_begin(w, "features");
+	json_bool(w, "enqueued", v->features.enqueued);
+	json_bool(w, "accepted", v->features.accepted);
+	json_bool(w, "selected", v->features.selected);
+	json_bool(w, "wakeups", v->features.wakeups);
+	json_bool(w, "wait", v->features.wait);
+	json_bool(w, "udp", v->features.udp);
+	json_object_end(w);
+	json_array_begin(w, "degraded");
+	for (size_t i = 0; v->degraded && v->degraded[i]; i++)
+		json_string(w, NULL, v->degraded[i]);
+	json_array_end(w);
+	json_object_begin(w, "lost");
+	json_uint(w, "socket_map_full", v->health.sock_map_full);
+	json_uint(w, "acceptor_map_full", v->health.acceptor_map_full);
+	json_uint(w, "inflight_map_full", v->health.inflight_full);
+	json_uint(w, "no_inode", v->health.no_inode);
+	json_uint(w, "wait_unknown", v->health.wait_unknown);
+	json_object_end(w);
+	json_array_begin(w, "groups");
+}
+
+static void footer(struct json_writer *w)
+{
+	json_array_end(w);
+	json_object_end(w);
+}
+
 void render_json(FILE *f, const struct rt_view *v)
 {
 	struct json_writer w;
-	char when[40];
 
 	json_init(&w, f);
-	json_object_begin(&w, NULL);
-	json_string(&w, "time", iso8601_utc(&v->realtime, when, sizeof(when)));
-	json_double(&w, "interval_s", v->interval_s, 3);
-	json_double(&w, "refresh_s", v->refresh_s, 4);
-	json_string(&w, "attach", v->attach ? v->attach : "none");
-	json_object_begin(&w, "features");
-	json_bool(&w, "enqueued", v->features.enqueued);
-	json_bool(&w, "accepted", v->features.accepted);
-	json_bool(&w, "selected", v->features.selected);
-	json_bool(&w, "wakeups", v->features.wakeups);
-	json_bool(&w, "wait", v->features.wait);
-	json_bool(&w, "udp", v->features.udp);
-	json_object_end(&w);
-	json_array_begin(&w, "degraded");
-	for (size_t i = 0; v->degraded && v->degraded[i]; i++)
-		json_string(&w, NULL, v->degraded[i]);
-	json_array_end(&w);
-	json_object_begin(&w, "lost");
-	json_uint(&w, "socket_map_full", v->health.sock_map_full);
-	json_uint(&w, "acceptor_map_full", v->health.acceptor_map_full);
-	json_uint(&w, "inflight_map_full", v->health.inflight_full);
-	json_uint(&w, "no_inode", v->health.no_inode);
-	json_uint(&w, "wait_unknown", v->health.wait_unknown);
-	json_object_end(&w);
-	json_array_begin(&w, "groups");
+	header(&w, v);
 	for (size_t i = 0; i < v->ngroups; i++)
 		group_json(&w, v, &v->groups[i]);
-	json_array_end(&w);
-	json_object_end(&w);
+	footer(&w);
 	fflush(f);
+}
+
+/*
+ * The pieces of a document to f: with writev() on its file descriptor when it has one, so that
+ * megabytes of kept text are not copied into stdio's buffer first; else through stdio.
+ */
+static int write_pieces(FILE *f, struct iovec *iov, size_t n)
+{
+	int fd = fileno(f);
+
+	if (fd < 0) {
+		for (size_t i = 0; i < n; i++)
+			fwrite(iov[i].iov_base, 1, iov[i].iov_len, f);
+		return fflush(f) || ferror(f) ? -EIO : 0;
+	}
+	if (fflush(f))
+		return -errno;
+	while (n) {
+		ssize_t done = writev(fd, iov, n < IOV_MAX ? (int)n : IOV_MAX);
+
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (; n && (size_t)done >= iov->iov_len; iov++, n--)
+			done -= (ssize_t)iov->iov_len;
+		if (n) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= (size_t)done;
+		}
+	}
+	return 0;
+}
+
+/* Room for the next document's entries and pieces; false when memory ran out. */
+static bool cache_reserve(struct rt_json_cache *c, size_t ngroups)
+{
+	size_t npieces = 2 * ngroups + 2;
+	void *p;
+
+	if (ngroups > c->next_cap) {
+		if (!(p = realloc(c->next, ngroups * sizeof(*c->next))))
+			return false;
+		c->next = p;
+		c->next_cap = ngroups;
+	}
+	if (npieces > c->pieces_cap) {
+		if (!(p = realloc(c->pieces, npieces * sizeof(*c->pieces))))
+			return false;
+		c->pieces = p;
+		c->pieces_cap = npieces;
+	}
+	return true;
+}
+
+int render_json_cached(FILE *f, const struct rt_view *v, struct rt_json_cache *c)
+{
+	struct json_writer w;
+	size_t cursor = 0, n = 0, head_len;
+	bool ok;
+
+	c->reused = 0;
+	c->head.len = 0;
+	c->head.failed = false;
+	json_init_buf(&w, &c->head, 0);
+	header(&w, v);
+	head_len = c->head.len;
+	footer(&w);
+	ok = cache_reserve(c, v->ngroups) && !c->head.failed;
+	if (ok) {
+		c->pieces[n++] = (struct iovec){c->head.data, head_len};
+		for (size_t i = 0; i < v->ngroups && ok; i++) {
+			const struct json_buf *text = group_text(v, &v->groups[i], c, &cursor);
+
+			if (i)
+				c->pieces[n++] = (struct iovec){(char *)",", 1};
+			if (text)
+				c->pieces[n++] = (struct iovec){text->data, text->len};
+			ok = text != NULL;
+		}
+		c->pieces[n++] = (struct iovec){c->head.data + head_len, c->head.len - head_len};
+		cache_swap(c);
+	}
+	if (!ok) {
+		/* Out of memory: this time without the cache. */
+		render_json(f, v);
+		return ferror(f) ? -EIO : 0;
+	}
+	return write_pieces(f, c->pieces, n);
 }

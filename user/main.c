@@ -30,6 +30,8 @@
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
+#define STDOUT_BUF_LEN (256 * 1024)
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -148,33 +150,46 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 /* -b and -j: print a view every delay until the iterations are done or a signal comes. */
 static int run_batch(const struct rt_options *o, struct app *app)
 {
-	/* Only this thread writes stdout: skip stdio's per-call locking (JSON is written bytewise). */
-	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
+	struct rt_json_cache *cache = NULL;
 	char err[300];
+	int status = 0;
 
+	/* Only this thread writes stdout: skip stdio's per-call locking. */
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
+	/* One interval can be megabytes of JSON: fewer, larger writes (each interval is flushed). */
+	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUF_LEN);
+	if (o->output == RT_OUT_JSON && json_cache_new(&cache))
+		return die(EXIT_RUNTIME, "failed to start: %s", strerror(ENOMEM));
 	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
 		struct rt_view view;
 		double next = app->start_mono_s + (double)(i + 1) * o->delay_s;
+		int werr = 0;
 
 		/* After a long stall (suspend, SIGSTOP) do not fire a burst of catch-up updates. */
 		if (next < mono_now())
 			next = mono_now();
 		if (!sleep_until(next))
 			break;
-		if (app_update(app, &view, err, sizeof(err)))
-			return die(EXIT_RUNTIME, "%s", err);
+		if (app_update(app, &view, err, sizeof(err))) {
+			status = die(EXIT_RUNTIME, "%s", err);
+			break;
+		}
 		if (o->output == RT_OUT_JSON)
-			render_json(stdout, &view);
+			werr = render_json_cached(stdout, &view, cache);
 		else if (o->output == RT_OUT_BATCH || !app->exporter)
 			render_text(stdout, &view); /* --prometheus alone, not on a terminal: silent */
-		if (ferror(stdout)) {
+		if (!werr && ferror(stdout))
+			werr = -errno;
+		if (werr) {
 			/* The reader went away (a closed pipe): nothing left to do, not an error. */
-			if (errno != EPIPE)
-				return die(EXIT_RUNTIME, "failed to write output: %s", strerror(errno));
+			if (werr != -EPIPE)
+				status = die(EXIT_RUNTIME, "failed to write output: %s",
+					     strerror(-werr));
 			break;
 		}
 	}
-	return 0;
+	json_cache_free(cache);
+	return status;
 }
 
 static int run(const struct rt_options *o)

@@ -9,6 +9,17 @@
 
 /* One JSON object on one line per call (the contract in README.md). */
 void render_json(FILE *f, const struct rt_view *v);
+/*
+ * The same text, keeping each group's text for the next call: a group rendered from the same
+ * values as last time is not formatted again. Needs a cache of its own per output. Written
+ * with writev() when f has a file descriptor (f is flushed first); 0 or -errno of the write.
+ */
+struct rt_json_cache;
+int json_cache_new(struct rt_json_cache **out);
+void json_cache_free(struct rt_json_cache *c);
+int render_json_cached(FILE *f, const struct rt_view *v, struct rt_json_cache *cache);
+/* How many groups the last render_json_cached() took from the cache (for the tests). */
+size_t json_cache_reused(const struct rt_json_cache *c);
 /* A plain-text table, no terminal control; a blank line ends each interval. */
 void render_text(FILE *f, const struct rt_view *v);
 
