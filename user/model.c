@@ -17,19 +17,47 @@ struct inode_drops {
 	int64_t drops;
 };
 
+/*
+ * Storage is kept from one update to the next and only grows: with 10,000 listeners, allocating
+ * and freeing the view's arrays every interval was a good part of what an interval cost.
+ */
 struct rt_model {
 	bool have_prev;
-	struct inode_drops *prev_drops; /* the listeners' drop counters, sorted by inode */
-	size_t nprev_drops;
+	/*
+	 * The listeners' drop counters in the last sample's order (which changes little), and sorted
+	 * by inode for the listeners that moved (made when first needed).
+	 */
+	struct inode_drops *prev_drops, *prev_drops_sorted;
+	size_t nprev_drops, prev_drops_cap, prev_drops_sorted_cap;
+	bool prev_drops_sorted_ok;
 	double prev_mono_s;
 	struct rt_sock_sample *prev_socks;
-	size_t nprev_socks;
+	size_t nprev_socks, prev_socks_cap;
 	struct rt_acceptor_sample *prev_acceptors;
-	size_t nprev_acceptors;
-	/* The last view's storage, freed on the next update. */
+	size_t nprev_acceptors, prev_acceptors_cap;
+	/* The last view's storage, reused by the next update. */
 	struct rt_group_view *groups;
-	size_t ngroups;
+	size_t ngroups, groups_cap;
+	struct rt_sock_view *socks; /* every group's members: listener i's view is socks[i] */
+	size_t socks_cap;
+	uint64_t *scratch; /* finish_group()'s per-member counts */
+	size_t scratch_cap;
 };
+
+/* Room for n elements of size bytes in *p (which may move); 0 or -ENOMEM. */
+static int reserve(void *p, size_t *cap, size_t n, size_t size)
+{
+	void **arr = p;
+	void *q;
+
+	if (n <= *cap)
+		return 0;
+	if (n > SIZE_MAX / size || !(q = realloc(*arr, n * size)))
+		return -ENOMEM;
+	*arr = q;
+	*cap = n;
+	return 0;
+}
 
 /* Three-way compare without subtraction, so large unsigned values cannot overflow. */
 #define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
@@ -248,32 +276,46 @@ static bool group_wanted(const struct rt_sample *s, size_t first, size_t end,
 	return pid_match;
 }
 
-static void free_groups(struct rt_model *m)
+static void free_acceptors(struct rt_model *m)
 {
-	for (size_t i = 0; i < m->ngroups; i++) {
-		free(m->groups[i].socks);
+	for (size_t i = 0; i < m->ngroups; i++)
 		free(m->groups[i].acceptors);
-	}
-	free(m->groups);
-	m->groups = NULL;
 	m->ngroups = 0;
 }
 
-static void fill_socket(struct rt_model *m, const struct rt_sample *s, const struct rt_listener *l,
-			double interval, struct rt_sock_view *v)
+/* The drop counter listener li (of inode) had in the last sample, or NULL. */
+static const struct inode_drops *drops_before(struct rt_model *m, size_t li, uint64_t inode)
+{
+	/* Most listeners are where they were. */
+	if (li < m->nprev_drops && m->prev_drops[li].inode == inode)
+		return &m->prev_drops[li];
+	if (!m->nprev_drops)
+		return NULL;
+	if (!m->prev_drops_sorted_ok) {
+		/* save_prev_drops() made room. */
+		memcpy(m->prev_drops_sorted, m->prev_drops,
+		       m->nprev_drops * sizeof(*m->prev_drops));
+		qsort(m->prev_drops_sorted, m->nprev_drops, sizeof(*m->prev_drops), drops_sort_cmp);
+		m->prev_drops_sorted_ok = true;
+	}
+	return bsearch(&inode, m->prev_drops_sorted, m->nprev_drops, sizeof(*m->prev_drops),
+		       drops_cmp);
+}
+
+/* Listener li of the sample, as member v of its group. */
+static void fill_socket(struct rt_model *m, const struct rt_sample *s, size_t li, double interval,
+			struct rt_sock_view *v)
 {
 	static const struct rt_sock_sample none;
+	const struct rt_listener *l = &s->listeners[li];
 	const struct rt_sock_sample *now = find_sock(s->socks, s->nsocks, l->inode);
 	const struct rt_sock_sample *before = find_sock(m->prev_socks, m->nprev_socks, l->inode);
+	const struct inode_drops *drops_prev = drops_before(m, li, l->inode);
 
 	if (!now)
 		now = &none;
 	if (!before)
 		before = &none;
-	const struct inode_drops *drops_before =
-		m->nprev_drops ? bsearch(&l->inode, m->prev_drops, m->nprev_drops,
-					 sizeof(*m->prev_drops), drops_cmp)
-			       : NULL;
 
 	v->l = l;
 	v->sample = now == &none ? NULL : now;
@@ -289,12 +331,13 @@ static void fill_socket(struct rt_model *m, const struct rt_sample *s, const str
 	/* The peak seen at enqueues, or the queue now when nothing was enqueued. */
 	v->queue_max = now->queue_peak > l->queue ? (uint32_t)now->queue_peak : l->queue;
 	v->drops_rate = l->drops >= 0 ? rate_per_s((uint64_t)l->drops,
-						   drops_before && drops_before->drops >= 0
-							   ? (uint64_t)drops_before->drops
+						   drops_prev && drops_prev->drops >= 0
+							   ? (uint64_t)drops_prev->drops
 							   : 0,
 						   interval)
 				      : NAN;
-	if (s->features.wait)
+	/* Most listeners have no counters: nothing to sum. */
+	if (s->features.wait && now != &none)
 		v->wait = wait_summary(now->wait, before == &none ? NULL : before->wait);
 	else
 		v->wait = (struct rt_wait_summary){NAN, NAN, NAN, 0};
@@ -323,6 +366,7 @@ static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double 
 	}
 	if (!n)
 		return 0;
+	/* Idle groups have none: an allocation per group with acceptors is little. */
 	g->acceptors = calloc(n, sizeof(*g->acceptors));
 	if (!g->acceptors)
 		return -ENOMEM;
@@ -348,21 +392,21 @@ static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double 
 	return 0;
 }
 
-static int finish_group(const struct rt_sample *s, double interval, struct rt_group_view *g)
+static int finish_group(struct rt_model *m, const struct rt_sample *s, double interval,
+			struct rt_group_view *g)
 {
 	size_t n = g->nsocks > g->nacceptors ? g->nsocks : g->nacceptors;
-	uint64_t *total = calloc(n + 1, sizeof(*total));
-	uint64_t *delta = calloc(n + 1, sizeof(*delta));
+	uint64_t *total, *delta;
 	uint64_t interval_total = 0, accepted = 0, interval_wakeups = 0;
 	struct rt_imbalance unknown = {NAN, NAN};
 	bool enq_known = has_enqueued(&s->features, g->proto);
 	bool acc_known = has_accepted(&s->features, g->proto);
 
-	if (!total || !delta) {
-		free(total);
-		free(delta);
+	if (reserve(&m->scratch, &m->scratch_cap, 2 * (n + 1), sizeof(*m->scratch)))
 		return -ENOMEM;
-	}
+	total = m->scratch;
+	delta = m->scratch + n + 1;
+	memset(m->scratch, 0, 2 * (n + 1) * sizeof(*m->scratch));
 	g->accepted_rate = g->eagain_rate = g->selected_rate = g->wakeups_rate = 0;
 	for (size_t i = 0; i < g->nsocks; i++) {
 		struct rt_sock_view *v = &g->socks[i];
@@ -413,8 +457,6 @@ static int finish_group(const struct rt_sample *s, double interval, struct rt_gr
 			acc_known && accepted ? (double)total[i] / (double)accepted : NAN;
 	if (acc_known)
 		g->acceptor_imbalance = imbalance_of(total, g->nacceptors);
-	free(total);
-	free(delta);
 	return 0;
 }
 
@@ -443,43 +485,30 @@ static const struct steer_member_stats *steered_member(const struct steer_group_
 
 static int save_prev_drops(struct rt_model *m, const struct rt_sample *s)
 {
-	struct inode_drops *d = NULL;
-
-	if (s->nlisteners && !(d = malloc(s->nlisteners * sizeof(*d))))
+	if (reserve(&m->prev_drops, &m->prev_drops_cap, s->nlisteners, sizeof(*m->prev_drops)) ||
+	    reserve(&m->prev_drops_sorted, &m->prev_drops_sorted_cap, s->nlisteners,
+		    sizeof(*m->prev_drops_sorted)))
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nlisteners; i++)
-		d[i] = (struct inode_drops){s->listeners[i].inode, s->listeners[i].drops};
-	if (d)
-		qsort(d, s->nlisteners, sizeof(*d), drops_sort_cmp);
-	free(m->prev_drops);
-	m->prev_drops = d;
+		m->prev_drops[i] =
+			(struct inode_drops){s->listeners[i].inode, s->listeners[i].drops};
 	m->nprev_drops = s->nlisteners;
+	m->prev_drops_sorted_ok = false;
 	return 0;
 }
 
 static int save_prev(struct rt_model *m, const struct rt_sample *s)
 {
-	struct rt_sock_sample *socks = NULL;
-	struct rt_acceptor_sample *acc = NULL;
-
-	if (save_prev_drops(m, s))
+	if (save_prev_drops(m, s) ||
+	    reserve(&m->prev_socks, &m->prev_socks_cap, s->nsocks, sizeof(*m->prev_socks)) ||
+	    reserve(&m->prev_acceptors, &m->prev_acceptors_cap, s->nacceptors,
+		    sizeof(*m->prev_acceptors)))
 		return -ENOMEM;
-
-	if (s->nsocks && !(socks = malloc(s->nsocks * sizeof(*socks))))
-		return -ENOMEM;
-	if (s->nacceptors && !(acc = malloc(s->nacceptors * sizeof(*acc)))) {
-		free(socks);
-		return -ENOMEM;
-	}
-	if (socks)
-		memcpy(socks, s->socks, s->nsocks * sizeof(*socks));
-	if (acc)
-		memcpy(acc, s->acceptors, s->nacceptors * sizeof(*acc));
-	free(m->prev_socks);
-	free(m->prev_acceptors);
-	m->prev_socks = socks;
+	if (s->nsocks)
+		memcpy(m->prev_socks, s->socks, s->nsocks * sizeof(*s->socks));
+	if (s->nacceptors)
+		memcpy(m->prev_acceptors, s->acceptors, s->nacceptors * sizeof(*s->acceptors));
 	m->nprev_socks = s->nsocks;
-	m->prev_acceptors = acc;
 	m->nprev_acceptors = s->nacceptors;
 	m->prev_mono_s = s->mono_s;
 	m->have_prev = true;
@@ -493,16 +522,14 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 	size_t first, end;
 	int err;
 
-	free_groups(m);
+	free_acceptors(m);
 	memset(view, 0, sizeof(*view));
 	if (!(interval > 0))
 		interval = 1e-9;
-	if (s->nlisteners) {
-		/* At most one group per listener. */
-		m->groups = calloc(s->nlisteners, sizeof(*m->groups));
-		if (!m->groups)
-			return -ENOMEM;
-	}
+	/* At most one group and one member per listener. */
+	if (reserve(&m->groups, &m->groups_cap, s->nlisteners, sizeof(*m->groups)) ||
+	    reserve(&m->socks, &m->socks_cap, s->nlisteners, sizeof(*m->socks)))
+		return -ENOMEM;
 	for (first = 0; first < s->nlisteners; first = end) {
 		struct rt_group_view *g;
 
@@ -513,22 +540,22 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 		if (!group_wanted(s, first, end, filter))
 			continue;
 		g = &m->groups[m->ngroups++];
+		memset(g, 0, sizeof(*g));
 		g->netns = s->listeners[first].netns;
 		g->family = s->listeners[first].family;
 		g->proto = s->listeners[first].proto;
 		g->port = s->listeners[first].port;
 		memcpy(g->addr, s->listeners[first].addr, sizeof(g->addr));
-		g->socks = calloc(end - first, sizeof(*g->socks));
-		if (!g->socks)
-			return -ENOMEM;
+		g->socks = &m->socks[first];
+		memset(g->socks, 0, (end - first) * sizeof(*g->socks));
 		g->steering = steering_of(s, &s->listeners[first]);
 		for (size_t i = first; i < end; i++) {
-			fill_socket(m, s, &s->listeners[i], interval, &g->socks[g->nsocks]);
+			fill_socket(m, s, i, interval, &g->socks[g->nsocks]);
 			g->socks[g->nsocks++].steered = steered_member(g->steering, s->listeners[i].inode);
 		}
 		if ((err = fill_acceptors(m, s, interval, g)))
 			return err;
-		if ((err = finish_group(s, interval, g)))
+		if ((err = finish_group(m, s, interval, g)))
 			return err;
 		view->nsockets += g->nsocks;
 	}
@@ -555,9 +582,13 @@ void model_free(struct rt_model *m)
 {
 	if (!m)
 		return;
-	free_groups(m);
+	free_acceptors(m);
+	free(m->groups);
+	free(m->socks);
+	free(m->scratch);
 	free(m->prev_socks);
 	free(m->prev_acceptors);
 	free(m->prev_drops);
+	free(m->prev_drops_sorted);
 	free(m);
 }
