@@ -536,8 +536,7 @@ static void read_health(struct rt_collector *c, struct rt_health_sample *h)
 	h->wait_unknown = sum[RT_STAT_WAIT_UNKNOWN];
 }
 
-int collector_sample(struct rt_collector *c, const struct rt_listener *listeners, size_t n,
-		     struct rt_sample *s)
+int collector_read(struct rt_collector *c, struct rt_sample *s)
 {
 	struct timespec mono;
 	int err;
@@ -576,6 +575,18 @@ int collector_sample(struct rt_collector *c, const struct rt_listener *listeners
 		return err;
 	merge_socks(c);
 	merge_acceptors(c);
+	s->socks = c->socks;
+	s->nsocks = c->nsocks;
+	s->acceptors = c->acceptors;
+	s->nacceptors = c->nacceptors;
+	return 0;
+}
+
+int collector_finish(struct rt_collector *c, const struct rt_listener *listeners, size_t n,
+		     struct rt_sample *s)
+{
+	int err;
+
 	if ((err = forget_stale(c, listeners, n)) || (err = sync_udp_pids(c, listeners, n)))
 		return err;
 	read_health(c, &s->health);

@@ -19,10 +19,14 @@ struct rt_collector;
 int collector_new(struct rt_collector **out, const struct rt_probes *p);
 void collector_free(struct rt_collector *c);
 /*
- * Read the maps now. listeners (sorted by discovery) tell which inodes are alive. Fills s; the
- * arrays it points to are owned by c and valid until the next call. Returns 0 or -errno.
+ * A sample in two steps, so that what the counters say can decide how much discovery does:
+ * collector_read() reads the maps now (s->socks and s->acceptors); collector_finish(), given
+ * the listeners discovery found (sorted; they tell which inodes are alive), forgets what is gone
+ * and completes s. The arrays s points to are owned by c and valid until the next read. Both
+ * return 0 or -errno.
  */
-int collector_sample(struct rt_collector *c, const struct rt_listener *listeners, size_t n,
+int collector_read(struct rt_collector *c, struct rt_sample *s);
+int collector_finish(struct rt_collector *c, const struct rt_listener *listeners, size_t n,
 		     struct rt_sample *s);
 
 #endif

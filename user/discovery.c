@@ -14,12 +14,21 @@
  *   many open fds as at the last walk (one stat instead of a readlink per fd); it skips none
  *   when a new socket is then found with no holder, or every FULL_WALK_MAX_AGE_NS;
  * - sorting only when the kernel listed other sockets than last time (see struct rt_discovery).
+ *
+ * discovery_refresh(), for reusetop's view, dumps everything only every FULL_SCAN_MAX_AGE_NS or
+ * when the set of sockets may have changed in a way it can see: a holder process exited, a
+ * network namespace came or went, the probes counted a socket it does not know. In between it
+ * dumps again only the sockets whose shown values can have changed: those the probes counted
+ * something for, and those with a non-empty queue (a full accept queue drops SYNs uncounted),
+ * with a port filter that the kernel runs, so that it fills and copies only those. With 10,000
+ * idle listeners the full dump was most of what an interval cost.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +47,8 @@
 
 #include "discovery.h"
 
+/* discovery_refresh(): everything is dumped again at least this often. */
+#define FULL_SCAN_MAX_AGE_NS (5ull * 1000000000ull)
 /* Forks add holders without any other sign we could see: walk /proc at least this often. */
 #define HOLDERS_MAX_AGE_NS (5ull * 1000000000ull)
 /* A walk may skip processes whose fd count is unchanged; this often it skips none. */
@@ -50,6 +61,28 @@
 
 /* Three-way compare without subtraction, so large unsigned values cannot overflow. */
 #define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
+
+/* Port ranges one filtered dump can ask for (the kernel runs the filter on every socket). */
+#define FILTER_MAX_RANGES 8
+
+/* Local ports lo..hi, for a dump filtered in the kernel. */
+struct port_range {
+	uint16_t lo, hi;
+};
+
+/* Where out[] has a socket. */
+struct ino_pos {
+	uint64_t inode;
+	uint32_t pos;
+};
+
+enum mark { MARK_NONE, MARK_WANTED, MARK_SEEN };
+
+/* Sockets as dumps list them. */
+struct ls_vec {
+	struct rt_listener *v;
+	size_t n, cap;
+};
 
 /* A network namespace some process is in, with the sock_diag socket created inside it. */
 struct ns_entry {
@@ -99,8 +132,21 @@ struct rt_discovery {
 	struct ns_entry *ns; /* ns[0] is our own netns, never dropped */
 	size_t nns, ns_cap;
 
-	struct rt_listener *ls; /* this scan's dumps, in the kernel's order */
-	size_t nls, ls_cap;
+	struct ls_vec ls; /* this scan's dumps, in the kernel's order */
+	bool ns_changed; /* the last ns_refresh() added, dropped or entered a netns */
+
+	/* discovery_refresh() */
+	uint64_t full_scan_ns; /* end of the last full scan, 0 before the first */
+	struct ls_vec part; /* a filtered dump */
+	struct ino_pos *index; /* out[] by inode, built on demand after each full scan */
+	size_t nindex, index_cap;
+	bool have_index;
+	uint8_t *marks; /* per out[] entry: enum mark */
+	size_t marks_cap;
+	struct port_range *ranges;
+	size_t ranges_cap;
+	uint64_t *ignored; /* sorted: active inodes the last full scan did not find */
+	size_t nignored, ignored_cap;
 
 	/*
 	 * What the caller gets: ls sorted. The kernel lists unchanged sockets in the same order,
@@ -359,6 +405,7 @@ static int ns_refresh(struct rt_discovery *d)
 	int err;
 
 	d->npids_alive = 0;
+	d->ns_changed = false;
 	for (size_t i = 1; i < d->nns; i++)
 		d->ns[i].seen = false;
 	rewinddir(d->proc_dir);
@@ -385,10 +432,15 @@ static int ns_refresh(struct rt_discovery *d)
 
 		if (!e->seen) {
 			ns_drop(d, i);
+			d->ns_changed = true;
 			continue;
 		}
-		if (e->diag >= 0 || !(err = ns_enter(d, e, &stuck)))
+		if (e->diag >= 0)
 			continue;
+		if (!(err = ns_enter(d, e, &stuck))) {
+			d->ns_changed = true;
+			continue;
+		}
 		if (stuck)
 			return err;
 		d->netns_failed++;
@@ -398,17 +450,57 @@ static int ns_refresh(struct rt_discovery *d)
 
 /* ---- sock_diag ---- */
 
-static int diag_request(int sock, uint32_t seq, uint8_t family, uint8_t proto)
+/*
+ * A filter the kernel runs on each socket of a dump (INET_DIAG_REQ_BYTECODE): the local port is
+ * in one of the ranges. Per range, "port >= lo", "port <= hi" and a jump to the end (accept);
+ * a failed comparison goes on to the next range, past the last one it rejects. S_GE and S_LE
+ * rather than S_EQ: the kernel has had them from the start.
+ */
+static size_t port_filter(struct inet_diag_bc_op *op, const struct port_range *r, size_t nr)
+{
+	enum { OP = sizeof(*op), RANGE = 5 * OP };
+	size_t left = nr * RANGE; /* bytes from this range's first op to the end */
+
+	for (size_t i = 0; i < nr; i++, op += 5, left -= RANGE) {
+		/* Only landing exactly on the end accepts: past it rejects. */
+		bool last = i + 1 == nr;
+
+		op[0] = (struct inet_diag_bc_op){INET_DIAG_BC_S_GE, 2 * OP,
+						 (uint16_t)(last ? left + OP : RANGE)};
+		op[1] = (struct inet_diag_bc_op){.no = r[i].lo};
+		op[2] = (struct inet_diag_bc_op){INET_DIAG_BC_S_LE, 2 * OP,
+						 (uint16_t)(last ? left - OP : RANGE - 2 * OP)};
+		op[3] = (struct inet_diag_bc_op){.no = r[i].hi};
+		op[4] = (struct inet_diag_bc_op){INET_DIAG_BC_JMP, OP, (uint16_t)(left - 4 * OP)};
+	}
+	return nr * RANGE;
+}
+
+/* Dump the sockets of one family and protocol; nr > 0 limits it to those local port ranges. */
+static int diag_request(int sock, uint32_t seq, uint8_t family, uint8_t proto,
+			const struct port_range *r, size_t nr)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	struct {
+	struct diag_msg {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 req;
+		struct rtattr rta;
+		struct inet_diag_bc_op bc[5 * FILTER_MAX_RANGES];
 	} msg;
+	size_t len = offsetof(struct diag_msg, rta);
 	ssize_t n;
 
+	if (nr > FILTER_MAX_RANGES)
+		return -EINVAL;
 	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
+	if (nr) {
+		size_t bc_len = port_filter(msg.bc, r, nr);
+
+		msg.rta.rta_type = INET_DIAG_REQ_BYTECODE;
+		msg.rta.rta_len = (unsigned short)RTA_LENGTH(bc_len);
+		len += RTA_SPACE(bc_len);
+	}
+	msg.nlh.nlmsg_len = (uint32_t)len;
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	msg.nlh.nlmsg_seq = seq;
@@ -418,11 +510,11 @@ static int diag_request(int sock, uint32_t seq, uint8_t family, uint8_t proto)
 	/* UDP sockets are only in the kernel's tables once bound: "all states" is "all bound". */
 	msg.req.idiag_states = proto == IPPROTO_TCP ? 1u << TCP_LISTEN : ~0u;
 	do {
-		n = sendto(sock, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel));
+		n = sendto(sock, &msg, len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return n == sizeof(msg) ? 0 : -EIO;
+	return (size_t)n == len ? 0 : -EIO;
 }
 
 /* One datagram from the kernel; a truncated one would lose sockets, so it is an error. */
@@ -462,7 +554,7 @@ static void parse_attrs(struct rt_listener *l, const struct nlmsghdr *nlh)
 	}
 }
 
-static int add_listener(struct rt_discovery *d, const struct nlmsghdr *nlh, uint64_t netns,
+static int add_listener(struct ls_vec *into, const struct nlmsghdr *nlh, uint64_t netns,
 			uint8_t proto)
 {
 	const struct inet_diag_msg *m = NLMSG_DATA(nlh);
@@ -472,11 +564,11 @@ static int add_listener(struct rt_discovery *d, const struct nlmsghdr *nlh, uint
 		return -EBADMSG;
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return 0;
-	l = reserve(d->ls, &d->ls_cap, d->nls + 1, sizeof(*d->ls));
+	l = reserve(into->v, &into->cap, into->n + 1, sizeof(*into->v));
 	if (!l)
 		return -ENOMEM;
-	d->ls = l;
-	l = &d->ls[d->nls++];
+	into->v = l;
+	l = &into->v[into->n++];
 	memset(l, 0, sizeof(*l));
 	l->inode = m->idiag_inode;
 	l->netns = netns;
@@ -510,8 +602,8 @@ static int dump_status(const struct nlmsghdr *nlh)
  * The messages of one datagram: 1 at the end of the dump, 0 when more is to come, or -errno.
  * Walked by offset rather than NLMSG_OK/NLMSG_NEXT, whose int length mixes signedness.
  */
-static int parse_batch(struct rt_discovery *d, size_t len, uint32_t seq, uint64_t netns,
-		       uint8_t proto)
+static int parse_batch(struct rt_discovery *d, struct ls_vec *into, size_t len, uint32_t seq,
+		       uint64_t netns, uint8_t proto)
 {
 	const struct nlmsghdr *nlh;
 	int err;
@@ -535,7 +627,7 @@ static int parse_batch(struct rt_discovery *d, size_t len, uint32_t seq, uint64_
 			continue;
 		}
 		case SOCK_DIAG_BY_FAMILY:
-			if ((err = add_listener(d, nlh, netns, proto)))
+			if ((err = add_listener(into, nlh, netns, proto)))
 				return err;
 			continue;
 		default:
@@ -545,19 +637,19 @@ static int parse_batch(struct rt_discovery *d, size_t len, uint32_t seq, uint64_
 	return 0;
 }
 
-/* Append the sockets of one (netns, family, protocol) to d->ls. */
-static int diag_dump(struct rt_discovery *d, int sock, uint64_t netns, uint8_t family,
-		     uint8_t proto)
+/* Append the sockets of one (netns, family, protocol), in nr port ranges if nr > 0, to into. */
+static int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t netns,
+		     uint8_t family, uint8_t proto, const struct port_range *r, size_t nr)
 {
 	uint32_t seq = ++d->seq;
-	int err = diag_request(sock, seq, family, proto);
+	int err = diag_request(sock, seq, family, proto, r, nr);
 
 	while (!err) {
 		ssize_t n = diag_recv(sock, d->buf, RECV_BUF_LEN);
 
 		if (n < 0)
 			return (int)n;
-		err = parse_batch(d, (size_t)n, seq, netns, proto);
+		err = parse_batch(d, into, (size_t)n, seq, netns, proto);
 	}
 	return err < 0 ? err : 0;
 }
@@ -572,7 +664,8 @@ static int dump_netns(struct rt_discovery *d, const struct ns_entry *e)
 		for (size_t p = 0; p < sizeof(protos); p++) {
 			if (!(d->protos & (1u << protos[p])))
 				continue;
-			if ((err = diag_dump(d, e->diag, e->ino, families[f], protos[p])))
+			if ((err = diag_dump(d, &d->ls, e->diag, e->ino, families[f], protos[p],
+					     NULL, 0)))
 				return err;
 		}
 	}
@@ -588,17 +681,17 @@ static int dump_all(struct rt_discovery *d)
 {
 	int err;
 
-	d->nls = 0;
+	d->ls.n = 0;
 	for (size_t i = 0; i < d->nns; i++) {
 		struct ns_entry *e = &d->ns[i];
-		size_t before = d->nls;
+		size_t before = d->ls.n;
 
 		if (e->diag < 0 || !(err = dump_netns(d, e)))
 			continue;
 		close_fd(&e->diag);
 		if (i == 0 || err == -ENOMEM)
 			return err;
-		d->nls = before;
+		d->ls.n = before;
 		d->netns_failed++;
 	}
 	return 0;
@@ -794,11 +887,11 @@ static int build_holders(struct rt_discovery *d)
 /* Empty the table and enter the sockets of this dump, with no holders yet. */
 static int table_fill(struct rt_discovery *d)
 {
-	int err = table_reset(&d->table, d->nls);
+	int err = table_reset(&d->table, d->ls.n);
 
-	for (size_t i = 0; !err && i < d->nls; i++)
-		if (d->ls[i].inode)
-			table_slot(&d->table, d->ls[i].inode)->inode = d->ls[i].inode;
+	for (size_t i = 0; !err && i < d->ls.n; i++)
+		if (d->ls.v[i].inode)
+			table_slot(&d->table, d->ls.v[i].inode)->inode = d->ls.v[i].inode;
 	return err;
 }
 
@@ -863,15 +956,15 @@ static int scan_holders(struct rt_discovery *d, bool may_skip)
 static int collect_fresh(struct rt_discovery *d)
 {
 	d->nfresh = 0;
-	for (size_t i = 0; i < d->nls; i++) {
+	for (size_t i = 0; i < d->ls.n; i++) {
 		uint64_t *v;
 
-		if (!d->ls[i].inode || table_find(&d->table, d->ls[i].inode))
+		if (!d->ls.v[i].inode || table_find(&d->table, d->ls.v[i].inode))
 			continue;
 		if (!(v = reserve(d->fresh, &d->fresh_cap, d->nfresh + 1, sizeof(*d->fresh))))
 			return -ENOMEM;
 		d->fresh = v;
-		d->fresh[d->nfresh++] = d->ls[i].inode;
+		d->fresh[d->nfresh++] = d->ls.v[i].inode;
 	}
 	return 0;
 }
@@ -915,8 +1008,8 @@ static bool holders_stale(const struct rt_discovery *d, bool same)
 		return true;
 	if (same)
 		return false;
-	for (size_t i = 0; i < d->nls; i++)
-		if (d->ls[i].inode && !table_find(&d->table, d->ls[i].inode))
+	for (size_t i = 0; i < d->ls.n; i++)
+		if (d->ls.v[i].inode && !table_find(&d->table, d->ls.v[i].inode))
 			return true;
 	return false;
 }
@@ -948,10 +1041,10 @@ static int index_cmp(const void *pa, const void *pb, void *ls)
 /* Whether this dump listed the same sockets in the same order as the last one. */
 static bool same_sockets(const struct rt_discovery *d)
 {
-	if (!d->have_order || d->nls != d->nprev)
+	if (!d->have_order || d->ls.n != d->nprev)
 		return false;
-	for (size_t i = 0; i < d->nls; i++)
-		if (d->ls[i].inode != d->prev_inodes[i])
+	for (size_t i = 0; i < d->ls.n; i++)
+		if (d->ls.v[i].inode != d->prev_inodes[i])
 			return false;
 	return true;
 }
@@ -967,7 +1060,7 @@ static bool reuse_order(struct rt_discovery *d)
 		const struct rt_holder *holders = o->holders;
 		size_t nholders = o->nholders;
 
-		*o = d->ls[d->order[k]];
+		*o = d->ls.v[d->order[k]];
 		o->holders = holders;
 		o->nholders = nholders;
 		if (k && listener_cmp(o - 1, o) >= 0)
@@ -986,7 +1079,7 @@ static void attach_holders(const struct rt_discovery *d, struct rt_listener *l)
 
 static int reserve_output(struct rt_discovery *d)
 {
-	size_t n = d->nls ? d->nls : 1;
+	size_t n = d->ls.n ? d->ls.n : 1;
 	void *p;
 
 	if (n > UINT32_MAX)
@@ -1011,15 +1104,15 @@ static int build_output(struct rt_discovery *d)
 	d->have_order = false;
 	if ((err = reserve_output(d)))
 		return err;
-	for (size_t i = 0; i < d->nls; i++) {
+	for (size_t i = 0; i < d->ls.n; i++) {
 		d->order[i] = (uint32_t)i;
-		d->prev_inodes[i] = d->ls[i].inode;
+		d->prev_inodes[i] = d->ls.v[i].inode;
 	}
-	if (d->nls)
-		qsort_r(d->order, d->nls, sizeof(*d->order), index_cmp, d->ls);
+	if (d->ls.n)
+		qsort_r(d->order, d->ls.n, sizeof(*d->order), index_cmp, d->ls.v);
 	d->nout = 0;
-	for (size_t k = 0; k < d->nls; k++) {
-		const struct rt_listener *l = &d->ls[d->order[k]];
+	for (size_t k = 0; k < d->ls.n; k++) {
+		const struct rt_listener *l = &d->ls.v[d->order[k]];
 
 		/* A dump is read in parts: a socket moving in the kernel's table meanwhile can
 		 * be listed twice. */
@@ -1029,29 +1122,19 @@ static int build_output(struct rt_discovery *d)
 		d->out[d->nout] = *l;
 		attach_holders(d, &d->out[d->nout++]);
 	}
-	d->nprev = d->nls;
+	d->nprev = d->ls.n;
 	d->have_order = true;
 	return 0;
 }
 
-/* ---- public interface ---- */
-
-int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_t *n)
+/* Everything after ns_refresh(): dump every netns, holders if stale, and the sorted output. */
+static int scan_all(struct rt_discovery *d)
 {
 	bool same;
 	int err;
 
-	*out = NULL;
-	*n = 0;
-	/* Our own sock_diag socket is closed when a dump fails: make it again. */
-	if (d->ns[0].diag < 0) {
-		int s = diag_socket();
-
-		if (s < 0)
-			return s;
-		d->ns[0].diag = s;
-	}
-	if ((err = ns_refresh(d)) || (err = dump_all(d)))
+	d->have_index = false;
+	if ((err = dump_all(d)))
 		return err;
 	same = same_sockets(d);
 	if (holders_stale(d, same)) {
@@ -1061,6 +1144,276 @@ int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_
 	}
 	if ((!same || !reuse_order(d)) && (err = build_output(d)))
 		return err;
+	return 0;
+}
+
+/* Our own sock_diag socket is closed when a dump fails: make it again. */
+static int own_diag_socket(struct rt_discovery *d)
+{
+	int s;
+
+	if (d->ns[0].diag >= 0)
+		return 0;
+	if ((s = diag_socket()) < 0)
+		return s;
+	d->ns[0].diag = s;
+	return 0;
+}
+
+/* ---- discovery_refresh(): dump again only what can have changed ---- */
+
+static int ino_pos_cmp(const void *pa, const void *pb)
+{
+	return CMP3(((const struct ino_pos *)pa)->inode, ((const struct ino_pos *)pb)->inode);
+}
+
+static int build_index(struct rt_discovery *d)
+{
+	struct ino_pos *p = reserve(d->index, &d->index_cap, d->nout ? d->nout : 1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	d->index = p;
+	d->nindex = 0;
+	/* Sockets without an inode (kernel sockets) cannot be told apart: never refreshed alone. */
+	for (size_t k = 0; k < d->nout; k++)
+		if (d->out[k].inode)
+			p[d->nindex++] = (struct ino_pos){d->out[k].inode, (uint32_t)k};
+	if (d->nindex)
+		qsort(p, d->nindex, sizeof(*p), ino_pos_cmp);
+	d->have_index = true;
+	return 0;
+}
+
+/* The position of inode in out[], or -1. */
+static long out_pos(const struct rt_discovery *d, uint64_t inode)
+{
+	struct ino_pos key = {.inode = inode};
+	const struct ino_pos *p =
+		d->nindex ? bsearch(&key, d->index, d->nindex, sizeof(key), ino_pos_cmp) : NULL;
+
+	return p ? (long)p->pos : -1;
+}
+
+static int u64_cmp(const void *pa, const void *pb)
+{
+	return CMP3(*(const uint64_t *)pa, *(const uint64_t *)pb);
+}
+
+static bool ignored(const struct rt_discovery *d, uint64_t inode)
+{
+	return d->nignored && bsearch(&inode, d->ignored, d->nignored, sizeof(inode), u64_cmp);
+}
+
+/*
+ * After a full scan: the active inodes it did not find either (a netns we cannot enter, a
+ * socket that is not a listener). They must not make every following refresh a full one.
+ */
+static int note_ignored(struct rt_discovery *d, const uint64_t *active, size_t nactive)
+{
+	int err;
+
+	d->nignored = 0;
+	if (!nactive)
+		return 0;
+	if (!d->have_index && (err = build_index(d)))
+		return err;
+	for (size_t i = 0; i < nactive; i++) {
+		uint64_t *p;
+
+		if (out_pos(d, active[i]) >= 0)
+			continue;
+		p = reserve(d->ignored, &d->ignored_cap, d->nignored + 1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->ignored = p;
+		d->ignored[d->nignored++] = active[i];
+	}
+	if (d->nignored)
+		qsort(d->ignored, d->nignored, sizeof(*d->ignored), u64_cmp);
+	return 0;
+}
+
+static int port_cmp(const void *pa, const void *pb)
+{
+	return CMP3(((const struct port_range *)pa)->lo, ((const struct port_range *)pb)->lo);
+}
+
+/*
+ * The ports of the wanted sockets in out[first, end) (one netns, protocol and family) as sorted
+ * ranges of consecutive ports: *nr of them, or -ENOMEM.
+ */
+static int wanted_ranges(struct rt_discovery *d, size_t first, size_t end, size_t *nr)
+{
+	size_t n = 0;
+
+	for (size_t k = first; k < end; k++) {
+		struct port_range *p;
+
+		if (d->marks[k] != MARK_WANTED)
+			continue;
+		p = reserve(d->ranges, &d->ranges_cap, n + 1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->ranges = p;
+		d->ranges[n++] = (struct port_range){d->out[k].port, d->out[k].port};
+	}
+	*nr = 0;
+	if (!n)
+		return 0;
+	qsort(d->ranges, n, sizeof(*d->ranges), port_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct port_range *last = *nr ? &d->ranges[*nr - 1] : NULL;
+
+		if (last && d->ranges[i].lo <= (uint32_t)last->hi + 1)
+			last->hi = d->ranges[i].hi > last->hi ? d->ranges[i].hi : last->hi;
+		else
+			d->ranges[(*nr)++] = d->ranges[i];
+	}
+	return 0;
+}
+
+/* Whether a filtered dump's socket is still the one out[] has (a UDP connect() moves it). */
+static bool same_place(const struct rt_listener *a, const struct rt_listener *b)
+{
+	return a->netns == b->netns && a->proto == b->proto && a->family == b->family &&
+	       a->port == b->port && !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/*
+ * Dump again the wanted sockets of out[first, end), all of one netns, protocol and family, and
+ * update them in place. *full when that is not enough: a wanted socket is gone, or the dump
+ * found one out[] does not have.
+ */
+static int refresh_run(struct rt_discovery *d, size_t first, size_t end, bool *full)
+{
+	const struct rt_listener *l = &d->out[first];
+	struct ns_entry *e = ns_find(d, l->netns);
+	size_t nr;
+	int err;
+
+	if ((err = wanted_ranges(d, first, end, &nr)) || !nr)
+		return err;
+	if (nr > FILTER_MAX_RANGES || !e || e->diag < 0) {
+		*full = true;
+		return 0;
+	}
+	d->part.n = 0;
+	err = diag_dump(d, &d->part, e->diag, e->ino, l->family, l->proto, d->ranges, nr);
+	if (err) {
+		/* As in dump_all(): a failed dump's socket is made again, by the full scan. */
+		close_fd(&e->diag);
+		*full = true;
+		return err == -ENOMEM ? err : 0;
+	}
+	for (size_t i = 0; i < d->part.n; i++) {
+		const struct rt_listener *p = &d->part.v[i];
+		long k = p->inode ? out_pos(d, p->inode) : -1;
+		struct rt_listener *o;
+
+		if (!p->inode)
+			continue;
+		if (k < 0 || !same_place(p, &d->out[k])) {
+			*full = true;
+			return 0;
+		}
+		o = &d->out[k];
+		o->state = p->state;
+		o->queue = p->queue;
+		o->backlog = p->backlog;
+		o->drops = p->drops;
+		o->uid = p->uid;
+		o->bound_ifindex = p->bound_ifindex;
+		d->marks[k] = MARK_SEEN;
+	}
+	for (size_t k = first; k < end; k++) {
+		if (d->marks[k] == MARK_WANTED) {
+			*full = true;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Refresh the sockets in out[] that active names or whose queue is not empty. *full when a full
+ * scan is needed instead.
+ */
+static int refresh_some(struct rt_discovery *d, const uint64_t *active, size_t nactive, bool *full)
+{
+	size_t first, end;
+	uint8_t *m;
+	int err;
+
+	if (!d->have_index && (err = build_index(d)))
+		return err;
+	if (!(m = reserve(d->marks, &d->marks_cap, d->nout ? d->nout : 1, sizeof(*m))))
+		return -ENOMEM;
+	d->marks = m;
+	memset(m, MARK_NONE, d->nout);
+	for (size_t i = 0; i < nactive; i++) {
+		long k = out_pos(d, active[i]);
+
+		if (k >= 0) {
+			m[k] = MARK_WANTED;
+		} else if (!ignored(d, active[i])) {
+			*full = true; /* a socket we do not know yet, and it is being used */
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < d->nout; k++)
+		if (d->out[k].queue && d->out[k].inode)
+			m[k] = MARK_WANTED;
+	/* out[] is sorted by netns, protocol and family first: one filtered dump per run. */
+	for (first = 0; first < d->nout && !*full; first = end) {
+		const struct rt_listener *a = &d->out[first];
+
+		for (end = first + 1;
+		     end < d->nout && d->out[end].netns == a->netns &&
+		     d->out[end].proto == a->proto && d->out[end].family == a->family;
+		     end++)
+			;
+		if ((err = refresh_run(d, first, end, full)))
+			return err;
+	}
+	return 0;
+}
+
+/* ---- public interface ---- */
+
+int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_t *n)
+{
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if ((err = own_diag_socket(d)) || (err = ns_refresh(d)) || (err = scan_all(d)))
+		return err;
+	d->full_scan_ns = mono_ns();
+	*out = d->out;
+	*n = d->nout;
+	return 0;
+}
+
+int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nactive,
+		      const struct rt_listener **out, size_t *n)
+{
+	bool full;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if ((err = own_diag_socket(d)) || (err = ns_refresh(d)))
+		return err;
+	full = !d->full_scan_ns || mono_ns() - d->full_scan_ns >= FULL_SCAN_MAX_AGE_NS ||
+	       d->ns_changed || d->npids_alive < d->nholder_pids;
+	if (!full && (err = refresh_some(d, active, nactive, &full)))
+		return err;
+	if (full) {
+		if ((err = scan_all(d)) || (err = note_ignored(d, active, nactive)))
+			return err;
+		d->full_scan_ns = mono_ns();
+	}
 	*out = d->out;
 	*n = d->nout;
 	return 0;
@@ -1117,7 +1470,7 @@ void discovery_free(struct rt_discovery *d)
 	if (d->proc_dir)
 		closedir(d->proc_dir);
 	free(d->ns);
-	free(d->ls);
+	free(d->ls.v);
 	free(d->out);
 	free(d->order);
 	free(d->prev_inodes);
@@ -1129,6 +1482,11 @@ void discovery_free(struct rt_discovery *d)
 	free(d->refs);
 	free(d->next_refs);
 	free(d->fresh);
+	free(d->part.v);
+	free(d->index);
+	free(d->marks);
+	free(d->ranges);
+	free(d->ignored);
 	free(d->buf);
 	free(d);
 }

@@ -49,6 +49,16 @@ int discovery_new(struct rt_discovery **out, unsigned int protos);
  * inode), valid until the next scan or free. Returns 0 or -errno.
  */
 int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_t *n);
+/*
+ * The same for a view refreshed every interval, for less: everything is dumped again only every
+ * few seconds (FULL_SCAN_MAX_AGE_NS in discovery.c) and whenever a holder process exited, a
+ * network namespace came or went, or active names a socket the last full scan did not find; in
+ * between, only the sockets in active (sorted inodes whose probe counters moved since the last
+ * call) and those with a non-empty queue. So a listener that is idle when it opens or closes
+ * takes up to those few seconds to appear or leave, unless its process exits.
+ */
+int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nactive,
+		      const struct rt_listener **out, size_t *n);
 /* Number of network namespaces the last scan could not enter (permission, race): for "degraded". */
 unsigned int discovery_netns_failed(const struct rt_discovery *d);
 void discovery_free(struct rt_discovery *d);

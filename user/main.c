@@ -86,23 +86,43 @@ struct app {
 	struct rt_model *model;
 	struct rt_exporter *exporter; /* --prometheus, else NULL */
 	double start_mono_s; /* when the probes were attached */
+	uint64_t *moved; /* sockets whose counters moved in this refresh */
+	size_t moved_cap;
 };
 
-/* Discover and collect: a sample of the counters and of the sockets they belong to. */
+/*
+ * Collect and discover: a sample of the counters and of the sockets they belong to. Counters
+ * first: discovery reads again only the sockets whose counters moved (and every few seconds all).
+ */
 static int app_sample(struct app *app, struct rt_sample *sample, char *err, size_t errlen)
 {
 	const struct rt_listener *listeners;
-	size_t n;
+	size_t n, nmoved;
 	int ret;
 
-	if ((ret = discovery_scan(app->disc, &listeners, &n))) {
+	if ((ret = collector_read(app->collector, sample))) {
+		snprintf(err, errlen, "failed to read counters: %s", strerror(-ret));
+		return ret;
+	}
+	if (sample->nsocks > app->moved_cap) {
+		uint64_t *p = realloc(app->moved, sample->nsocks * sizeof(*p));
+
+		if (!p) {
+			snprintf(err, errlen, "failed to read counters: %s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		app->moved = p;
+		app->moved_cap = sample->nsocks;
+	}
+	nmoved = model_moved(app->model, sample->socks, sample->nsocks, app->moved);
+	if ((ret = discovery_refresh(app->disc, app->moved, nmoved, &listeners, &n))) {
 		/* sock_diag answers ENOENT when tcp_diag is a module nobody loaded. */
 		snprintf(err, errlen, "failed to list sockets: %s%s", strerror(-ret),
 			 ret == -ENOENT ? " (is the tcp_diag module loaded? try 'modprobe tcp_diag')"
 					: "");
 		return ret;
 	}
-	if ((ret = collector_sample(app->collector, listeners, n, sample)))
+	if ((ret = collector_finish(app->collector, listeners, n, sample)))
 		snprintf(err, errlen, "failed to read counters: %s", strerror(-ret));
 	return ret;
 }
@@ -240,6 +260,7 @@ cleanup:
 	model_free(app.model);
 	collector_free(app.collector);
 	discovery_free(app.disc);
+	free(app.moved);
 	probes_detach(&app.probes);
 	return status;
 }

@@ -572,6 +572,23 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 	return save_prev(m, s);
 }
 
+size_t model_moved(const struct rt_model *m, const struct rt_sock_sample *socks, size_t n,
+		   uint64_t *out)
+{
+	size_t j = 0, nout = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		while (j < m->nprev_socks && m->prev_socks[j].inode < socks[i].inode)
+			j++;
+		/* The whole sample: a counter added to it later is compared too. */
+		if (j < m->nprev_socks && m->prev_socks[j].inode == socks[i].inode &&
+		    !memcmp(&m->prev_socks[j], &socks[i], sizeof(socks[i])))
+			continue;
+		out[nout++] = socks[i].inode;
+	}
+	return nout;
+}
+
 int model_new(struct rt_model **out)
 {
 	*out = calloc(1, sizeof(**out));

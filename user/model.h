@@ -178,6 +178,14 @@ void model_free(struct rt_model *m);
 int model_update(struct rt_model *m, const struct rt_sample *s, double start_mono_s,
 		 const struct rt_filter *filter, struct rt_view *view);
 
+/*
+ * The inodes (sorted) whose counters in socks (sorted, n of them) differ from those of the last
+ * update, new ones included: the sockets whose queue and drops are worth reading again. out has
+ * room for n. Returns how many.
+ */
+size_t model_moved(const struct rt_model *m, const struct rt_sock_sample *socks, size_t n,
+		   uint64_t *out);
+
 /* Pure helpers, exported for the tests. */
 double rate_per_s(uint64_t now, uint64_t before, double interval_s);
 /* Percentiles of the histogram now - before (before may be NULL). */
