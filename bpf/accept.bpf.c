@@ -56,13 +56,6 @@ struct {
 	__type(value, struct rt_acceptor_counters);
 } acceptors SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RT_MAX_SOCKETS);
-	__type(key, __u64);
-	__type(value, struct rt_wait_hist);
-} wait_hist SEC(".maps");
-
 /*
  * fentry tier: threads whose accept fexit just counted, so that the accept syscall's exit does
  * not count it again. A syscall exit without a mark was a call fexit missed.
@@ -93,45 +86,62 @@ static __always_inline struct hashdance_state *hashdance_state(void)
 	return bpf_map_lookup_elem(&hashdance, &zero);
 }
 
+/* The histogram slot of a wait: 0 under 1 us, i for [2^(i-1), 2^i) us, the last one beyond. */
 static __always_inline __u32 log2_slot(__u64 us)
 {
-	__u32 slot = 0;
+	__u32 slot = 1;
 
-	/* Bounded loop: the verifier needs a constant trip count. */
-	for (int i = 0; i < RT_WAIT_SLOTS - 1 && us; i++) {
-		us >>= 1;
-		slot++;
+	if (!us)
+		return 0;
+	/* floor(log2(us)) + 1 by halving the search, not a loop of up to 31 steps. */
+	if (us >> 32) {
+		us >>= 32;
+		slot += 32;
 	}
-	return slot;
+	if (us >> 16) {
+		us >>= 16;
+		slot += 16;
+	}
+	if (us >> 8) {
+		us >>= 8;
+		slot += 8;
+	}
+	if (us >> 4) {
+		us >>= 4;
+		slot += 4;
+	}
+	if (us >> 2) {
+		us >>= 2;
+		slot += 2;
+	}
+	if (us >> 1)
+		slot += 1;
+	return slot < RT_WAIT_SLOTS ? slot : RT_WAIT_SLOTS - 1;
 }
 
 /*
- * A child was accepted from listener `inode`: how long did it wait in the queue? The kernel
- * already noted when (queued_us, read by the caller): tcp_init_buffer_space() sets rcvq_space.time (tcp_clock_us, the
- * monotonic clock in microseconds) as the child turns ESTABLISHED, right after it was queued,
- * and nothing moves it before the application reads. A Fast Open child accepted before its
- * handshake completed has no time yet.
+ * A child was accepted from listener c: how long did it wait in the queue? The kernel already
+ * noted when (queued_us, read by the caller from the child): tcp_init_buffer_space() sets
+ * rcvq_space.time (tcp_clock_us, the monotonic clock in microseconds) as the child turns
+ * ESTABLISHED, right after it was queued, and nothing moves it before the application reads. A
+ * Fast Open child accepted before its handshake completed has no time yet.
  */
-static __always_inline void count_wait(__u64 inode, __u64 queued_us)
+static __always_inline void count_wait(struct rt_sock_counters *c, __u64 queued_us)
 {
-	static const struct rt_wait_hist zero_hist;
-	__u64 now_us = bpf_ktime_get_ns() / 1000, wait_us;
-	struct rt_wait_hist *h;
-	__u32 slot;
+	__u64 now_us = bpf_ktime_get_ns() / 1000;
 
 	if (!queued_us || queued_us > now_us) {
 		health_inc(&health, RT_STAT_WAIT_UNKNOWN);
 		return;
 	}
-	wait_us = now_us - queued_us;
-	h = lookup_or_init(&wait_hist, &inode, &zero_hist, &health, RT_STAT_SOCK_FULL);
-	slot = log2_slot(wait_us);
-	if (h && slot < RT_WAIT_SLOTS)
-		__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&c->wait[log2_slot(now_us - queued_us) & (RT_WAIT_SLOTS - 1)], 1);
 }
 
-/* One accept call on listener `inode` by the current task ended: ok, empty queue, or other. */
-static __always_inline void count_accept(__u64 inode, bool ok, bool eagain)
+/*
+ * One accept call on listener `inode` by the current task ended: with a connection (queued_us:
+ * when it was queued, 0 when unknown), with an empty queue (eagain), or otherwise (not counted).
+ */
+static __always_inline void count_accept(__u64 inode, bool ok, bool eagain, __u64 queued_us)
 {
 	struct rt_acceptor_counters zero_acceptor = {}, *a;
 	struct rt_acceptor_key key = {};
@@ -140,12 +150,14 @@ static __always_inline void count_accept(__u64 inode, bool ok, bool eagain)
 
 	if (!ok && !eagain)
 		return;
-	c = lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
+	c = sock_counters_of(inode);
 	if (c) {
-		if (ok)
+		if (ok) {
 			__sync_fetch_and_add(&c->accepted, 1);
-		else
+			count_wait(c, queued_us);
+		} else {
 			__sync_fetch_and_add(&c->eagain, 1);
+		}
 	}
 
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -228,9 +240,8 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *ar
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(inode, ret != NULL, !ret && BPF_CORE_READ(arg, err) == -EAGAIN);
-	if (ret)
-		count_wait(inode, BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
+	count_accept(inode, ret != NULL, !ret && BPF_CORE_READ(arg, err) == -EAGAIN,
+		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
 }
@@ -250,9 +261,8 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 		return 0;
 	if (!ret && err)
 		bpf_probe_read_kernel(&error, sizeof(error), err);
-	count_accept(inode, ret != NULL, !ret && error == -EAGAIN);
-	if (ret)
-		count_wait(inode, BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
+	count_accept(inode, ret != NULL, !ret && error == -EAGAIN,
+		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
 }
@@ -309,8 +319,8 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sock *sk, *child;
 	struct fd_table fds;
+	__u64 inode = 0, queued_us = 0;
 	struct pt_regs *regs;
-	__u64 inode = 0;
 	int fd;
 
 	if (ret < 0 && ret != -EAGAIN)
@@ -330,9 +340,9 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		sk = fd_table_sock_direct(&fds, fd, &inode);
 		if (!sk || !inode || !sk_is_tcp_listener_direct(sk))
 			return;
-		count_accept(inode, ret >= 0, ret == -EAGAIN);
 		if (ret >= 0 && (child = fd_table_sock_direct(&fds, (int)ret, NULL)))
-			count_wait(inode, RT_CAST(child, struct tcp_sock)->rcvq_space.time);
+			queued_us = RT_CAST(child, struct tcp_sock)->rcvq_space.time;
+		count_accept(inode, ret >= 0, ret == -EAGAIN, queued_us);
 		return;
 	}
 	if (!current_fd_table(&fds))
@@ -341,9 +351,9 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 	sk = fd_table_sock(&fds, fd, &inode);
 	if (!sk || !inode || !sk_is_tcp_listener(sk))
 		return;
-	count_accept(inode, ret >= 0, ret == -EAGAIN);
 	if (ret >= 0 && (child = fd_table_sock(&fds, (int)ret, NULL)))
-		count_wait(inode, BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time));
+		queued_us = BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time);
+	count_accept(inode, ret >= 0, ret == -EAGAIN, queued_us);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")

@@ -63,7 +63,7 @@ static __always_inline void read_cpu_marks(struct cpu_marks *m)
 	struct cfs_rq *cfs = task->se.cfs_rq;
 	struct kernel_stat *ks;
 	unsigned long rq;
-	int pc = 0;
+	int pc;
 
 	m->processed = m->softirqs = m->context = 0;
 	if (!cfs)
@@ -73,8 +73,11 @@ static __always_inline void read_cpu_marks(struct cpu_marks *m)
 	ks = RT_CAST(rq + kstat_from_rq, struct kernel_stat);
 	for (int i = 0; i < NR_SOFTIRQS; i++)
 		m->softirqs += ks->softirqs[i];
-	/* An int, which bpf_rdonly_cast cannot type. */
-	bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(rq + preempt_count_from_rq));
+	/*
+	 * An int, which bpf_rdonly_cast cannot type: read it as the one int of a struct that is
+	 * nothing but an atomic_t (a helper call would cost more than all the loads above).
+	 */
+	pc = RT_CAST(rq + preempt_count_from_rq, struct refcount_struct)->refs.counter;
 	m->context = pc & RT_IRQ_CONTEXT_MASK;
 }
 

@@ -18,34 +18,50 @@ struct {
 	__type(value, struct rt_sock_counters);
 } sock_counters SEC(".maps");
 
-/* Per listener, the longest accept queue seen since user space last took the value. */
+/* The sampling epoch of the queue peaks (struct rt_sock_counters), advanced by user space. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RT_MAX_SOCKETS);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__type(value, __u64);
-} queue_peak SEC(".maps");
+} rt_epoch SEC(".maps");
 
 static const struct rt_sock_counters zero_sock;
+
+/* The counters of listener `inode`, created on first use; NULL when the map is full. */
+static __always_inline struct rt_sock_counters *sock_counters_of(__u64 inode)
+{
+	return lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
+}
 
 /* One connection queued on the listener with socket inode `inode`; its queue is now `len` long. */
 static __always_inline void count_enqueue(__u64 inode, __u64 len)
 {
-	static const __u64 zero;
 	struct rt_sock_counters *c;
-	__u64 *peak;
+	__u32 zero = 0, half;
+	__u64 *epoch, e;
 
 	if (!inode) {
 		health_inc(&health, RT_STAT_NO_INODE);
 		return;
 	}
-	c = lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
-	if (c)
-		__sync_fetch_and_add(&c->enqueued, 1);
-	peak = lookup_or_init(&queue_peak, &inode, &zero, &health, RT_STAT_SOCK_FULL);
-	/* Per-CPU and a task never migrates mid-program: no lost update. */
-	if (peak && len > *peak)
-		*peak = len;
+	c = sock_counters_of(inode);
+	if (!c)
+		return;
+	__sync_fetch_and_add(&c->enqueued, 1);
+	epoch = bpf_map_lookup_elem(&rt_epoch, &zero);
+	e = epoch ? *epoch : 0;
+	half = e & 1;
+	/*
+	 * Per-CPU, plain stores: an enqueue interrupting this one on the same CPU can at worst
+	 * leave the peak one short; the count above is atomic.
+	 */
+	if (c->queue_epoch[half] != e) {
+		c->queue_epoch[half] = e;
+		c->queue_peak[half] = len;
+	} else if (len > c->queue_peak[half]) {
+		c->queue_peak[half] = len;
+	}
 }
 
 #endif

@@ -10,22 +10,26 @@
 #define RT_MAX_SOCKETS   16384
 #define RT_MAX_ACCEPTORS 16384
 
-/* Per listening socket, keyed by socket inode. Per-CPU: user space sums the CPUs. */
+/* Queue wait histogram: slot 0 counts waits under 1 us, slot i waits in [2^(i-1), 2^i) us. */
+#define RT_WAIT_SLOTS 32
+
+/*
+ * Per listening socket, keyed by socket inode. Per-CPU: user space sums the CPUs. Everything the
+ * hot paths count about one listener is in one value, so that each event looks up one entry.
+ */
 struct rt_sock_counters {
 	__u64 enqueued; /* connections put on the accept queue */
 	__u64 accepted; /* connections taken off it by accept() */
 	__u64 eagain;   /* accept calls that found the queue empty */
+	/*
+	 * The longest accept queue seen at an enqueue during sampling epoch queue_epoch[e & 1]
+	 * (rt_epoch): user space starts epoch e + 1 and reads epoch e's peak from the other half,
+	 * which no enqueue writes any more. Nothing is ever reset from user space.
+	 */
+	__u64 queue_peak[2];
+	__u64 queue_epoch[2];
+	__u64 wait[RT_WAIT_SLOTS]; /* accepted connections by time spent queued */
 };
-
-/* Queue wait histogram: slot 0 counts waits under 1 us, slot i waits in [2^(i-1), 2^i) us. */
-#define RT_WAIT_SLOTS 32
-
-struct rt_wait_hist {
-	__u64 slots[RT_WAIT_SLOTS];
-};
-
-/* Connections queued and not yet accepted, by child socket, for the queue wait (LRU). */
-#define RT_MAX_QUEUED 65536
 
 /* Wakeups the scheduler made for a listener's readiness callback, per listener (per-CPU). */
 struct rt_wakeup_counters {

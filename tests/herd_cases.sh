@@ -17,8 +17,8 @@ herd_case() {
 	check_herd "$group" "$CASE_DIR/rig.stats" "$total"
 }
 
-# check_herd GROUP STATS TOTAL: per worker, accepted exact, EAGAIN within 2%, wakeups within 5%
-# of its voluntary context switches (minus the one its stop signal causes); the group's wakeups
+# check_herd GROUP STATS TOTAL: per worker, accepted exact, EAGAIN within 2%, wakeups between 90%
+# and 105% of its voluntary context switches (minus the one its stop signal causes); the group's wakeups
 # are the sum over the woken tasks, and those are the workers only. Leaves wakeups per
 # connection in $CASE_DIR/wpc.
 check_herd() {
@@ -35,7 +35,11 @@ check_herd() {
 		[ "$(jq .accepted <<<"$seen")" = "$n" ] || fail_because "pid $pid accepted" || return 1
 		within "$(jq .eagain <<<"$seen")" "$eagain" 0.02 || fail_because "pid $pid eagain" || return 1
 		wakeups=$(jq .wakeups <<<"$seen")
-		within "$wakeups" "$nvcsw" 0.05 || fail_because "pid $pid wakeups $wakeups vs $nvcsw" || return 1
+		# Workers woken together then contend for the listener's lock in accept, and a
+		# task that sleeps there switches voluntarily without a listener wakeup: the context
+		# switches may exceed the wakeups (by 7-8% seen under qemu's emulation), never trail.
+		awk -v w="$wakeups" -v n="$nvcsw" 'BEGIN { exit !(w >= 0.9 * n && w <= 1.05 * n) }' ||
+			fail_because "pid $pid wakeups $wakeups vs $nvcsw context switches" || return 1
 	done <"$stats"
 	jq -e '.wakeups == ([.acceptors[].wakeups] | add)' <<<"$group" >/dev/null ||
 		fail_because "group wakeups $(jq .wakeups <<<"$group") != sum over tasks" || return 1

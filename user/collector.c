@@ -32,7 +32,8 @@ struct stale {
 
 struct rt_collector {
 	int ncpus;
-	int sock_fd, acceptor_fd, wait_fd, peak_fd;
+	int sock_fd, acceptor_fd, epoch_fd;
+	uint64_t epoch; /* the queue peaks' sampling epoch now running (struct rt_sock_counters) */
 	int select_fd; /* -1 without a selection probe */
 	int wakeup_fd, task_wakeup_fd; /* -1 without wakeup attribution */
 	int udp_fd, udp_pids_fd; /* -1 without UDP counting */
@@ -76,6 +77,7 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 {
 	struct rt_collector *c = calloc(1, sizeof(*c));
 	size_t vsize = sizeof(struct rt_acceptor_counters) + sizeof(struct rt_task_wakeups);
+	__u32 zero = 0;
 
 	if (!c)
 		return -ENOMEM;
@@ -85,8 +87,8 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 		return -EINVAL;
 	}
 	/* The largest per-CPU value read in batches. */
-	if (vsize < (size_t)c->ncpus * sizeof(struct rt_wait_hist))
-		vsize = (size_t)c->ncpus * sizeof(struct rt_wait_hist);
+	if (vsize < (size_t)c->ncpus * sizeof(struct rt_sock_counters))
+		vsize = (size_t)c->ncpus * sizeof(struct rt_sock_counters);
 	c->keys = calloc(BATCH, sizeof(struct rt_acceptor_key));
 	c->values = calloc(BATCH, vsize);
 	if (!c->keys || !c->values) {
@@ -96,8 +98,9 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 	c->features = p->features;
 	c->sock_fd = bpf_map__fd(p->accept->maps.sock_counters);
 	c->acceptor_fd = bpf_map__fd(p->accept->maps.acceptors);
-	c->wait_fd = bpf_map__fd(p->accept->maps.wait_hist);
-	c->peak_fd = bpf_map__fd(p->accept->maps.queue_peak);
+	c->epoch_fd = bpf_map__fd(p->accept->maps.rt_epoch);
+	if (bpf_map_lookup_elem(c->epoch_fd, &zero, &c->epoch))
+		c->epoch = 0;
 	c->health_fd[0] = bpf_map__fd(p->accept->maps.health);
 	c->select_fd = p->select ? bpf_map__fd(p->select->maps.select_counters) : -1;
 	c->health_fd[1] = p->select ? bpf_map__fd(p->select->maps.health) : -1;
@@ -130,12 +133,10 @@ void collector_free(struct rt_collector *c)
 typedef int (*entry_fn)(struct rt_collector *c, const void *key, const void *value);
 
 /*
- * Read every entry of a hash map in batches of BATCH and hand each (key, value) to fn; with
- * take, entries are deleted as they are read (atomically per entry). Batched lookups cost one
- * syscall per BATCH entries instead of two per entry.
+ * Read every entry of a hash map in batches of BATCH and hand each (key, value) to fn. Batched
+ * lookups cost one syscall per BATCH entries instead of two per entry.
  */
-static int read_map(struct rt_collector *c, int fd, size_t ksize, size_t vsize, bool take,
-		    entry_fn fn)
+static int read_map(struct rt_collector *c, int fd, size_t ksize, size_t vsize, entry_fn fn)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint64_t in_batch = 0, out_batch = 0;
@@ -145,13 +146,8 @@ static int read_map(struct rt_collector *c, int fd, size_t ksize, size_t vsize, 
 	while (!done) {
 		__u32 count = BATCH;
 
-		if (take)
-			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in_batch,
-							      &out_batch, c->keys, c->values,
-							      &count, &opts);
-		else
-			err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
-						   c->keys, c->values, &count, &opts);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->keys,
+					   c->values, &count, &opts);
 		if (err && errno != ENOENT)
 			return -errno;
 		done = err != 0; /* ENOENT: this was the last batch */
@@ -180,13 +176,21 @@ static int add_sock(struct rt_collector *c, const void *key, const void *value)
 {
 	const struct rt_sock_counters *v = value; /* one per possible CPU */
 	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
+	/* The epoch that just ended; its peaks are in this half (see rt_sock_counters). */
+	uint64_t ended = c->epoch - 1;
+	unsigned int half = ended & 1;
 
+	_Static_assert(RT_WAIT_SLOTS == RT_WAIT_BUCKETS, "histogram sizes differ");
 	if (!s)
 		return -ENOMEM;
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
 		s->enqueued += v[cpu].enqueued;
 		s->accepted += v[cpu].accepted;
 		s->eagain += v[cpu].eagain;
+		if (v[cpu].queue_epoch[half] == ended && v[cpu].queue_peak[half] > s->queue_peak)
+			s->queue_peak = v[cpu].queue_peak[half];
+		for (int i = 0; i < RT_WAIT_SLOTS; i++)
+			s->wait[i] += v[cpu].wait[i];
 	}
 	return 0;
 }
@@ -227,33 +231,6 @@ static int add_udp(struct rt_collector *c, const void *key, const void *value)
 		s->enqueued += v[cpu].enqueued;
 		s->accepted += v[cpu].received;
 	}
-	return 0;
-}
-
-static int add_wait(struct rt_collector *c, const void *key, const void *value)
-{
-	const struct rt_wait_hist *v = value;
-	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
-
-	_Static_assert(RT_WAIT_SLOTS == RT_WAIT_BUCKETS, "histogram sizes differ");
-	if (!s)
-		return -ENOMEM;
-	for (int cpu = 0; cpu < c->ncpus; cpu++)
-		for (int i = 0; i < RT_WAIT_SLOTS; i++)
-			s->wait[i] += v[cpu].slots[i];
-	return 0;
-}
-
-static int add_peak(struct rt_collector *c, const void *key, const void *value)
-{
-	const uint64_t *v = value;
-	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
-
-	if (!s)
-		return -ENOMEM;
-	for (int cpu = 0; cpu < c->ncpus; cpu++)
-		if (v[cpu] > s->queue_peak)
-			s->queue_peak = v[cpu];
 	return 0;
 }
 
@@ -427,8 +404,7 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 		}
 		misses = previous_misses(c, s->inode) + 1;
 		if (misses >= RT_STALE_SCANS) {
-			int fds[] = {c->sock_fd, c->wait_fd, c->peak_fd, c->select_fd,
-				     c->wakeup_fd};
+			int fds[] = {c->sock_fd, c->select_fd, c->wakeup_fd};
 
 			for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
 				if (fds[k] >= 0)
@@ -549,27 +525,25 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	size_t ino = sizeof(uint64_t), task = sizeof(struct rt_acceptor_key);
 	size_t cpus = (size_t)c->ncpus;
 
-	err = read_map(c, c->sock_fd, ino, cpus * sizeof(struct rt_sock_counters), false, add_sock);
+	/* End the queue peaks' epoch: enqueues from now on write the other half. */
+	c->epoch++;
+	err = bpf_map_update_elem(c->epoch_fd, &(__u32){0}, &c->epoch, BPF_ANY) ? -errno : 0;
 	if (!err)
-		err = read_map(c, c->wait_fd, ino, cpus * sizeof(struct rt_wait_hist), false,
-			       add_wait);
-	/* The peak is per interval: take it and leave the map empty for the next one. */
-	if (!err)
-		err = read_map(c, c->peak_fd, ino, cpus * sizeof(uint64_t), true, add_peak);
+		err = read_map(c, c->sock_fd, ino, cpus * sizeof(struct rt_sock_counters),
+			       add_sock);
 	if (!err && c->select_fd >= 0)
 		err = read_map(c, c->select_fd, ino, cpus * sizeof(struct rt_select_counters),
-			       false, add_selected);
+			       add_selected);
 	if (!err && c->wakeup_fd >= 0)
 		err = read_map(c, c->wakeup_fd, ino, cpus * sizeof(struct rt_wakeup_counters),
-			       false, add_wakeups);
+			       add_wakeups);
 	if (!err)
-		err = read_map(c, c->acceptor_fd, task, sizeof(struct rt_acceptor_counters), false,
+		err = read_map(c, c->acceptor_fd, task, sizeof(struct rt_acceptor_counters),
 			       add_acceptor);
 	if (!err && c->udp_fd >= 0)
-		err = read_map(c, c->udp_fd, ino, cpus * sizeof(struct rt_udp_counters), false,
-			       add_udp);
+		err = read_map(c, c->udp_fd, ino, cpus * sizeof(struct rt_udp_counters), add_udp);
 	if (!err && c->task_wakeup_fd >= 0)
-		err = read_map(c, c->task_wakeup_fd, task, sizeof(struct rt_task_wakeups), false,
+		err = read_map(c, c->task_wakeup_fd, task, sizeof(struct rt_task_wakeups),
 			       add_task_wakeups);
 	if (err)
 		return err;

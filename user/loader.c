@@ -556,8 +556,7 @@ static void try_ready(struct rt_probes *p)
 	}
 	ret = bpf_map__reuse_fd(s->maps.sock_counters, bpf_map__fd(p->accept->maps.sock_counters));
 	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.queue_peak,
-					bpf_map__fd(p->accept->maps.queue_peak));
+		ret = bpf_map__reuse_fd(s->maps.rt_epoch, bpf_map__fd(p->accept->maps.rt_epoch));
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
 	if (!ret)
