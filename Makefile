@@ -169,7 +169,7 @@ demo: deps
 # and in bench/results.json. The rig is rebuilt without sanitizers for it, with bench/listeners.
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
 BENCH_BINS   := $(OUTPUT)/bench/rig_server $(OUTPUT)/bench/rig_client $(OUTPUT)/bench/listeners \
-		$(OUTPUT)/bench/nop.bpf.o
+		$(OUTPUT)/bench/nop.bpf.o $(OUTPUT)/bench/hooks.bpf.o $(OUTPUT)/bench/hooks
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
@@ -178,9 +178,12 @@ $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
 $(OUTPUT)/bench/listeners: bench/listeners.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
-$(OUTPUT)/bench/nop.bpf.o: bench/nop.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(OUTPUT)/bench/hooks: bench/hooks.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) $< -lbpf -lelf -lz -o $@
 bench: deps
 	$(Q)$(MAKE) --no-print-directory reusetop $(BENCH_BINS)
 	$(Q)BUILD=$(OUTPUT) BENCH_COMMAND="make bench" bench/run.sh

@@ -42,7 +42,7 @@ CPU_SECONDS=${BENCH_CPU_SECONDS:-10}
 CPU_WARMUP=${BENCH_CPU_WARMUP:-3}
 SOCKETS=${BENCH_SOCKETS:-1 100 10000}
 CPU_MODES=${BENCH_CPU_MODES:-json json-filtered text tui}
-VARIANTS=${BENCH_VARIANTS:-untraced observe bpftrace steer-roundrobin steer-least-loaded}
+VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-roundrobin steer-least-loaded}
 OUT=${BENCH_OUT:-bench/results.json}
 LISTEN_BASE=40000
 # A port no listener uses: -P with it leaves discovery and collection, and renders nothing.
@@ -64,7 +64,9 @@ done
 for b in "$BIN/rig_server" "$BIN/rig_client" "$BIN/listeners" "${REUSETOP:-./reusetop}"; do
 	[ -x "$b" ] || die "missing $b (run make bench)"
 done
-[ -r "$BIN/nop.bpf.o" ] || die "missing $BIN/nop.bpf.o (run make bench)"
+for o in nop.bpf.o hooks.bpf.o hooks; do
+	[ -r "$BIN/$o" ] || die "missing $BIN/$o (run make bench)"
+done
 
 WORK=$(mktemp -d /tmp/reusetop-bench.XXXXXX) || die "failed to create a scratch folder"
 NS=rtbench$$
@@ -206,6 +208,9 @@ stop_pid() { # pid signal
 describe() {
 	case $1 in
 	untraced) echo "no tracing" ;;
+	hooks) echo "empty programs on reusetop's hooks (bench/hooks.bpf.c): what attaching there costs at all" ;;
+	hooks-syscalls) echo "the same, on the system call exits only (accept, recv)" ;;
+	hooks-raw) echo "the same, on the raw tracepoints only (sk_data_ready, sched_waking)" ;;
 	observe) echo "reusetop observing: reusetop -j -d 1 > /dev/null" ;;
 	bpftrace) echo "bpftrace peer: bpftrace bench/peer.bt > /dev/null (enqueued and accepted per listener)" ;;
 	steer-roundrobin) echo "reusetop steer --policy roundrobin on the group (no observer)" ;;
@@ -224,6 +229,9 @@ start_variant() {
 	STEER_IDS=""
 	case $v in
 	untraced) return 0 ;;
+	hooks) "$BIN/hooks" "$BIN/hooks.bpf.o" >"$out" 2>"$WORK/tracer.err" & ;;
+	hooks-syscalls) "$BIN/hooks" "$BIN/hooks.bpf.o" tracepoint/syscalls/ >"$out" 2>"$WORK/tracer.err" & ;;
+	hooks-raw) "$BIN/hooks" "$BIN/hooks.bpf.o" raw_tracepoint/ >"$out" 2>"$WORK/tracer.err" & ;;
 	observe) "$RT" -j -d 1 >"$out" 2>"$WORK/tracer.err" & ;;
 	bpftrace) bpftrace bench/peer.bt >"$out" 2>"$WORK/tracer.err" & ;;
 	steer-*)
@@ -241,7 +249,7 @@ start_variant() {
 
 stop_variant() {
 	case $1 in
-	observe | bpftrace) [ -z "$TRACER" ] || stop_pid "$TRACER" INT ;;
+	hooks | hooks-* | observe | bpftrace) [ -z "$TRACER" ] || stop_pid "$TRACER" INT ;;
 	steer-*)
 		"$RT" steer "${STEER_SEL[@]}" --detach >>"$WORK/tracer.err" 2>&1 ||
 			say "steer --detach failed: $(tail -n 2 "$WORK/tracer.err")"
@@ -254,7 +262,7 @@ stop_variant() {
 # The variant's programs, one ID per line.
 variant_prog_ids() {
 	case $1 in
-	observe | bpftrace) prog_ids_of "$TRACER" ;;
+	hooks | hooks-* | observe | bpftrace) prog_ids_of "$TRACER" ;;
 	steer-*) echo "$STEER_IDS" ;;
 	esac
 }
@@ -421,7 +429,7 @@ say "variants: ${RUN[*]}; $ROUNDS rounds of $CONNS connections at concurrency $C
 # Warm-up (not counted): fills the TIME_WAIT table, the caches, bpftrace's first compile.
 WARMUP_OK=$(client | jq '.ok // 0')
 for v in "${RUN[@]}"; do
-	case $v in observe | bpftrace) start_variant "$v" /dev/null && sleep 0.5; stop_variant "$v" ;; esac
+	case $v in hooks | hooks-* | observe | bpftrace) start_variant "$v" /dev/null && sleep 0.5; stop_variant "$v" ;; esac
 done
 
 # Round r starts at variant r - 1 (rotating), so that no variant always runs first after a pause.
