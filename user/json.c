@@ -10,7 +10,7 @@
 
 #include "json.h"
 
-/* What a snapshot records before each call's key and value. */
+/* What a fingerprint mixes in with each call's key and value. */
 enum snap_kind {
 	SNAP_OBJECT_BEGIN = 1,
 	SNAP_OBJECT_END,
@@ -116,7 +116,7 @@ void json_init(struct json_writer *w, FILE *f)
 	w->f = f;
 	w->out = (struct json_buf){.data = w->space, .cap = sizeof(w->space)};
 	w->buf = &w->out;
-	w->keys = NULL;
+	w->fp = NULL;
 	w->depth = 0;
 	memset(w->need_comma, 0, sizeof(w->need_comma));
 }
@@ -126,16 +126,17 @@ void json_init_buf(struct json_writer *w, struct json_buf *b, int depth)
 	w->f = NULL;
 	w->out = (struct json_buf){0};
 	w->buf = b;
-	w->keys = NULL;
+	w->fp = NULL;
 	w->depth = depth;
 	memset(w->need_comma, 0, sizeof(w->need_comma));
 }
 
-void json_init_snapshot(struct json_writer *w, struct json_buf *b, struct json_keys *keys,
-			int depth)
+void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, int depth)
 {
-	json_init_buf(w, b, depth);
-	w->keys = keys;
+	/* No text is written: its empty buffer is the writer's own. */
+	json_init_buf(w, &w->out, depth);
+	*fp = (struct json_fingerprint){{0x243f6a8885a308d3ull, 0x13198a2e03707344ull}, 0};
+	w->fp = fp;
 }
 
 size_t utf8_valid_len(const unsigned char *s)
@@ -231,102 +232,63 @@ void json_write_escaped(FILE *f, const char *s)
 	flush(&w);
 }
 
-/* ---- snapshots ---- */
+/* ---- fingerprints ---- */
 
 /*
- * A snapshot is a byte string that determines the text: per call, its kind, its key and its
- * value, each in a form that says where it ends. Keys are the callers' string literals, so the
- * same pointer is the same text: a key is its number in w->keys (0 for none), or once that is
- * full KEY_POINTER and the pointer itself. Integers are LEB128 (most are small).
+ * Each call is two words: its kind and key (the callers' keys are string literals, so the same
+ * pointer is the same text) and its value. Each lane absorbs them with a full 64x64->128-bit
+ * multiply folded to 64 bits (as in wyhash), under constants of its own, the second lane with
+ * the words' roles swapped, so that what collides in one lane does not in the other.
  */
-#define KEY_POINTER 255
-/* The most a call's kind and key take. */
-#define SNAP_HEAD_MAX (2 + sizeof(const char *))
-#define VARINT_MAX    10
-
-static uint8_t key_id(struct json_keys *k, const char *key)
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 {
-	size_t i;
+	unsigned __int128 r = (unsigned __int128)a * b;
 
-	if (!key)
-		return 0;
-	i = (size_t)(((uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15ull) >> 55) &
-	    (JSON_KEY_SLOTS - 1);
-	/* At most half full (254 keys in 512 slots): the probe ends. */
-	for (; k->slot[i]; i = (i + 1) & (JSON_KEY_SLOTS - 1))
-		if (k->slot[i] == key)
-			return k->id[i];
-	if (k->n >= KEY_POINTER - 1)
-		return KEY_POINTER;
-	k->slot[i] = key;
-	k->id[i] = (uint8_t)++k->n;
-	return k->id[i];
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* Room for n more bytes of snapshot: where they go, or NULL when memory ran out. */
-static inline unsigned char *snap_room(struct json_writer *w, size_t n)
+static inline void fp_mix(struct json_fingerprint *fp, uint64_t head, uint64_t value)
 {
-	struct json_buf *b = w->buf;
-
-	if (n > b->cap - b->len && !buf_grow(b, n))
-		return NULL;
-	return (unsigned char *)b->data + b->len;
+	fp->lane[0] =
+		fold_mul(fp->lane[0] ^ head ^ 0xa0761d6478bd642full, value ^ 0xe7037ed1a0b428dbull);
+	fp->lane[1] =
+		fold_mul(fp->lane[1] ^ value ^ 0x8ebc6af09c88c6e3ull, head ^ 0x589965cc75374cc3ull);
+	fp->calls++;
 }
 
-static inline void snap_done(struct json_writer *w, const unsigned char *end)
+/* Kind and key in one word: user-space pointers leave the top byte free. */
+static inline uint64_t fp_head(enum snap_kind kind, const char *key)
 {
-	w->buf->len = (size_t)((const char *)end - w->buf->data);
+	return (uint64_t)(uintptr_t)key ^ ((uint64_t)kind << 56);
 }
 
-static inline unsigned char *snap_head(struct json_writer *w, unsigned char *p, enum snap_kind kind,
-				       const char *key)
+static inline void fp_int(struct json_writer *w, enum snap_kind kind, const char *key, uint64_t v)
 {
-	uint8_t id = key_id(w->keys, key);
+	fp_mix(w->fp, fp_head(kind, key), v);
+}
 
-	*p++ = (unsigned char)kind;
-	*p++ = id;
-	if (id == KEY_POINTER) {
-		memcpy(p, &key, sizeof(key));
-		p += sizeof(key);
+/* Bytes: their length, then eight at a time (the last word zero-padded). */
+static void fp_bytes(struct json_writer *w, enum snap_kind kind, const char *key, const void *value,
+		     size_t len)
+{
+	const unsigned char *p = value;
+
+	fp_mix(w->fp, fp_head(kind, key), len);
+	for (; len;) {
+		uint64_t word = 0;
+		size_t n = len < sizeof(word) ? len : sizeof(word);
+
+		memcpy(&word, p, n);
+		fp_mix(w->fp, (uint64_t)SNAP_BYTES << 56, word);
+		p += n;
+		len -= n;
 	}
-	return p;
 }
 
-static inline unsigned char *snap_varint(unsigned char *p, uint64_t v)
+void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len)
 {
-	for (; v >= 0x80; v >>= 7)
-		*p++ = (unsigned char)(v | 0x80);
-	*p++ = (unsigned char)v;
-	return p;
-}
-
-/* A call with a key and an integer value (or none). */
-static void snap_int(struct json_writer *w, enum snap_kind kind, const char *key, uint64_t v)
-{
-	unsigned char *p = snap_room(w, SNAP_HEAD_MAX + VARINT_MAX);
-
-	if (p)
-		snap_done(w, snap_varint(snap_head(w, p, kind, key), v));
-}
-
-/* A call with a key and len bytes: their length, then the bytes. */
-static void snap_bytes(struct json_writer *w, enum snap_kind kind, const char *key,
-		       const void *value, size_t len)
-{
-	unsigned char *p = snap_room(w, SNAP_HEAD_MAX + VARINT_MAX + len);
-
-	if (!p)
-		return;
-	p = snap_varint(snap_head(w, p, kind, key), len);
-	if (len)
-		memcpy(p, value, len);
-	snap_done(w, p + len);
-}
-
-void json_snapshot_bytes(struct json_writer *w, const void *p, size_t len)
-{
-	if (w->keys)
-		snap_bytes(w, SNAP_BYTES, NULL, p, len);
+	if (w->fp)
+		fp_bytes(w, SNAP_BYTES, NULL, p, len);
 }
 
 /* ---- values ---- */
@@ -353,8 +315,8 @@ static void json_key(struct json_writer *w, const char *key)
 
 static void json_open(struct json_writer *w, const char *key, char c)
 {
-	if (w->keys)
-		snap_int(w, c == '{' ? SNAP_OBJECT_BEGIN : SNAP_ARRAY_BEGIN, key, 0);
+	if (w->fp)
+		fp_int(w, c == '{' ? SNAP_OBJECT_BEGIN : SNAP_ARRAY_BEGIN, key, 0);
 	else {
 		json_key(w, key);
 		put_char(w, c);
@@ -366,13 +328,13 @@ static void json_open(struct json_writer *w, const char *key, char c)
 
 static void json_close(struct json_writer *w, char c)
 {
-	if (w->keys)
-		snap_int(w, c == '}' ? SNAP_OBJECT_END : SNAP_ARRAY_END, NULL, 0);
+	if (w->fp)
+		fp_int(w, c == '}' ? SNAP_OBJECT_END : SNAP_ARRAY_END, NULL, 0);
 	else
 		put_char(w, c);
 	if (w->depth > 0)
 		w->depth--;
-	if (w->depth == 0 && !w->keys) {
+	if (w->depth == 0 && !w->fp) {
 		put_char(w, '\n');
 		flush(w);
 	}
@@ -400,8 +362,8 @@ void json_array_end(struct json_writer *w)
 
 void json_string(struct json_writer *w, const char *key, const char *value)
 {
-	if (w->keys) {
-		snap_bytes(w, SNAP_STRING, key, value, strlen(value));
+	if (w->fp) {
+		fp_bytes(w, SNAP_STRING, key, value, strlen(value));
 		return;
 	}
 	json_key(w, key);
@@ -430,8 +392,8 @@ static void put_uint(struct json_writer *w, uint64_t v, bool negative)
 
 void json_uint(struct json_writer *w, const char *key, uint64_t value)
 {
-	if (w->keys) {
-		snap_int(w, SNAP_UINT, key, value);
+	if (w->fp) {
+		fp_int(w, SNAP_UINT, key, value);
 		return;
 	}
 	json_key(w, key);
@@ -441,9 +403,8 @@ void json_uint(struct json_writer *w, const char *key, uint64_t value)
 
 void json_int(struct json_writer *w, const char *key, int64_t value)
 {
-	if (w->keys) {
-		/* Zigzag: small negative numbers stay short too. */
-		snap_int(w, SNAP_INT, key, ((uint64_t)value << 1) ^ (uint64_t)(value >> 63));
+	if (w->fp) {
+		fp_int(w, SNAP_INT, key, (uint64_t)value);
 		return;
 	}
 	json_key(w, key);
@@ -454,8 +415,8 @@ void json_int(struct json_writer *w, const char *key, int64_t value)
 
 void json_bool(struct json_writer *w, const char *key, bool value)
 {
-	if (w->keys) {
-		snap_int(w, SNAP_BOOL, key, value);
+	if (w->fp) {
+		fp_int(w, SNAP_BOOL, key, value);
 		return;
 	}
 	json_key(w, key);
@@ -465,8 +426,8 @@ void json_bool(struct json_writer *w, const char *key, bool value)
 
 void json_null(struct json_writer *w, const char *key)
 {
-	if (w->keys) {
-		snap_int(w, SNAP_NULL, key, 0);
+	if (w->fp) {
+		fp_int(w, SNAP_NULL, key, 0);
 		return;
 	}
 	json_key(w, key);
@@ -512,20 +473,13 @@ void json_double(struct json_writer *w, const char *key, double value, int decim
 	char small[64];
 	int n;
 
-	if (w->keys) {
-		unsigned char *p = snap_room(w, SNAP_HEAD_MAX + 2 * VARINT_MAX);
+	if (w->fp) {
+		uint64_t bits;
 
-		if (p) {
-			uint64_t bits;
-
-			/*
-			 * The exact bits (equal bits print equally; -0.0 and 0.0 differ), byte
-			 * swapped: the common 0, 1 and NaN then take one to three bytes.
-			 */
-			memcpy(&bits, &value, sizeof(bits));
-			p = snap_varint(snap_head(w, p, SNAP_DOUBLE, key), (uint32_t)decimals);
-			snap_done(w, snap_varint(p, __builtin_bswap64(bits)));
-		}
+		/* The exact bits: equal bits print equally (-0.0 and 0.0 differ, as in text). */
+		memcpy(&bits, &value, sizeof(bits));
+		fp_mix(w->fp, fp_head(SNAP_DOUBLE, key) ^ ((uint64_t)(uint32_t)decimals << 48),
+		       bits);
 		return;
 	}
 	json_key(w, key);
@@ -553,8 +507,8 @@ void json_double(struct json_writer *w, const char *key, double value, int decim
 
 void json_raw(struct json_writer *w, const char *key, const char *text, size_t len)
 {
-	if (w->keys) {
-		snap_bytes(w, SNAP_RAW, key, text, len);
+	if (w->fp) {
+		fp_bytes(w, SNAP_RAW, key, text, len);
 		return;
 	}
 	json_key(w, key);

@@ -21,28 +21,32 @@ struct json_buf {
 
 void json_buf_free(struct json_buf *b);
 
-#define JSON_KEY_SLOTS 512
-
 /*
- * The keys snapshots have seen, each with a one-byte number that stands for it in them. Shared
- * by all the snapshots that are compared with each other, and kept as long as they are.
+ * A 128-bit fingerprint of a sequence of writer calls (two independently keyed lanes, and the
+ * number of calls). Equal fingerprints stand for equal text: a collision between two different
+ * call sequences has a chance of about 2^-120, far below any hardware error rate.
  */
-struct json_keys {
-	const char *slot[JSON_KEY_SLOTS];
-	uint8_t id[JSON_KEY_SLOTS];
-	unsigned int n;
+struct json_fingerprint {
+	uint64_t lane[2];
+	uint64_t calls;
 };
+
+static inline bool json_fingerprint_equal(const struct json_fingerprint *a,
+					  const struct json_fingerprint *b)
+{
+	return a->lane[0] == b->lane[0] && a->lane[1] == b->lane[1] && a->calls == b->calls;
+}
 
 struct json_writer {
 	FILE *f; /* NULL when writing into a json_buf */
 	struct json_buf *buf; /* where bytes go: out below (flushed to f), or the caller's */
 	struct json_buf out;
 	/*
-	 * Snapshot mode (keys not NULL): instead of text, an exact binary record of every call
-	 * (kind, key, value). Equal snapshots mean equal text, so a caller can keep text rendered
-	 * earlier from the same calls rather than format it again.
+	 * Fingerprint mode (fp not NULL): instead of text, every call (kind, key, value) is mixed
+	 * into *fp. Equal fingerprints mean equal text, so a caller can keep text rendered earlier
+	 * from the same calls rather than format it again, at a fraction of the cost.
 	 */
-	struct json_keys *keys;
+	struct json_fingerprint *fp;
 	int depth;
 	bool need_comma[JSON_MAX_DEPTH];
 	char space[JSON_OUT_LEN];
@@ -55,9 +59,8 @@ void json_init(struct json_writer *w, FILE *f);
  * can later be placed into another document with json_raw().
  */
 void json_init_buf(struct json_writer *w, struct json_buf *b, int depth);
-/* A snapshot of the same calls appended to b, keys numbered in keys. */
-void json_init_snapshot(struct json_writer *w, struct json_buf *b, struct json_keys *keys,
-			int depth);
+/* The fingerprint of the same calls into fp (reset first), as if starting at depth. */
+void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, int depth);
 /* key is NULL inside arrays and for the top-level value. */
 void json_object_begin(struct json_writer *w, const char *key);
 void json_object_end(struct json_writer *w);
@@ -73,13 +76,13 @@ void json_double(struct json_writer *w, const char *key, double value, int decim
 /* A value already rendered as JSON text (len bytes), placed as the next value. */
 void json_raw(struct json_writer *w, const char *key, const char *text, size_t len);
 /*
- * Snapshot mode only (a no-op for text): bytes that stand for what the caller will write instead,
- * when computing the text itself is what the snapshot should avoid (an address's inet_ntop).
+ * Fingerprint mode only (a no-op for text): bytes that stand for what the caller will write
+ * instead, when computing the text itself is what the fingerprint should avoid (inet_ntop).
  */
-void json_snapshot_bytes(struct json_writer *w, const void *p, size_t len);
-static inline bool json_is_snapshot(const struct json_writer *w)
+void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len);
+static inline bool json_is_fingerprint(const struct json_writer *w)
 {
-	return w->keys != NULL;
+	return w->fp != NULL;
 }
 /*
  * Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one (overlong forms,

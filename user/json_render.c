@@ -215,9 +215,9 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 	json_object_begin(w, NULL);
 	json_string(w, "proto", proto_name(g->proto));
 	json_string(w, "family", family_name(g->family));
-	/* The text follows from the family and these bytes: no inet_ntop for a snapshot. */
-	if (json_is_snapshot(w))
-		json_snapshot_bytes(w, g->addr, sizeof(g->addr));
+	/* The text follows from the family and these bytes: no inet_ntop for a fingerprint. */
+	if (json_is_fingerprint(w))
+		json_fingerprint_bytes(w, g->addr, sizeof(g->addr));
 	else
 		json_string(w, "addr", addr_str(g->family, g->addr, addr, sizeof(addr)));
 	json_uint(w, "port", g->port);
@@ -267,27 +267,25 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 }
 
 /*
- * The text of one group as the last interval rendered it, and the snapshot of the writer calls
- * it came from (json_writer's snapshot mode). Ordered like the view's groups.
+ * The text of one group as the last interval rendered it, and the fingerprint of the writer calls
+ * it came from (json_writer's fingerprint mode). Ordered like the view's groups.
  */
 struct group_text {
 	uint64_t netns;
 	uint8_t family, proto;
 	uint8_t addr[16];
 	uint16_t port;
-	bool valid; /* text and snapshot are complete (no allocation failed) */
-	struct json_buf snapshot;
+	bool valid; /* the text is complete (no allocation failed) */
+	struct json_fingerprint fp;
 	struct json_buf text;
 };
 
 struct rt_json_cache {
 	struct group_text *groups, *next; /* the last document's, and the one being written */
 	size_t ngroups, nnext, groups_cap, next_cap;
-	struct json_buf scratch; /* the snapshot of the group being written */
 	struct json_buf head; /* the document around the groups */
 	struct iovec *pieces; /* the document as written */
 	size_t pieces_cap;
-	struct json_keys keys; /* of all the snapshots */
 	size_t reused; /* groups of the last document whose text was kept */
 };
 
@@ -299,7 +297,6 @@ int json_cache_new(struct rt_json_cache **out)
 
 static void group_text_free(struct group_text *t)
 {
-	json_buf_free(&t->snapshot);
 	json_buf_free(&t->text);
 }
 
@@ -312,7 +309,6 @@ void json_cache_free(struct rt_json_cache *c)
 	free(c->groups);
 	free(c->next);
 	free(c->pieces);
-	json_buf_free(&c->scratch);
 	json_buf_free(&c->head);
 	free(c);
 }
@@ -338,20 +334,17 @@ static int group_text_cmp(const struct group_text *t, const struct rt_group_view
 
 /*
  * The text of group g: the last interval's when the writer calls that render it are the same as
- * then (compared byte for byte, not by a hash), else rendered now and kept. Idle groups, most of
- * them on a host with many listeners, print the same text every interval. NULL when memory ran
- * out.
+ * then (by their fingerprint), else rendered now and kept. Idle groups, most of them on a host
+ * with many listeners, print the same text every interval. NULL when memory ran out.
  */
 static const struct json_buf *group_text(const struct rt_view *v, const struct rt_group_view *g,
 					 struct rt_json_cache *c, size_t *cursor)
 {
 	struct group_text *t = &c->next[c->nnext++], *old = NULL;
+	struct json_fingerprint fp;
 	struct json_writer sub;
-	struct json_buf swap;
 
-	c->scratch.len = 0;
-	c->scratch.failed = false;
-	json_init_snapshot(&sub, &c->scratch, &c->keys, 1);
+	json_init_fingerprint(&sub, &fp, 1);
 	group_json(&sub, v, g);
 	/* Both orders are the same: the previous entry of this group, if any, is at the cursor. */
 	while (*cursor < c->ngroups && group_text_cmp(&c->groups[*cursor], g) < 0)
@@ -360,10 +353,9 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 		old = &c->groups[(*cursor)++];
 	if (old) {
 		*t = *old;
-		/* Its buffers moved to t: the end of the document must not free them. */
-		old->snapshot = old->text = (struct json_buf){0};
-		if (t->valid && !c->scratch.failed && t->snapshot.len == c->scratch.len &&
-		    !memcmp(t->snapshot.data, c->scratch.data, c->scratch.len)) {
+		/* Its buffer moved to t: the end of the document must not free it. */
+		old->text = (struct json_buf){0};
+		if (t->valid && json_fingerprint_equal(&t->fp, &fp)) {
 			c->reused++;
 			return &t->text;
 		}
@@ -372,14 +364,12 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 			.netns = g->netns, .family = g->family, .proto = g->proto, .port = g->port};
 		memcpy(t->addr, g->addr, sizeof(t->addr));
 	}
-	swap = t->snapshot;
-	t->snapshot = c->scratch;
-	c->scratch = swap;
+	t->fp = fp;
 	t->text.len = 0;
 	t->text.failed = false;
 	json_init_buf(&sub, &t->text, 1);
 	group_json(&sub, v, g);
-	t->valid = !t->snapshot.failed && !t->text.failed;
+	t->valid = !t->text.failed;
 	return t->valid ? &t->text : NULL;
 }
 
