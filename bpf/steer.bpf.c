@@ -286,12 +286,13 @@ fallback:
 
 /* ---- least-loaded: the load, from the kernel's own counters ------------------------------- */
 
-static __always_inline void resync_load(struct sock *sk)
+/* direct: sk comes from RT_CAST and is read with plain loads (see sock.bpf.h). */
+static __always_inline void resync_load(struct sock *sk, bool direct)
 {
 	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
-	__u64 inode = sk_inode(sk);
+	__u64 inode = direct ? sk_inode_direct(sk) : sk_inode(sk);
 	struct steer_loads *loads;
-	__u32 zero = 0, *slot;
+	__u32 zero = 0, *slot, load;
 
 	slot = bpf_map_lookup_elem(&steer_slot_of, &inode);
 	if (!slot)
@@ -299,13 +300,17 @@ static __always_inline void resync_load(struct sock *sk)
 	loads = bpf_map_lookup_elem(&steer_load, &zero);
 	if (!loads)
 		return;
+	if (direct)
+		load = sk->sk_ack_backlog +
+		       (__u32)RT_CAST(sk, struct inet_connection_sock)->icsk_accept_queue.qlen.counter;
+	else
+		load = BPF_CORE_READ(sk, sk_ack_backlog) +
+		       (__u32)BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
 	/*
 	 * Stored without comparing first, even when unchanged: the line is usually another CPU's
 	 * (the selections write it), and a store does not wait for it where a load would.
 	 */
-	loads->load[*slot & STEER_SLOT_MASK] =
-		BPF_CORE_READ(sk, sk_ack_backlog) +
-		(__u32)BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+	loads->load[*slot & STEER_SLOT_MASK] = load;
 }
 
 /* Once per connection put on a listener's accept queue; other sockets call it for data. */
@@ -316,34 +321,68 @@ int steer_ready(struct bpf_raw_tracepoint_args *ctx)
 
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN || !sk_is_tcp_listener(sk))
 		return 0;
-	resync_load(sk);
+	resync_load(sk, false);
+	return 0;
+}
+
+/* The same with plain loads, on kernels with bpf_rdonly_cast (user space picks one). */
+SEC("raw_tracepoint/sk_data_ready")
+int steer_ready_direct(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = RT_CAST(ctx->args[0], struct sock);
+
+	if (sk->__sk_common.skc_state != TCP_LISTEN || !sk_is_tcp_listener_direct(sk))
+		return 0;
+	resync_load(sk, true);
 	return 0;
 }
 
 /* An accept call returned: its listener fd is still in the syscall's saved registers. */
-static __always_inline int accept_exit(void)
+static __always_inline int accept_exit(bool direct)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct fd_table fds;
 	struct sock *sk;
 	__u64 inode = 0;
 
+	if (direct) {
+		if (!current_fd_table_direct(&fds))
+			return 0;
+		/* x86-64 syscalls pass the first argument in di too */
+		sk = fd_table_sock_direct(&fds, (int)PT_REGS_PARM1(regs), &inode);
+		if (sk && sk_is_tcp_listener_direct(sk))
+			resync_load(sk, true);
+		return 0;
+	}
 	sk = current_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs), &inode);
 	if (sk && sk_is_tcp_listener(sk))
-		resync_load(sk);
+		resync_load(sk, false);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int steer_accept4(struct trace_event_raw_sys_exit *ctx)
 {
-	return accept_exit();
+	return accept_exit(false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int steer_accept(struct trace_event_raw_sys_exit *ctx)
 {
-	return accept_exit();
+	return accept_exit(false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int steer_accept4_direct(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int steer_accept_direct(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(true);
 }
 
 /* ---- the group probe --------------------------------------------------------------------- */

@@ -137,8 +137,7 @@ static int kernel_func_params(const char *name)
 	return n;
 }
 
-/* Since 6.2 programs can read kernel memory with plain loads (bpf/sock.bpf.h: RT_CAST). */
-static bool kernel_has_rdonly_cast(void)
+bool kernel_has_rdonly_cast(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 	bool found;

@@ -56,4 +56,10 @@ int read_ephemeral_range(uint16_t *lo, uint16_t *hi);
 /* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable (tracepoint ids live there). */
 int ensure_tracefs(void);
 
+/*
+ * Whether the kernel lets programs read kernel memory with plain loads (bpf_rdonly_cast, 6.2):
+ * the hot programs' "_direct" variants (bpf/sock.bpf.h: RT_CAST) then load.
+ */
+bool kernel_has_rdonly_cast(void);
+
 #endif

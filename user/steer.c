@@ -757,7 +757,18 @@ struct loaded {
 	struct bpf_program *custom_prog;
 	bool migrate; /* the program to attach is a select_or_migrate one */
 	int fd[M_COUNT]; /* the maps, from skel */
+	struct bpf_program *trackers[NLINKS]; /* least-loaded's, in link_names order */
 };
+
+/* Least-loaded's load trackers, the plain-load variants where the kernel has them (cheaper). */
+static void tracker_programs(struct steer_bpf *skel, struct bpf_program *out[NLINKS])
+{
+	bool direct = kernel_has_rdonly_cast();
+
+	out[0] = direct ? skel->progs.steer_ready_direct : skel->progs.steer_ready;
+	out[1] = direct ? skel->progs.steer_accept4_direct : skel->progs.steer_accept4;
+	out[2] = direct ? skel->progs.steer_accept_direct : skel->progs.steer_accept;
+}
 
 static void loaded_free(struct loaded *l)
 {
@@ -777,11 +788,11 @@ static int open_builtin(struct ctx *c, struct loaded *l, const struct pinned *p,
 	if (!l->skel)
 		return fail(c, EXIT_RUNTIME, "failed to open the steering object: %s",
 			    strerror(errno));
+	tracker_programs(l->skel, l->trackers);
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
-		bool tracker = prog == l->skel->progs.steer_ready ||
-			       prog == l->skel->progs.steer_accept4 ||
-			       prog == l->skel->progs.steer_accept;
+		bool tracker = prog == l->trackers[0] || prog == l->trackers[1] ||
+			       prog == l->trackers[2];
 
 		bpf_program__set_autoload(prog, (prog == l->skel->progs.steer_select && select) ||
 							(tracker && trackers));
@@ -1462,9 +1473,7 @@ static int apply(struct ctx *c, struct group *g, unsigned long round)
 
 	/* Least-loaded's trackers: pinned links, so they outlive us like the program. */
 	if (want_trackers && !(ours && p.has_links)) {
-		struct bpf_program *tp[NLINKS] = {l.skel->progs.steer_ready,
-						  l.skel->progs.steer_accept4,
-						  l.skel->progs.steer_accept};
+		struct bpf_program *const *tp = l.trackers;
 
 		unpin_links(g->pindir);
 		for (size_t i = 0; i < NLINKS; i++) {
