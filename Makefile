@@ -92,6 +92,10 @@ $(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUT
 $(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c user/discovery.c user/discovery.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) tests/discovery_probe.c user/discovery.c -o $@
+# discovery_refresh() against real sockets: the filtered path taken, and exact (root, own netns).
+$(OUTPUT)/tests/refresh_check: tests/refresh_check.c user/discovery.c user/discovery.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) tests/refresh_check.c user/discovery.c -o $@
 $(OUTPUT)/tests/unit: tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) user/*.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) -lm -o $@
@@ -106,7 +110,7 @@ $(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c user/opts.c user/steer_opts.c user/
 
 TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
 	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
-	     $(OUTPUT)/static/rig_client
+	     $(OUTPUT)/static/rig_client $(OUTPUT)/tests/refresh_check
 TEST_BINS += $(OUTPUT)/steer_example.bpf.o
 
 # Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,
@@ -169,7 +173,8 @@ demo: deps
 # and in bench/results.json. The rig is rebuilt without sanitizers for it, with bench/listeners.
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
 BENCH_BINS   := $(OUTPUT)/bench/rig_server $(OUTPUT)/bench/rig_client $(OUTPUT)/bench/listeners \
-		$(OUTPUT)/bench/nop.bpf.o $(OUTPUT)/bench/hooks.bpf.o $(OUTPUT)/bench/hooks
+		$(OUTPUT)/bench/nop.bpf.o $(OUTPUT)/bench/hooks.bpf.o $(OUTPUT)/bench/hooks \
+		$(OUTPUT)/bench/select_floor.bpf.o
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench

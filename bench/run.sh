@@ -42,7 +42,7 @@ CPU_SECONDS=${BENCH_CPU_SECONDS:-10}
 CPU_WARMUP=${BENCH_CPU_WARMUP:-3}
 SOCKETS=${BENCH_SOCKETS:-1 100 10000}
 CPU_MODES=${BENCH_CPU_MODES:-json json-filtered text tui}
-VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-roundrobin steer-least-loaded}
+VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-floor steer-roundrobin steer-least-loaded}
 OUT=${BENCH_OUT:-bench/results.json}
 LISTEN_BASE=40000
 # A port no listener uses: -P with it leaves discovery and collection, and renders nothing.
@@ -64,7 +64,7 @@ done
 for b in "$BIN/rig_server" "$BIN/rig_client" "$BIN/listeners" "${REUSETOP:-./reusetop}"; do
 	[ -x "$b" ] || die "missing $b (run make bench)"
 done
-for o in nop.bpf.o hooks.bpf.o hooks; do
+for o in nop.bpf.o hooks.bpf.o hooks select_floor.bpf.o; do
 	[ -r "$BIN/$o" ] || die "missing $BIN/$o (run make bench)"
 done
 
@@ -105,6 +105,7 @@ RT=$WORK/reusetop
 # The variants that cannot run here say why, in the table and the JSON.
 declare -A SKIP
 if ! "$RT" steer --help >/dev/null 2>&1; then
+	SKIP[steer-floor]="skipped: steer not available"
 	SKIP[steer-roundrobin]="skipped: steer not available"
 	SKIP[steer-least-loaded]="skipped: steer not available"
 fi
@@ -213,6 +214,7 @@ describe() {
 	hooks-raw) echo "the same, on the raw tracepoints only (sk_data_ready, sched_waking)" ;;
 	observe) echo "reusetop observing: reusetop -j -d 1 > /dev/null" ;;
 	bpftrace) echo "bpftrace peer: bpftrace bench/peer.bt > /dev/null (enqueued and accepted per listener)" ;;
+	steer-floor) echo "reusetop steer --object bench/select_floor.bpf.c: select a member by the flow hash, nothing else" ;;
 	steer-roundrobin) echo "reusetop steer --policy roundrobin on the group (no observer)" ;;
 	steer-least-loaded) echo "reusetop steer --policy least-loaded on the group (no observer)" ;;
 	*) echo "?" ;;
@@ -235,7 +237,9 @@ start_variant() {
 	observe) "$RT" -j -d 1 >"$out" 2>"$WORK/tracer.err" & ;;
 	bpftrace) bpftrace bench/peer.bt >"$out" 2>"$WORK/tracer.err" & ;;
 	steer-*)
-		"$RT" steer "${STEER_SEL[@]}" --policy "${v#steer-}" >"$WORK/tracer.err" 2>&1 ||
+		local how=(--policy "${v#steer-}")
+		[ "$v" != steer-floor ] || how=(--object "$BIN/select_floor.bpf.o")
+		"$RT" steer "${STEER_SEL[@]}" "${how[@]}" >"$WORK/tracer.err" 2>&1 ||
 			{ say "steer failed: $(cat "$WORK/tracer.err")"; return 1; }
 		STEER_ON=1
 		STEER_IDS=$(steer_prog_ids)
