@@ -300,10 +300,10 @@ static __always_inline void resync_load(struct sock *sk, bool direct)
 	loads = bpf_map_lookup_elem(&steer_load, &zero);
 	if (!loads)
 		return;
-	if (direct)
-		load = sk->sk_ack_backlog +
-		       (__u32)RT_CAST(sk, struct inet_connection_sock)->icsk_accept_queue.qlen.counter;
-	else
+	if (direct) {
+		icsk = RT_CAST(sk, struct inet_connection_sock);
+		load = sk->sk_ack_backlog + (__u32)icsk->icsk_accept_queue.qlen.counter;
+	} else
 		load = BPF_CORE_READ(sk, sk_ack_backlog) +
 		       (__u32)BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
 	/*

@@ -791,8 +791,8 @@ static int open_builtin(struct ctx *c, struct loaded *l, const struct pinned *p,
 	tracker_programs(l->skel, l->trackers);
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
-		bool tracker = prog == l->trackers[0] || prog == l->trackers[1] ||
-			       prog == l->trackers[2];
+		bool tracker =
+			prog == l->trackers[0] || prog == l->trackers[1] || prog == l->trackers[2];
 
 		bpf_program__set_autoload(prog, (prog == l->skel->progs.steer_select && select) ||
 							(tracker && trackers));
