@@ -139,14 +139,18 @@ static int kernel_func_params(const char *name)
 
 bool kernel_has_rdonly_cast(void)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool found;
+	/* Parsing the kernel's BTF takes milliseconds: once per process (-1: not yet known). */
+	static int known = -1;
+	struct btf *btf;
 
+	if (known >= 0)
+		return known;
+	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return false;
-	found = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+	known = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
 	btf__free(btf);
-	return found;
+	return known;
 }
 
 /*

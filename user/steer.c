@@ -1231,7 +1231,8 @@ static void weights_str(struct group *g, char *buf, size_t len)
 
 /*
  * One application: the first one (round 0) from the command line, then every --follow round,
- * which keeps the pinned policy and only adds and removes members.
+ * which keeps the pinned policy and only adds and removes members. Returns 0, -1 (c->err says
+ * why), or in a --follow round NOT_FOUND when every member closed meanwhile.
  */
 static int apply(struct ctx *c, struct group *g, unsigned long round)
 {
@@ -1429,6 +1430,11 @@ static int apply(struct ctx *c, struct group *g, unsigned long round)
 		if (!g->m[i].left)
 			via = &g->m[i];
 	if (!via) {
+		/* Following, the server is stopping or restarting: the next round will tell. */
+		if (round) {
+			ret = NOT_FOUND;
+			goto undo;
+		}
 		fail(c, EXIT_RUNTIME, "%s: every member closed while reusetop set it up", g->name);
 		goto undo;
 	}
@@ -1909,7 +1915,7 @@ static int follow(struct ctx *c)
 			close_members(g);
 		}
 		unlock_pins(c);
-		if (r)
+		if (r && r != NOT_FOUND)
 			break;
 	}
 	free(g);
