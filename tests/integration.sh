@@ -267,6 +267,18 @@ case_help_version() {
 	"$REUSETOP" --version | grep -q '^reusetop [0-9]' || fail_because "version"
 }
 
+# discovery_refresh() against real sockets (tests/refresh_check.c, its own PASS/FAIL lines): the
+# filtered dump must be what the kernel runs, since a rejected filter only falls back silently.
+case_discovery_refresh() {
+	local out status
+	make_netns || return 1
+	ns_exec
+	out=$("${NS_EXEC[@]}" "$BUILD/tests/refresh_check" 2>&1)
+	status=$?
+	echo "$out"
+	[ $status -eq 0 ] || fail_because "refresh_check exited $status"
+}
+
 integration_cases() {
 	run_case "TCP IPv4 reuseport, 4 workers, 2000 connections: exact per-socket counts" \
 		exact_case reuseport 4 127.0.0.1 8201 2000
@@ -293,4 +305,6 @@ integration_cases() {
 	run_case "no privileges: names the missing capabilities, exit 2" case_not_root
 	run_case "nothing stays attached after SIGINT, SIGTERM, SIGHUP or SIGKILL" case_nothing_left_after_kill
 	run_case "help and version" case_help_version
+	run_case "discovery refresh: filtered dump between full scans, exact (refresh_check)" \
+		case_discovery_refresh
 }

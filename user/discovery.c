@@ -147,6 +147,7 @@ struct rt_discovery {
 	size_t ranges_cap;
 	uint64_t *ignored; /* sorted: active inodes the last full scan did not find */
 	size_t nignored, ignored_cap;
+	unsigned long full_scans; /* scan_all() runs: a refresh does not say if it fell back */
 
 	/*
 	 * What the caller gets: ls sorted. The kernel lists unchanged sockets in the same order,
@@ -1134,6 +1135,7 @@ static int scan_all(struct rt_discovery *d)
 	int err;
 
 	d->have_index = false;
+	d->full_scans++;
 	if ((err = dump_all(d)))
 		return err;
 	same = same_sockets(d);
@@ -1422,6 +1424,11 @@ int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nac
 unsigned int discovery_netns_failed(const struct rt_discovery *d)
 {
 	return d->netns_failed;
+}
+
+unsigned long discovery_full_scans(const struct rt_discovery *d)
+{
+	return d->full_scans;
 }
 
 int discovery_new(struct rt_discovery **out, unsigned int protos)

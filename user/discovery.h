@@ -61,6 +61,11 @@ int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nac
 		      const struct rt_listener **out, size_t *n);
 /* Number of network namespaces the last scan could not enter (permission, race): for "degraded". */
 unsigned int discovery_netns_failed(const struct rt_discovery *d);
+/*
+ * Full scans so far, by discovery_scan() and by discovery_refresh() when it dumped everything:
+ * the output does not say which path a refresh took, and only this tells a test.
+ */
+unsigned long discovery_full_scans(const struct rt_discovery *d);
 void discovery_free(struct rt_discovery *d);
 
 #endif
