@@ -121,11 +121,13 @@ def prog_class:
 		target("observing costs at most 3% of the untraced connection rate"; 3;
 			$V.observe.cost_pct; "%";
 			(if $V.observe.cost_pct == null then null else $V.observe.cost_pct <= 3 end);
-			"1 - median(observe) / median(untraced); other processes took \($V.untraced.others_pct)% of the machine (median) during the rounds"),
+			"1 - median(observe) / median(untraced); other processes took \($V.untraced.others_pct)% of the machine (median) during the rounds"
+			+ (if $V.hooks.cost_pct != null then "; empty programs on the same hooks (hooks) cost \($V.hooks.cost_pct)%" else "" end)),
 		target("observing adds at most 3% to the CPU time per connection (the same, measured as CPU)"; 3;
 			$V.observe.cpu_cost_pct; "%";
 			(if $V.observe.cpu_cost_pct == null then null else $V.observe.cpu_cost_pct <= 3 end);
-			"median(rig CPU per connection, observe) / median(untraced) - 1; not disturbed by other processes' load"),
+			"median(rig CPU per connection, observe) / median(untraced) - 1; less disturbed by other processes' load"
+			+ (if $V.hooks.cpu_cost_pct != null then "; hooks: \($V.hooks.cpu_cost_pct)%" else "" end)),
 		target("observing costs less than the bpftrace peer"; $V.bpftrace.cost_pct;
 			$V.observe.cost_pct; "%";
 			(if $V.observe.cost_pct == null or $V.bpftrace.cost_pct == null then null
@@ -139,13 +141,16 @@ def prog_class:
 		target("BPF run time per connection, observing"; 300;
 			$B.observe.total_ns_per_conn; "ns";
 			(if $B.observe.total_ns_per_conn == null then null else $B.observe.total_ns_per_conn <= 300 end);
-			"sum of run_time_ns over all of reusetop's programs / connections; \($B.observe.total_ns_per_conn_less_floor) ns less the statistics' floor (\($B.observe.runs_per_conn) runs per connection)"),
+			"sum of run_time_ns over all of reusetop's programs / connections; \($B.observe.total_ns_per_conn_less_floor) ns less the statistics' floor (\($B.observe.runs_per_conn) runs per connection)"
+			+ (if $B.hooks.total_ns_per_conn != null then "; empty programs on the same hooks: \($B.hooks.total_ns_per_conn) ns" else "" end)),
 		(("steer-roundrobin", "steer-least-loaded") as $s
 		| target("BPF run time per steering decision, \($s | ltrimstr("steer-"))"; 100;
 			$B[$s].ns_per_decision; "ns";
 			(if $B[$s].ns_per_decision == null then null else $B[$s].ns_per_decision <= 100 end);
 			(if $B[$s].ns_per_decision == null then skipped($s)
-			 else "sk_reuseport run_time_ns / run_cnt; \($B[$s].ns_per_decision_less_floor) ns less the statistics' floor" end))),
+			 else "sk_reuseport run_time_ns / run_cnt; \($B[$s].ns_per_decision_less_floor) ns less the statistics' floor"
+				+ (if $B["steer-floor"].ns_per_decision != null
+				   then "; selecting by the flow hash and nothing else (steer-floor): \($B["steer-floor"].ns_per_decision) ns" else "" end) end))),
 		target("user space at most 1% of one core, -j -d 1, 10,000 listeners"; 1;
 			($cpu10k.pct_of_core | rnd(2)); "% of a core";
 			(if $cpu10k == null then null else $cpu10k.pct_of_core <= 1 end);
