@@ -70,12 +70,6 @@ struct port_range {
 	uint16_t lo, hi;
 };
 
-/* Where out[] has a socket. */
-struct ino_pos {
-	uint64_t inode;
-	uint32_t pos;
-};
-
 enum mark { MARK_NONE, MARK_WANTED, MARK_SEEN };
 
 /* Sockets as dumps list them. */
@@ -138,8 +132,8 @@ struct rt_discovery {
 	/* discovery_refresh() */
 	uint64_t full_scan_ns; /* end of the last full scan, 0 before the first */
 	struct ls_vec part; /* a filtered dump */
-	struct ino_pos *index; /* out[] by inode, built on demand after each full scan */
-	size_t nindex, index_cap;
+	/* out[] by inode, the holders' table reused: a slot's first is the position in out[]. */
+	struct ino_table out_index; /* built on demand after each full scan */
 	bool have_index;
 	uint8_t *marks; /* per out[] entry: enum mark */
 	size_t marks_cap;
@@ -1164,25 +1158,22 @@ static int own_diag_socket(struct rt_discovery *d)
 
 /* ---- discovery_refresh(): dump again only what can have changed ---- */
 
-static int ino_pos_cmp(const void *pa, const void *pb)
-{
-	return CMP3(((const struct ino_pos *)pa)->inode, ((const struct ino_pos *)pb)->inode);
-}
-
 static int build_index(struct rt_discovery *d)
 {
-	struct ino_pos *p = reserve(d->index, &d->index_cap, d->nout ? d->nout : 1, sizeof(*p));
+	int err = table_reset(&d->out_index, d->nout);
 
-	if (!p)
-		return -ENOMEM;
-	d->index = p;
-	d->nindex = 0;
+	if (err)
+		return err;
 	/* Sockets without an inode (kernel sockets) cannot be told apart: never refreshed alone. */
-	for (size_t k = 0; k < d->nout; k++)
-		if (d->out[k].inode)
-			p[d->nindex++] = (struct ino_pos){d->out[k].inode, (uint32_t)k};
-	if (d->nindex)
-		qsort(p, d->nindex, sizeof(*p), ino_pos_cmp);
+	for (size_t k = 0; k < d->nout; k++) {
+		struct ino_slot *slot;
+
+		if (!d->out[k].inode)
+			continue;
+		slot = table_slot(&d->out_index, d->out[k].inode);
+		*slot = (struct ino_slot){
+			.inode = d->out[k].inode, .first = (uint32_t)k, .count = 1};
+	}
 	d->have_index = true;
 	return 0;
 }
@@ -1190,11 +1181,9 @@ static int build_index(struct rt_discovery *d)
 /* The position of inode in out[], or -1. */
 static long out_pos(const struct rt_discovery *d, uint64_t inode)
 {
-	struct ino_pos key = {.inode = inode};
-	const struct ino_pos *p =
-		d->nindex ? bsearch(&key, d->index, d->nindex, sizeof(key), ino_pos_cmp) : NULL;
+	const struct ino_slot *slot = table_find(&d->out_index, inode);
 
-	return p ? (long)p->pos : -1;
+	return slot ? (long)slot->first : -1;
 }
 
 static int u64_cmp(const void *pa, const void *pb)
@@ -1490,7 +1479,7 @@ void discovery_free(struct rt_discovery *d)
 	free(d->next_refs);
 	free(d->fresh);
 	free(d->part.v);
-	free(d->index);
+	free(d->out_index.slots);
 	free(d->marks);
 	free(d->ranges);
 	free(d->ignored);
