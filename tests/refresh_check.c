@@ -349,6 +349,20 @@ static bool check_queued(const struct sock_spec *s, const struct truth *t)
 		    s->queued);
 }
 
+/* Into want: the kernel's own values of s now, once they agree with what the test sent. */
+static bool kernel_values(const struct sock_spec *s, struct rt_listener *want)
+{
+	struct truth t;
+
+	if (!truth_of(s, &t) || !check_queued(s, &t))
+		return false;
+	want->state = t.state;
+	want->queue = t.queue;
+	want->backlog = t.backlog;
+	want->drops = t.drops;
+	return true;
+}
+
 /* ---- comparing records ---- */
 
 /* Every field but where the holders are stored. */
@@ -472,18 +486,11 @@ static bool check_partial(const struct rt_listener *ls, size_t n, const uint64_t
 		const struct rt_listener *b = &base[k].l;
 		struct sock_spec *s = sock_of(b->inode);
 		struct rt_listener want = *b;
-		struct truth t;
 
 		if (!s)
 			return fail("%s listed, but the test has no such socket open", describe(b));
-		if (is_wanted(b, active, nactive)) {
-			if (!truth_of(s, &t) || !check_queued(s, &t))
-				return false;
-			want.state = t.state;
-			want.queue = t.queue;
-			want.backlog = t.backlog;
-			want.drops = t.drops;
-		}
+		if (is_wanted(b, active, nactive) && !kernel_values(s, &want))
+			return false;
 		if (!same_record(&ls[k], &want, sock_name(s)))
 			return false;
 	}
@@ -515,7 +522,6 @@ static bool check_full(const struct rt_listener *ls, size_t n, unsigned long ful
 			.holders = &holder,
 		};
 		struct sockaddr_storage ss;
-		struct truth t;
 
 		if (s->fd < 0)
 			continue;
@@ -529,12 +535,8 @@ static bool check_full(const struct rt_listener *ls, size_t n, unsigned long ful
 		if (!(got = find_record(ls, n, s->inode)))
 			return fail("%s (inode %llu) not listed", sock_name(s),
 				    (unsigned long long)s->inode);
-		if (!truth_of(s, &t) || !check_queued(s, &t))
+		if (!kernel_values(s, &want))
 			return false;
-		want.state = t.state;
-		want.queue = t.queue;
-		want.backlog = t.backlog;
-		want.drops = t.drops;
 		if (!same_record(got, &want, sock_name(s)))
 			return false;
 	}
