@@ -11,19 +11,19 @@
 #include "json.h"
 
 /* What a fingerprint mixes in with each call's key and value. */
-enum snap_kind {
-	SNAP_OBJECT_BEGIN = 1,
-	SNAP_OBJECT_END,
-	SNAP_ARRAY_BEGIN,
-	SNAP_ARRAY_END,
-	SNAP_STRING,
-	SNAP_UINT,
-	SNAP_INT,
-	SNAP_BOOL,
-	SNAP_NULL,
-	SNAP_DOUBLE,
-	SNAP_RAW,
-	SNAP_BYTES,
+enum fp_kind {
+	FP_OBJECT_BEGIN = 1,
+	FP_OBJECT_END,
+	FP_ARRAY_BEGIN,
+	FP_ARRAY_END,
+	FP_STRING,
+	FP_UINT,
+	FP_INT,
+	FP_BOOL,
+	FP_NULL,
+	FP_DOUBLE,
+	FP_RAW,
+	FP_BYTES,
 };
 
 void json_buf_free(struct json_buf *b)
@@ -257,18 +257,18 @@ static inline void fp_mix(struct json_fingerprint *fp, uint64_t head, uint64_t v
 }
 
 /* Kind and key in one word: user-space pointers leave the top byte free. */
-static inline uint64_t fp_head(enum snap_kind kind, const char *key)
+static inline uint64_t fp_head(enum fp_kind kind, const char *key)
 {
 	return (uint64_t)(uintptr_t)key ^ ((uint64_t)kind << 56);
 }
 
-static inline void fp_int(struct json_writer *w, enum snap_kind kind, const char *key, uint64_t v)
+static inline void fp_int(struct json_writer *w, enum fp_kind kind, const char *key, uint64_t v)
 {
 	fp_mix(w->fp, fp_head(kind, key), v);
 }
 
 /* Bytes: their length, then eight at a time (the last word zero-padded). */
-static void fp_bytes(struct json_writer *w, enum snap_kind kind, const char *key, const void *value,
+static void fp_bytes(struct json_writer *w, enum fp_kind kind, const char *key, const void *value,
 		     size_t len)
 {
 	const unsigned char *p = value;
@@ -279,7 +279,7 @@ static void fp_bytes(struct json_writer *w, enum snap_kind kind, const char *key
 		size_t n = len < sizeof(word) ? len : sizeof(word);
 
 		memcpy(&word, p, n);
-		fp_mix(w->fp, (uint64_t)SNAP_BYTES << 56, word);
+		fp_mix(w->fp, (uint64_t)FP_BYTES << 56, word);
 		p += n;
 		len -= n;
 	}
@@ -288,7 +288,7 @@ static void fp_bytes(struct json_writer *w, enum snap_kind kind, const char *key
 void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len)
 {
 	if (w->fp)
-		fp_bytes(w, SNAP_BYTES, NULL, p, len);
+		fp_bytes(w, FP_BYTES, NULL, p, len);
 }
 
 /* ---- values ---- */
@@ -316,7 +316,7 @@ static void json_key(struct json_writer *w, const char *key)
 static void json_open(struct json_writer *w, const char *key, char c)
 {
 	if (w->fp)
-		fp_int(w, c == '{' ? SNAP_OBJECT_BEGIN : SNAP_ARRAY_BEGIN, key, 0);
+		fp_int(w, c == '{' ? FP_OBJECT_BEGIN : FP_ARRAY_BEGIN, key, 0);
 	else {
 		json_key(w, key);
 		put_char(w, c);
@@ -329,7 +329,7 @@ static void json_open(struct json_writer *w, const char *key, char c)
 static void json_close(struct json_writer *w, char c)
 {
 	if (w->fp)
-		fp_int(w, c == '}' ? SNAP_OBJECT_END : SNAP_ARRAY_END, NULL, 0);
+		fp_int(w, c == '}' ? FP_OBJECT_END : FP_ARRAY_END, NULL, 0);
 	else
 		put_char(w, c);
 	if (w->depth > 0)
@@ -363,7 +363,7 @@ void json_array_end(struct json_writer *w)
 void json_string(struct json_writer *w, const char *key, const char *value)
 {
 	if (w->fp) {
-		fp_bytes(w, SNAP_STRING, key, value, strlen(value));
+		fp_bytes(w, FP_STRING, key, value, strlen(value));
 		return;
 	}
 	json_key(w, key);
@@ -393,7 +393,7 @@ static void put_uint(struct json_writer *w, uint64_t v, bool negative)
 void json_uint(struct json_writer *w, const char *key, uint64_t value)
 {
 	if (w->fp) {
-		fp_int(w, SNAP_UINT, key, value);
+		fp_int(w, FP_UINT, key, value);
 		return;
 	}
 	json_key(w, key);
@@ -404,7 +404,7 @@ void json_uint(struct json_writer *w, const char *key, uint64_t value)
 void json_int(struct json_writer *w, const char *key, int64_t value)
 {
 	if (w->fp) {
-		fp_int(w, SNAP_INT, key, (uint64_t)value);
+		fp_int(w, FP_INT, key, (uint64_t)value);
 		return;
 	}
 	json_key(w, key);
@@ -416,7 +416,7 @@ void json_int(struct json_writer *w, const char *key, int64_t value)
 void json_bool(struct json_writer *w, const char *key, bool value)
 {
 	if (w->fp) {
-		fp_int(w, SNAP_BOOL, key, value);
+		fp_int(w, FP_BOOL, key, value);
 		return;
 	}
 	json_key(w, key);
@@ -427,7 +427,7 @@ void json_bool(struct json_writer *w, const char *key, bool value)
 void json_null(struct json_writer *w, const char *key)
 {
 	if (w->fp) {
-		fp_int(w, SNAP_NULL, key, 0);
+		fp_int(w, FP_NULL, key, 0);
 		return;
 	}
 	json_key(w, key);
@@ -478,8 +478,7 @@ void json_double(struct json_writer *w, const char *key, double value, int decim
 
 		/* The exact bits: equal bits print equally (-0.0 and 0.0 differ, as in text). */
 		memcpy(&bits, &value, sizeof(bits));
-		fp_mix(w->fp, fp_head(SNAP_DOUBLE, key) ^ ((uint64_t)(uint32_t)decimals << 48),
-		       bits);
+		fp_mix(w->fp, fp_head(FP_DOUBLE, key) ^ ((uint64_t)(uint32_t)decimals << 48), bits);
 		return;
 	}
 	json_key(w, key);
@@ -508,7 +507,7 @@ void json_double(struct json_writer *w, const char *key, double value, int decim
 void json_raw(struct json_writer *w, const char *key, const char *text, size_t len)
 {
 	if (w->fp) {
-		fp_bytes(w, SNAP_RAW, key, text, len);
+		fp_bytes(w, FP_RAW, key, text, len);
 		return;
 	}
 	json_key(w, key);
