@@ -93,29 +93,13 @@ static __always_inline __u32 log2_slot(__u64 us)
 
 	if (!us)
 		return 0;
-	/* floor(log2(us)) + 1 by halving the search, not a loop of up to 31 steps. */
-	if (us >> 32) {
-		us >>= 32;
-		slot += 32;
+	/* floor(log2(us)) + 1 by halving the search: 6 steps, not a loop of up to 31 shifts. */
+	for (__u32 shift = 32; shift; shift >>= 1) {
+		if (us >> shift) {
+			us >>= shift;
+			slot += shift;
+		}
 	}
-	if (us >> 16) {
-		us >>= 16;
-		slot += 16;
-	}
-	if (us >> 8) {
-		us >>= 8;
-		slot += 8;
-	}
-	if (us >> 4) {
-		us >>= 4;
-		slot += 4;
-	}
-	if (us >> 2) {
-		us >>= 2;
-		slot += 2;
-	}
-	if (us >> 1)
-		slot += 1;
 	return slot < RT_WAIT_SLOTS ? slot : RT_WAIT_SLOTS - 1;
 }
 
