@@ -17,10 +17,14 @@ BPF_NAMES := accept select wakeup udp ready steer steer_example
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
-USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
+# user/: main, options, setup, util, kernel features; observe/, render/, steer/ by concern.
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
 # The pure modules unit tests link against (no BPF, no skeletons).
-PURE_NAMES := model json opts text_render json_render prom_render steer_opts
+PURE_SRCS := $(addprefix user/,util.c opts.c observe/model.c render/json.c render/text_render.c \
+	     render/json_render.c render/prom_render.c steer/options.c)
+# discovery and what it needs, for the tests that drive it alone.
+DISCOVERY_SRCS := user/observe/discovery.c user/util.c
 
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
@@ -41,8 +45,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
-.PHONY: all clean install uninstall check test unit deps demo vmlinux format bench stress
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+.PHONY: all clean install uninstall check test tests-build unit deps demo vmlinux format bench stress
 
 all: reusetop
 
@@ -57,13 +61,11 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/%.o: user/%.c | $(OUTPUT)
+# User objects wait for the skeletons (-MMD then tracks which ones each really includes).
+$(OUTPUT)/obj/%.o: user/%.c | $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
-
-# User objects that include a skeleton must wait for it.
-$(OUTPUT)/loader.o $(OUTPUT)/collector.o $(OUTPUT)/main.o: $(SKELS)
-$(OUTPUT)/steer.o: $(SKELS)
 # The example custom steering policy (reusetop steer --object): built, tested and installed.
 all: $(OUTPUT)/steer_example.bpf.o
 
@@ -72,11 +74,12 @@ reusetop: $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The same tool built with AddressSanitizer and UBSan: the integration tests run this one.
-SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(USER_SRCS))
-$(OUTPUT)/san/%.o: user/%.c $(SKELS) | $(OUTPUT)/san
+SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/obj/%.o,$(USER_SRCS))
+$(OUTPUT)/san/obj/%.o: user/%.c | $(SKELS)
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
-$(OUTPUT)/san/reusetop: $(SAN_OBJS)
+$(OUTPUT)/san/reusetop: $(SAN_OBJS) | $(OUTPUT)/san
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
@@ -89,24 +92,27 @@ $(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUT
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
 # Prints what discovery finds, like ss -ltnp, with the cost of each scan (a debugging aid).
-$(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c user/discovery.c user/discovery.h | $(OUTPUT)/tests
+$(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c $(DISCOVERY_SRCS) user/observe/discovery.h \
+				  | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) tests/discovery_probe.c user/discovery.c -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) tests/discovery_probe.c $(DISCOVERY_SRCS) -o $@
 # discovery_refresh() against real sockets: the filtered path taken, and exact (root, own netns).
-$(OUTPUT)/tests/refresh_check: tests/refresh_check.c user/discovery.c user/discovery.h | $(OUTPUT)/tests
+$(OUTPUT)/tests/refresh_check: tests/refresh_check.c $(DISCOVERY_SRCS) user/observe/discovery.h \
+				 | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) tests/refresh_check.c user/discovery.c -o $@
-$(OUTPUT)/tests/unit: tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) user/*.h | $(OUTPUT)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) tests/refresh_check.c $(DISCOVERY_SRCS) -o $@
+$(OUTPUT)/tests/unit: tests/unit.c $(PURE_SRCS) $(wildcard user/*.h user/*/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(patsubst %,user/%.c,$(PURE_NAMES)) -lm -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(PURE_SRCS) -lm -o $@
 
 # libFuzzer target for the option parser (clang's runtime from libclang-rt-14-dev).
-$(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c user/opts.c user/steer_opts.c user/*.h bpf/steer.h \
+FUZZ_SRCS := user/opts.c user/steer/options.c user/util.c
+$(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c $(FUZZ_SRCS) $(wildcard user/*.h user/*/*.h) bpf/steer.h \
 			   | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iuser -Ibpf \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all tests/fuzz_opts.c \
-		user/opts.c user/steer_opts.c -o $@
+		$(FUZZ_SRCS) -o $@
 
 TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
 	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
@@ -125,8 +131,8 @@ $(OUTPUT)/static:
 	$(Q)mkdir -p $@
 # Debian has no static libraries for all of libmicrohttpd's TLS dependencies (libunistring,
 # libp11-kit): the static build has no --prometheus (exporter.c built with RT_NO_EXPORTER).
-STATIC_OBJS := $(filter-out $(OUTPUT)/exporter.o,$(USER_OBJS)) $(OUTPUT)/static/exporter.o
-$(OUTPUT)/static/exporter.o: user/exporter.c | $(OUTPUT)/static
+STATIC_OBJS := $(filter-out $(OUTPUT)/obj/render/exporter.o,$(USER_OBJS)) $(OUTPUT)/static/exporter.o
+$(OUTPUT)/static/exporter.o: user/render/exporter.c | $(OUTPUT)/static
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -DRT_NO_EXPORTER -c $< -o $@
 $(OUTPUT)/static/reusetop: $(STATIC_OBJS) | $(OUTPUT)/static
@@ -158,8 +164,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# Everything the suite runs, built without running it.
+tests-build: reusetop $(TEST_BINS)
+
 check test: deps
-	$(Q)$(MAKE) --no-print-directory reusetop $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/run.sh
 
 unit: $(OUTPUT)/tests/unit
@@ -205,7 +214,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
 
 format:
-	clang-format -i user/*.c user/*.h tests/*.c bpf/*.c bpf/*.h
+	clang-format -i user/*.[ch] user/*/*.[ch] tests/*.c tests/*.h bpf/*.c bpf/*.h
 
 install: reusetop $(OUTPUT)/steer_example.bpf.o
 	install -D -m 0755 reusetop $(DESTDIR)$(PREFIX)/sbin/reusetop

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "discovery.h"
+#include "observe/discovery.h"
 
 static double now_s(clockid_t clk)
 {

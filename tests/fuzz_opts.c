@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "opts.h"
-#include "steer.h"
+#include "steer/steer.h"
 
 #define MAX_ARGS 32
 

@@ -39,7 +39,7 @@
 #include <sys/wait.h>
 #include <linux/sock_diag.h>
 
-#include "discovery.h"
+#include "observe/discovery.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "json.h"
-#include "model.h"
+#include "render/json.h"
+#include "observe/model.h"
 #include "opts.h"
-#include "render.h"
-#include "steer.h"
+#include "render/render.h"
+#include "steer/steer.h"
 
 static int passed, failed;
 static char why[512];

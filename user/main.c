@@ -17,18 +17,16 @@
 
 #include <netinet/in.h>
 
-#include "collector.h"
-#include "discovery.h"
-#include "exporter.h"
-#include "loader.h"
-#include "model.h"
+#include "observe/collector.h"
+#include "observe/discovery.h"
+#include "render/exporter.h"
+#include "observe/loader.h"
+#include "observe/model.h"
 #include "opts.h"
-#include "render.h"
+#include "render/render.h"
 #include "setup.h"
-#include "steer.h"
-#include "tui.h"
-
-enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+#include "steer/steer.h"
+#include "render/tui.h"
 
 #define STDOUT_BUF_LEN (256 * 1024)
 
@@ -40,42 +38,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static int die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("reusetop: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return status;
-}
-
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleep until the absolute monotonic time t; false when a stop signal came first. */
-static bool sleep_until(double t)
-{
-	struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - (double)(time_t)t) * 1e9)};
-
-	while (!stop_requested) {
-		int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-
-		if (!err)
-			return !stop_requested;
-		if (err != EINTR)
-			return false;
-	}
-	return false;
-}
 
 /* Everything one refresh needs: the pipeline discover -> collect -> model. */
 struct app {
@@ -149,7 +111,7 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 {
 	struct app *app = arg;
 	struct rt_sample sample;
-	double begin = mono_now();
+	double begin = mono_s();
 	int ret;
 
 	if ((ret = app_sample(app, &sample, err, errlen)))
@@ -159,7 +121,7 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 		return ret;
 	}
 	/* What this refresh cost reusetop itself: it must stay well under the delay. */
-	view->refresh_s = mono_now() - begin;
+	view->refresh_s = mono_s() - begin;
 	view->attach = tier_name(app->probes.tier);
 	view->degraded = app->probes.degraded;
 	if (app->exporter && (ret = app_export(app, view)))
@@ -179,19 +141,19 @@ static int run_batch(const struct rt_options *o, struct app *app)
 	/* One interval can be megabytes of JSON: fewer, larger writes (each interval is flushed). */
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUF_LEN);
 	if (o->output == RT_OUT_JSON && json_cache_new(&cache))
-		return die(EXIT_RUNTIME, "failed to start: %s", strerror(ENOMEM));
+		return report_error(RT_EXIT_RUNTIME, "failed to start: %s", strerror(ENOMEM));
 	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
 		struct rt_view view;
 		double next = app->start_mono_s + (double)(i + 1) * o->delay_s;
 		int werr = 0;
 
 		/* After a long stall (suspend, SIGSTOP) do not fire a burst of catch-up updates. */
-		if (next < mono_now())
-			next = mono_now();
-		if (!sleep_until(next))
+		if (next < mono_s())
+			next = mono_s();
+		if (!sleep_until(next, &stop_requested))
 			break;
 		if (app_update(app, &view, err, sizeof(err))) {
-			status = die(EXIT_RUNTIME, "%s", err);
+			status = report_error(RT_EXIT_RUNTIME, "%s", err);
 			break;
 		}
 		if (o->output == RT_OUT_JSON)
@@ -203,7 +165,7 @@ static int run_batch(const struct rt_options *o, struct app *app)
 		if (werr) {
 			/* The reader went away (a closed pipe): nothing left to do, not an error. */
 			if (werr != -EPIPE)
-				status = die(EXIT_RUNTIME, "failed to write output: %s",
+				status = report_error(RT_EXIT_RUNTIME, "failed to write output: %s",
 					     strerror(-werr));
 			break;
 		}
@@ -222,20 +184,20 @@ static int run(const struct rt_options *o)
 	int ret, status = 0;
 
 	read_ephemeral_range(&app.filter.ephemeral_lo, &app.filter.ephemeral_hi);
-	probes_set_verbose(o->verbose);
+	setup_libbpf_print(o->verbose);
 	ret = probes_attach(&app.probes, o->tier, err, sizeof(err));
 	if (ret)
-		return die(o->tier == RT_TIER_AUTO ? EXIT_RUNTIME : EXIT_USAGE, "%s", err);
-	app.start_mono_s = mono_now();
+		return report_error(o->tier == RT_TIER_AUTO ? RT_EXIT_RUNTIME : RT_EXIT_USAGE, "%s", err);
+	app.start_mono_s = mono_s();
 	if ((ret = discovery_new(&app.disc, 1u << IPPROTO_TCP | 1u << IPPROTO_UDP)) ||
 	    (ret = collector_new(&app.collector, &app.probes)) || (ret = model_new(&app.model))) {
-		status = die(EXIT_RUNTIME, "failed to start: %s", strerror(-ret));
+		status = report_error(RT_EXIT_RUNTIME, "failed to start: %s", strerror(-ret));
 		goto cleanup;
 	}
 	/* A port in use is a runtime failure (1); a build without the exporter, bad input (2). */
 	if (o->prometheus.family &&
 	    (ret = exporter_start(&app.exporter, &o->prometheus, err, sizeof(err)))) {
-		status = die(ret == -EOPNOTSUPP ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
+		status = report_error(ret == -EOPNOTSUPP ? RT_EXIT_USAGE : RT_EXIT_RUNTIME, "%s", err);
 		goto cleanup;
 	}
 	/*
@@ -245,13 +207,13 @@ static int run(const struct rt_options *o)
 	 */
 	if ((ret = app.exporter ? app_update(&app, &view, err, sizeof(err))
 				: app_sample(&app, &sample, err, sizeof(err)))) {
-		status = die(EXIT_RUNTIME, "%s", err);
+		status = report_error(RT_EXIT_RUNTIME, "%s", err);
 		goto cleanup;
 	}
 	/* On a terminal the live view; piped, the same as -b. */
 	if (o->output == RT_OUT_AUTO && isatty(STDOUT_FILENO)) {
 		if (tui_run(&source, o->delay_s, o->iterations, &stop_requested, err, sizeof(err)))
-			status = die(EXIT_RUNTIME, "%s", err);
+			status = report_error(RT_EXIT_RUNTIME, "%s", err);
 	} else {
 		status = run_batch(o, &app);
 	}
@@ -272,7 +234,7 @@ static int check_pids(const struct rt_options *o)
 
 		snprintf(path, sizeof(path), "/proc/%d", o->pids[i]);
 		if (access(path, F_OK))
-			return die(EXIT_USAGE, "no process with pid %d", o->pids[i]);
+			return report_error(RT_EXIT_USAGE, "no process with pid %d", o->pids[i]);
 	}
 	return 0;
 }
@@ -287,7 +249,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "steer"))
 		return steer_main(argc - 1, argv + 1);
 	if (opts_parse(argc, argv, &o, err, sizeof(err)))
-		return die(EXIT_USAGE, "%s (see reusetop --help)", err);
+		return report_error(RT_EXIT_USAGE, "%s (see reusetop --help)", err);
 	if (o.help) {
 		fputs(rt_usage, stdout);
 		return 0;
@@ -299,11 +261,11 @@ int main(int argc, char **argv)
 	if ((ret = check_pids(&o)))
 		return ret;
 	if ((ret = missing_bpf_caps(missing, sizeof(missing))))
-		return die(EXIT_RUNTIME, "failed to read capabilities: %s", strerror(-ret));
+		return report_error(RT_EXIT_RUNTIME, "failed to read capabilities: %s", strerror(-ret));
 	if (missing[0])
-		return die(EXIT_USAGE, "needs root (missing %s)", missing);
+		return report_error(RT_EXIT_USAGE, "needs root (missing %s)", missing);
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
-		return die(EXIT_USAGE, "kernel has no BTF (/sys/kernel/btf/vmlinux): "
+		return report_error(RT_EXIT_USAGE, "kernel has no BTF (/sys/kernel/btf/vmlinux): "
 				       "reusetop needs a kernel built with CONFIG_DEBUG_INFO_BTF");
 	install_stop_signals(on_signal);
 	return run(&o);

@@ -7,9 +7,9 @@
 #ifndef REUSETOP_COLLECTOR_H
 #define REUSETOP_COLLECTOR_H
 
-#include "discovery.h"
-#include "loader.h"
-#include "model.h"
+#include "observe/discovery.h"
+#include "observe/loader.h"
+#include "observe/model.h"
 
 /* A socket missing from discovery this many scans in a row has its counters dropped. */
 #define RT_STALE_SCANS 3

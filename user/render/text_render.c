@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "render.h"
-#include "steer.h"
+#include "render/render.h"
+#include "steer/steer.h"
 
 static const char *num(char *buf, size_t len, bool known, uint64_t v)
 {

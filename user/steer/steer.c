@@ -46,9 +46,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "discovery.h"
-#include "json.h"
-#include "loader.h"
+#include "observe/discovery.h"
+#include "render/json.h"
+#include "kernel.h"
 #include "opts.h"
 #include "setup.h"
 #include "steer.h"
@@ -763,7 +763,7 @@ struct loaded {
 /* Least-loaded's load trackers, the plain-load variants where the kernel has them (cheaper). */
 static void tracker_programs(struct steer_bpf *skel, struct bpf_program *out[NLINKS])
 {
-	bool direct = kernel_has_rdonly_cast();
+	bool direct = kernel_features()->rdonly_cast;
 
 	out[0] = direct ? skel->progs.steer_ready_direct : skel->progs.steer_ready;
 	out[1] = direct ? skel->progs.steer_accept4_direct : skel->progs.steer_accept4;

@@ -13,9 +13,9 @@
 
 #include "reusetop.h"
 #include "accept.skel.h"
-#include "collector.h"
+#include "observe/collector.h"
 #include "select.skel.h"
-#include "steer.h"
+#include "steer/steer.h"
 #include "udp.skel.h"
 #include "wakeup.skel.h"
 
@@ -53,25 +53,6 @@ struct rt_collector {
 	size_t cap_alive;
 	void *keys, *values;
 };
-
-#define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*arr, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
 
 int collector_new(struct rt_collector **out, const struct rt_probes *p)
 {
@@ -165,7 +146,7 @@ static int read_map(struct rt_collector *c, int fd, size_t ksize, size_t vsize, 
 static struct rt_sock_sample *sock_slot(struct rt_collector *c, uint64_t inode)
 {
 	/* Entries arrive unsorted: append, sort and merge duplicates (select + accept) later. */
-	if (grow((void **)&c->socks, &c->cap_socks, c->nsocks + 1, sizeof(*c->socks)))
+	if (reserve_array(&c->socks, &c->cap_socks, c->nsocks + 1, sizeof(*c->socks)))
 		return NULL;
 	memset(&c->socks[c->nsocks], 0, sizeof(c->socks[0]));
 	c->socks[c->nsocks].inode = inode;
@@ -240,7 +221,7 @@ static struct rt_acceptor_sample *acceptor_slot(struct rt_collector *c,
 	struct rt_acceptor_sample *a;
 
 	/* Appended unsorted; sorting merges an acceptor's accept and wakeup entries. */
-	if (grow((void **)&c->acceptors, &c->cap_acceptors, c->nacceptors + 1,
+	if (reserve_array(&c->acceptors, &c->cap_acceptors, c->nacceptors + 1,
 		 sizeof(*c->acceptors)))
 		return NULL;
 	a = &c->acceptors[c->nacceptors++];
@@ -384,15 +365,15 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 	size_t nstale = 0, out = 0;
 	int err;
 
-	if ((err = grow((void **)&c->alive, &c->cap_alive, nl + 1, sizeof(uint64_t))))
+	if ((err = reserve_array(&c->alive, &c->cap_alive, nl + 1, sizeof(uint64_t))))
 		return err;
 	for (size_t i = 0; i < nl; i++)
 		c->alive[i] = l[i].inode;
 	if (nl)
 		qsort(c->alive, nl, sizeof(uint64_t), u64_cmp);
-	if ((err = grow((void **)&c->stale_next, &c->cap_stale_next, c->nsocks + 1,
+	if ((err = reserve_array(&c->stale_next, &c->cap_stale_next, c->nsocks + 1,
 			sizeof(struct stale))) ||
-	    (err = grow((void **)&c->stale, &c->cap_stale, c->nsocks + 1, sizeof(struct stale))))
+	    (err = reserve_array(&c->stale, &c->cap_stale, c->nsocks + 1, sizeof(struct stale))))
 		return err;
 	for (size_t i = 0; i < c->nsocks; i++) {
 		struct rt_sock_sample *s = &c->socks[i];
@@ -461,7 +442,7 @@ static int sync_udp_pids(struct rt_collector *c, const struct rt_listener *l, si
 		if (l[i].proto != IPPROTO_UDP)
 			continue;
 		for (j = 0; j < l[i].nholders; j++) {
-			if (grow((void **)&want, &cap, n + 1, sizeof(*want))) {
+			if (reserve_array(&want, &cap, n + 1, sizeof(*want))) {
 				free(want);
 				return -ENOMEM;
 			}

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "observe/model.h"
 #include "tier.h"
 
 #define RT_MAX_LINKS    32
@@ -41,8 +41,6 @@ struct rt_probes {
 	size_t ndegraded;
 };
 
-/* Show libbpf's own messages (verifier logs, ...) on stderr; hidden by default. */
-void probes_set_verbose(bool verbose);
 /*
  * Attach tier `want` (RT_TIER_AUTO: the best that works). Returns 0, or -errno with a one-line
  * reason in err: for a forced tier, why it failed; for auto, why each tier failed.
@@ -52,14 +50,5 @@ void probes_detach(struct rt_probes *p);
 
 /* /proc/sys/net/ipv4/ip_local_port_range: UDP sockets bound inside it alone are clients'. */
 int read_ephemeral_range(uint16_t *lo, uint16_t *hi);
-
-/* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable (tracepoint ids live there). */
-int ensure_tracefs(void);
-
-/*
- * Whether the kernel lets programs read kernel memory with plain loads (bpf_rdonly_cast, 6.2):
- * the hot programs' "_direct" variants (bpf/sock.bpf.h: RT_CAST) then load.
- */
-bool kernel_has_rdonly_cast(void);
 
 #endif

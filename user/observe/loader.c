@@ -1,48 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "accept.skel.h"
-#include "loader.h"
+#include "kernel.h"
+#include "observe/loader.h"
+#include "setup.h"
 #include "ready.skel.h"
 #include "select.skel.h"
 #include "udp.skel.h"
 #include "wakeup.skel.h"
-
-static bool verbose;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	/* Probing tiers fails on purpose on many kernels; libbpf's logs are noise unless asked. */
-	(void)level;
-	if (!verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
-void probes_set_verbose(bool on)
-{
-	verbose = on;
-}
-
-int ensure_tracefs(void)
-{
-	/* AT_EACCESS: judge with the effective ids and capabilities, not the real uid. */
-	if (!faccessat(AT_FDCWD, "/sys/kernel/tracing/events", F_OK, AT_EACCESS) ||
-	    !faccessat(AT_FDCWD, "/sys/kernel/debug/tracing/events", F_OK, AT_EACCESS))
-		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
-		return -errno;
-	return 0;
-}
 
 enum feature {
 	F_ENQUEUE, /* enqueued counts */
@@ -104,123 +76,18 @@ static int attach_prog(struct rt_probes *p, struct bpf_program *prog)
 	return 0;
 }
 
-/* Since 6.10 inet_csk_accept() takes struct proto_accept_arg; its fexit signature differs. */
-static bool kernel_has_proto_accept_arg(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool found;
-
-	if (!btf)
-		return false;
-	found = btf__find_by_name_kind(btf, "proto_accept_arg", BTF_KIND_STRUCT) >= 0;
-	btf__free(btf);
-	return found;
-}
-
 /*
  * The programs of one tier, in attach order: accepts before enqueues, so that every connection
  * counted as enqueued is also counted when it is accepted.
  */
-/* Parameters of a kernel function per BTF, or -1 when the kernel has no such function. */
-static int kernel_func_params(const char *name)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	int id, n = -1;
-
-	if (!btf)
-		return -1;
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
-	if (id >= 0 && (t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type)))
-		n = btf_vlen(t);
-	btf__free(btf);
-	return n;
-}
-
-bool kernel_has_rdonly_cast(void)
-{
-	/* Parsing the kernel's BTF takes milliseconds: once per process (-1: not yet known). */
-	static int known = -1;
-	struct btf *btf;
-
-	if (known >= 0)
-		return known;
-	btf = btf__load_vmlinux_btf();
-	if (!btf)
-		return false;
-	known = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
-	btf__free(btf);
-	return known;
-}
-
-/*
- * Where this CPU's softnet_data, kstat and __preempt_count are relative to its runqueue: their
- * offsets in the per-CPU section, from the kernel's BTF (bpf/bracket.bpf.h says why). False when
- * the kernel lacks one of them or the path to the runqueue (sched_entity.cfs_rq, cfs_rq.rq).
- */
-struct cpu_mark_offsets {
-	long softnet_data, kstat, preempt_count;
-};
-
-static bool member_exists(const struct btf *btf, const char *type, const char *member)
-{
-	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
-	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(btf, id);
-	const struct btf_member *m = t ? btf_members(t) : NULL;
-
-	for (int i = 0; t && i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member))
-			return true;
-	return false;
-}
-
-static bool find_cpu_mark_offsets(struct cpu_mark_offsets *o)
-{
-	static const char *const names[] = {"runqueues", "softnet_data", "kstat",
-					    "__preempt_count"};
-	long off[4];
-	bool found[4] = {false}, ok = false;
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_var_secinfo *v;
-	const struct btf_type *sec;
-	int id;
-
-	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
-	sec = id < 0 ? NULL : btf__type_by_id(btf, id);
-	v = sec ? btf_var_secinfos(sec) : NULL;
-	for (int i = 0; sec && i < btf_vlen(sec); i++) {
-		const char *name =
-			btf__name_by_offset(btf, btf__type_by_id(btf, v[i].type)->name_off);
-
-		for (int n = 0; n < 4; n++) {
-			if (!found[n] && name && !strcmp(name, names[n])) {
-				off[n] = (long)v[i].offset;
-				found[n] = true;
-			}
-		}
-	}
-	if (found[0] && found[1] && found[2] && found[3] &&
-	    member_exists(btf, "sched_entity", "cfs_rq") && member_exists(btf, "cfs_rq", "rq") &&
-	    btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0) {
-		o->softnet_data = off[1] - off[0];
-		o->kstat = off[2] - off[0];
-		o->preempt_count = off[3] - off[0];
-		ok = true;
-	}
-	btf__free(btf);
-	return ok;
-}
-
 static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe_spec *specs)
 {
-	bool direct = tier != RT_TIER_FENTRY && kernel_has_rdonly_cast();
+	bool direct = tier != RT_TIER_FENTRY && kernel_features()->rdonly_cast;
 	size_t n = 0;
 
 	switch (tier) {
 	case RT_TIER_FENTRY:
-		specs[n++] = (struct probe_spec){kernel_has_proto_accept_arg()
+		specs[n++] = (struct probe_spec){kernel_features()->proto_accept_arg
 							 ? s->progs.fexit_inet_csk_accept
 							 : s->progs.fexit_inet_csk_accept_old,
 						 F_ACCEPT, true};
@@ -420,7 +287,7 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 	switch (tier) {
 	case RT_TIER_FENTRY:
 		/* "udp: Remove addr_len from recvmsg" dropped the fifth parameter. */
-		new_recvmsg = kernel_func_params("udp_recvmsg") == 4;
+		new_recvmsg = kernel_features()->udp_recvmsg_4_params;
 		specs[n++] = (struct probe_spec){s->progs.fexit_udp_enqueue, F_UDP, true};
 		specs[n++] = (struct probe_spec){new_recvmsg ? s->progs.fexit_udp_recvmsg
 							     : s->progs.fexit_udp_recvmsg_old,
@@ -508,7 +375,7 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 		break;
 	}
 	specs[n++] =
-		(struct probe_spec){kernel_has_rdonly_cast() ? s->progs.raw_tp_sched_waking_direct
+		(struct probe_spec){kernel_features()->rdonly_cast ? s->progs.raw_tp_sched_waking_direct
 							     : s->progs.raw_tp_sched_waking,
 				    F_WAKEUP, true};
 	/* An interrupt inside the bracket can wake an unrelated sleeper on every tier. */
@@ -539,7 +406,7 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 static void try_ready(struct rt_probes *p)
 {
 	struct probe_spec spec = {NULL, F_ENQUEUE, false};
-	struct cpu_mark_offsets marks;
+	const struct rt_kernel *k = kernel_features();
 	struct ready_bpf *s;
 	int ret;
 
@@ -551,11 +418,11 @@ static void try_ready(struct rt_probes *p)
 	}
 	spec.prog = s->progs.raw_tp_sk_data_ready;
 	read_ephemeral_range(&s->rodata->ephemeral_lo, &s->rodata->ephemeral_hi);
-	if (find_cpu_mark_offsets(&marks)) {
+	if (k->cpu_marks) {
 		s->rodata->cpu_marks_known = true;
-		s->rodata->softnet_data_from_rq = marks.softnet_data;
-		s->rodata->kstat_from_rq = marks.kstat;
-		s->rodata->preempt_count_from_rq = marks.preempt_count;
+		s->rodata->softnet_data_from_rq = k->softnet_data_from_rq;
+		s->rodata->kstat_from_rq = k->kstat_from_rq;
+		s->rodata->preempt_count_from_rq = k->preempt_count_from_rq;
 	}
 	ret = bpf_map__reuse_fd(s->maps.sock_counters, bpf_map__fd(p->accept->maps.sock_counters));
 	if (!ret)
@@ -601,7 +468,6 @@ int probes_attach(struct rt_probes *p, enum rt_tier want, char *err, size_t errl
 	char why[3][200];
 	int ret = -ENOENT;
 
-	libbpf_set_print(libbpf_print);
 	if ((ret = ensure_tracefs()) && want != RT_TIER_FENTRY) {
 		snprintf(err, errlen, "failed to mount tracefs on /sys/kernel/tracing: %s",
 			 strerror(-ret));

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "render/json.h"
 
 /* What a fingerprint mixes in with each call's key and value. */
 enum fp_kind {

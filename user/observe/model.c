@@ -9,8 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "model.h"
-#include "steer.h"
+#include "observe/model.h"
+#include "steer/steer.h"
 
 struct inode_drops {
 	uint64_t inode;
@@ -43,24 +43,6 @@ struct rt_model {
 	uint64_t *scratch; /* finish_group()'s per-member counts */
 	size_t scratch_cap;
 };
-
-/* Room for n elements of size bytes in *p (which may move); 0 or -ENOMEM. */
-static int reserve(void *p, size_t *cap, size_t n, size_t size)
-{
-	void **arr = p;
-	void *q;
-
-	if (n <= *cap)
-		return 0;
-	if (n > SIZE_MAX / size || !(q = realloc(*arr, n * size)))
-		return -ENOMEM;
-	*arr = q;
-	*cap = n;
-	return 0;
-}
-
-/* Three-way compare without subtraction, so large unsigned values cannot overflow. */
-#define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
 
 /* A counter below its previous value was recreated (map entry deleted): count from 0. */
 static uint64_t counter_delta(uint64_t now, uint64_t before)
@@ -135,13 +117,6 @@ int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b)
 	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
 		return c;
 	return CMP3(a->port, b->port);
-}
-
-const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
-{
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
 }
 
 static int sock_sample_cmp(const void *key, const void *elem)
@@ -402,7 +377,7 @@ static int finish_group(struct rt_model *m, const struct rt_sample *s, double in
 	bool enq_known = has_enqueued(&s->features, g->proto);
 	bool acc_known = has_accepted(&s->features, g->proto);
 
-	if (reserve(&m->scratch, &m->scratch_cap, 2 * (n + 1), sizeof(*m->scratch)))
+	if (reserve_array(&m->scratch, &m->scratch_cap, 2 * (n + 1), sizeof(*m->scratch)))
 		return -ENOMEM;
 	total = m->scratch;
 	delta = m->scratch + n + 1;
@@ -485,8 +460,8 @@ static const struct steer_member_stats *steered_member(const struct steer_group_
 
 static int save_prev_drops(struct rt_model *m, const struct rt_sample *s)
 {
-	if (reserve(&m->prev_drops, &m->prev_drops_cap, s->nlisteners, sizeof(*m->prev_drops)) ||
-	    reserve(&m->prev_drops_sorted, &m->prev_drops_sorted_cap, s->nlisteners,
+	if (reserve_array(&m->prev_drops, &m->prev_drops_cap, s->nlisteners, sizeof(*m->prev_drops)) ||
+	    reserve_array(&m->prev_drops_sorted, &m->prev_drops_sorted_cap, s->nlisteners,
 		    sizeof(*m->prev_drops_sorted)))
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nlisteners; i++)
@@ -500,8 +475,8 @@ static int save_prev_drops(struct rt_model *m, const struct rt_sample *s)
 static int save_prev(struct rt_model *m, const struct rt_sample *s)
 {
 	if (save_prev_drops(m, s) ||
-	    reserve(&m->prev_socks, &m->prev_socks_cap, s->nsocks, sizeof(*m->prev_socks)) ||
-	    reserve(&m->prev_acceptors, &m->prev_acceptors_cap, s->nacceptors,
+	    reserve_array(&m->prev_socks, &m->prev_socks_cap, s->nsocks, sizeof(*m->prev_socks)) ||
+	    reserve_array(&m->prev_acceptors, &m->prev_acceptors_cap, s->nacceptors,
 		    sizeof(*m->prev_acceptors)))
 		return -ENOMEM;
 	if (s->nsocks)
@@ -527,8 +502,8 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 	if (!(interval > 0))
 		interval = 1e-9;
 	/* At most one group and one member per listener. */
-	if (reserve(&m->groups, &m->groups_cap, s->nlisteners, sizeof(*m->groups)) ||
-	    reserve(&m->socks, &m->socks_cap, s->nlisteners, sizeof(*m->socks)))
+	if (reserve_array(&m->groups, &m->groups_cap, s->nlisteners, sizeof(*m->groups)) ||
+	    reserve_array(&m->socks, &m->socks_cap, s->nlisteners, sizeof(*m->socks)))
 		return -ENOMEM;
 	for (first = 0; first < s->nlisteners; first = end) {
 		struct rt_group_view *g;

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "render.h"
-#include "tui.h"
+#include "render/render.h"
+#include "render/tui.h"
 
 #define CELL_LEN   128 /* longest cell, including the bar */
 #define LINE_LEN   1024 /* wider terminals are drawn 1023 columns wide */
@@ -1444,19 +1444,11 @@ static int tui_begin(struct tui *t, char *err, size_t errlen)
 	return 0;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait for a key, a signal (stop, SIGWINCH) or the deadline; false when the terminal is gone. */
 static bool wait_input(double deadline)
 {
 	struct pollfd pfd = {.fd = fileno(tty_in ? tty_in : stdin), .events = POLLIN};
-	double left = deadline - mono_now();
+	double left = deadline - mono_s();
 	int ms = left <= 0 ? 0 : (int)ceil(left * 1000);
 
 	return poll(&pfd, 1, ms) <= 0 || !(pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
@@ -1466,7 +1458,7 @@ int tui_run(const struct rt_source *src, double delay_s, unsigned long iteration
 	    volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct tui t = {.sort_col = column_named("CONN/S"), .tree = true, .delay_s = delay_s};
-	double start = mono_now(), next = start + delay_s;
+	double start = mono_s(), next = start + delay_s;
 	unsigned long shown = 0;
 	bool quit = false;
 	int ret = 0;
@@ -1478,7 +1470,7 @@ int tui_run(const struct rt_source *src, double delay_s, unsigned long iteration
 		bool dirty = false;
 		int key;
 
-		if (mono_now() >= next) {
+		if (mono_s() >= next) {
 			if (!t.paused) {
 				if ((ret = src->update(src->arg, &t.view, err, errlen)))
 					break;
@@ -1486,7 +1478,7 @@ int tui_run(const struct rt_source *src, double delay_s, unsigned long iteration
 				shown++;
 			}
 			/* The next tick on the grid, skipping those a stall (or a pause) missed. */
-			next = start + (floor((mono_now() - start) / delay_s) + 1) * delay_s;
+			next = start + (floor((mono_s() - start) / delay_s) + 1) * delay_s;
 			dirty = true;
 		} else if (!wait_input(next)) {
 			break; /* hung up: nobody left to draw for */

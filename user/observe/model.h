@@ -13,7 +13,8 @@
 #include <time.h>
 #include <netinet/in.h>
 
-#include "discovery.h"
+#include "observe/discovery.h"
+#include "util.h"
 
 /* Cumulative counters of one socket since reusetop attached, keyed by socket inode. */
 #define RT_WAIT_BUCKETS 32 /* log2 microseconds: bucket 0 under 1 us, bucket i below 2^i us */
@@ -193,7 +194,5 @@ struct rt_wait_summary wait_summary(const uint64_t *now, const uint64_t *before)
 double wait_bucket_upper_us(unsigned int bucket);
 struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n);
 int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b);
-/* "127.0.0.1", "::1", "[::1]:80" style formatting; buf of at least 48 bytes. */
-const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
 
 #endif

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "json.h"
-#include "render.h"
+#include "render/json.h"
+#include "render/render.h"
 
 #ifndef REUSETOP_VERSION
 #define REUSETOP_VERSION "unknown"

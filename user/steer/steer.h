@@ -14,7 +14,7 @@
 
 #include <linux/types.h>
 
-#include "../bpf/steer.h"
+#include "../../bpf/steer.h"
 
 #define STEER_PIN_ROOT "/sys/fs/bpf/reusetop"
 #define STEER_MAX_REFS 64

@@ -5,7 +5,8 @@
 
 #include <stdio.h>
 
-#include "model.h"
+#include "observe/model.h"
+#include "util.h"
 
 /* One JSON object on one line per call (the contract in README.md). */
 void render_json(FILE *f, const struct rt_view *v);
@@ -32,8 +33,6 @@ void render_prometheus(FILE *f, const struct rt_view *v, size_t max_sockets);
 void prom_write_label_value(FILE *f, const char *value);
 
 /* Shared by renderers. */
-const char *proto_name(uint8_t proto);
-const char *family_name(uint8_t family);
 /* "2026-11-21T23:40:00.123Z" into buf (at least 32 bytes). */
 const char *iso8601_utc(const struct timespec *ts, char *buf, size_t len);
 

@@ -45,7 +45,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 
-#include "discovery.h"
+#include "observe/discovery.h"
+#include "util.h"
 
 /* discovery_refresh(): everything is dumped again at least this often. */
 #define FULL_SCAN_MAX_AGE_NS (5ull * 1000000000ull)
@@ -58,9 +59,6 @@
 /* "socket:[" + 20 digits + "]" fits; anything longer is not a socket link. */
 #define LINK_BUF_LEN 64
 #define PROTOS_KNOWN ((1u << IPPROTO_TCP) | (1u << IPPROTO_UDP))
-
-/* Three-way compare without subtraction, so large unsigned values cannot overflow. */
-#define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
 
 /* Port ranges one filtered dump can ask for (the kernel runs the filter on every socket). */
 #define FILTER_MAX_RANGES 8
@@ -177,32 +175,6 @@ struct rt_discovery {
 	size_t nfresh, fresh_cap;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Room for `need` elements of `size` bytes: the (maybe moved) array, or NULL with p untouched. */
-static void *reserve(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 64;
-
-	if (need <= *cap)
-		return p;
-	while (n < need) {
-		if (n > SIZE_MAX / 2 / size)
-			return NULL;
-		n *= 2;
-	}
-	p = realloc(p, n * size);
-	if (p)
-		*cap = n;
-	return p;
-}
-
 /* A decimal number made of digits only (a /proc entry or fd name), or -1. */
 static long parse_num(const char *s)
 {
@@ -311,11 +283,8 @@ static struct ns_entry *ns_find(struct rt_discovery *d, uint64_t ino)
 
 static int ns_add(struct rt_discovery *d, uint64_t ino, int pid, int nsfd, int diag)
 {
-	struct ns_entry *v = reserve(d->ns, &d->ns_cap, d->nns + 1, sizeof(*d->ns));
-
-	if (!v)
+	if (reserve_array(&d->ns, &d->ns_cap, d->nns + 1, sizeof(*d->ns)))
 		return -ENOMEM;
-	d->ns = v;
 	d->ns[d->nns++] = (struct ns_entry){ino, pid, nsfd, diag, true};
 	return 0;
 }
@@ -559,10 +528,8 @@ static int add_listener(struct ls_vec *into, const struct nlmsghdr *nlh, uint64_
 		return -EBADMSG;
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return 0;
-	l = reserve(into->v, &into->cap, into->n + 1, sizeof(*into->v));
-	if (!l)
+	if (reserve_array(&into->v, &into->cap, into->n + 1, sizeof(*into->v)))
 		return -ENOMEM;
-	into->v = l;
 	l = &into->v[into->n++];
 	memset(l, 0, sizeof(*l));
 	l->inode = m->idiag_inode;
@@ -730,12 +697,9 @@ static uint64_t socket_inode(int dirfd, const char *name)
 
 static int add_ref(struct rt_discovery *d, uint64_t ino, const struct rt_holder *h)
 {
-	struct fd_ref *r =
-		reserve(d->next_refs, &d->next_refs_cap, d->nnext_refs + 1, sizeof(*d->next_refs));
-
-	if (!r)
+	if (reserve_array(&d->next_refs, &d->next_refs_cap, d->nnext_refs + 1,
+			  sizeof(*d->next_refs)))
 		return -ENOMEM;
-	d->next_refs = r;
 	d->next_refs[d->nnext_refs++] = (struct fd_ref){ino, *h};
 	return 0;
 }
@@ -796,12 +760,9 @@ static int copy_refs(struct rt_discovery *d, const struct proc_entry *p)
 
 static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first)
 {
-	struct proc_entry *p = reserve(d->next_procs, &d->next_procs_cap, d->nnext_procs + 1,
-				       sizeof(*d->next_procs));
-
-	if (!p)
+	if (reserve_array(&d->next_procs, &d->next_procs_cap, d->nnext_procs + 1,
+			  sizeof(*d->next_procs)))
 		return -ENOMEM;
-	d->next_procs = p;
 	d->next_procs[d->nnext_procs++] =
 		(struct proc_entry){pid, nfds, (uint32_t)first, (uint32_t)(d->nnext_refs - first)};
 	return 0;
@@ -849,16 +810,14 @@ static int build_holders(struct rt_discovery *d)
 {
 	size_t n = d->nrefs ? d->nrefs : 1;
 	uint32_t *idx;
-	void *p;
 
 	if (d->nrefs > UINT32_MAX)
 		return -EOVERFLOW;
-	if (!(p = reserve(d->holders, &d->holders_cap, n, sizeof(*d->holders))))
+	if (reserve_array(&d->holders, &d->holders_cap, n, sizeof(*d->holders)))
 		return -ENOMEM;
-	d->holders = p;
-	if (!(p = reserve(d->ref_idx, &d->ref_idx_cap, n, sizeof(*d->ref_idx))))
+	if (reserve_array(&d->ref_idx, &d->ref_idx_cap, n, sizeof(*d->ref_idx)))
 		return -ENOMEM;
-	idx = d->ref_idx = p;
+	idx = d->ref_idx;
 	for (size_t i = 0; i < d->nrefs; i++)
 		idx[i] = (uint32_t)i;
 	if (d->nrefs)
@@ -952,13 +911,10 @@ static int collect_fresh(struct rt_discovery *d)
 {
 	d->nfresh = 0;
 	for (size_t i = 0; i < d->ls.n; i++) {
-		uint64_t *v;
-
 		if (!d->ls.v[i].inode || table_find(&d->table, d->ls.v[i].inode))
 			continue;
-		if (!(v = reserve(d->fresh, &d->fresh_cap, d->nfresh + 1, sizeof(*d->fresh))))
+		if (reserve_array(&d->fresh, &d->fresh_cap, d->nfresh + 1, sizeof(*d->fresh)))
 			return -ENOMEM;
-		d->fresh = v;
 		d->fresh[d->nfresh++] = d->ls.v[i].inode;
 	}
 	return 0;
@@ -1075,19 +1031,15 @@ static void attach_holders(const struct rt_discovery *d, struct rt_listener *l)
 static int reserve_output(struct rt_discovery *d)
 {
 	size_t n = d->ls.n ? d->ls.n : 1;
-	void *p;
 
 	if (n > UINT32_MAX)
 		return -EOVERFLOW;
-	if (!(p = reserve(d->out, &d->out_cap, n, sizeof(*d->out))))
+	if (reserve_array(&d->out, &d->out_cap, n, sizeof(*d->out)))
 		return -ENOMEM;
-	d->out = p;
-	if (!(p = reserve(d->order, &d->order_cap, n, sizeof(*d->order))))
+	if (reserve_array(&d->order, &d->order_cap, n, sizeof(*d->order)))
 		return -ENOMEM;
-	d->order = p;
-	if (!(p = reserve(d->prev_inodes, &d->prev_cap, n, sizeof(*d->prev_inodes))))
+	if (reserve_array(&d->prev_inodes, &d->prev_cap, n, sizeof(*d->prev_inodes)))
 		return -ENOMEM;
-	d->prev_inodes = p;
 	return 0;
 }
 
@@ -1210,14 +1162,11 @@ static int note_ignored(struct rt_discovery *d, const uint64_t *active, size_t n
 	if (!d->have_index && (err = build_index(d)))
 		return err;
 	for (size_t i = 0; i < nactive; i++) {
-		uint64_t *p;
-
 		if (out_pos(d, active[i]) >= 0)
 			continue;
-		p = reserve(d->ignored, &d->ignored_cap, d->nignored + 1, sizeof(*p));
-		if (!p)
+		if (reserve_array(&d->ignored, &d->ignored_cap, d->nignored + 1,
+				  sizeof(*d->ignored)))
 			return -ENOMEM;
-		d->ignored = p;
 		d->ignored[d->nignored++] = active[i];
 	}
 	if (d->nignored)
@@ -1239,14 +1188,10 @@ static int wanted_ranges(struct rt_discovery *d, size_t first, size_t end, size_
 	size_t n = 0;
 
 	for (size_t k = first; k < end; k++) {
-		struct port_range *p;
-
 		if (d->marks[k] != MARK_WANTED)
 			continue;
-		p = reserve(d->ranges, &d->ranges_cap, n + 1, sizeof(*p));
-		if (!p)
+		if (reserve_array(&d->ranges, &d->ranges_cap, n + 1, sizeof(*d->ranges)))
 			return -ENOMEM;
-		d->ranges = p;
 		d->ranges[n++] = (struct port_range){d->out[k].port, d->out[k].port};
 	}
 	*nr = 0;
@@ -1338,9 +1283,9 @@ static int refresh_some(struct rt_discovery *d, const uint64_t *active, size_t n
 
 	if (!d->have_index && (err = build_index(d)))
 		return err;
-	if (!(m = reserve(d->marks, &d->marks_cap, d->nout ? d->nout : 1, sizeof(*m))))
+	if (reserve_array(&d->marks, &d->marks_cap, d->nout ? d->nout : 1, sizeof(*d->marks)))
 		return -ENOMEM;
-	d->marks = m;
+	m = d->marks;
 	memset(m, MARK_NONE, d->nout);
 	for (size_t i = 0; i < nactive; i++) {
 		long k = out_pos(d, active[i]);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter.h"
+#include "render/exporter.h"
 
 #ifdef RT_NO_EXPORTER
 

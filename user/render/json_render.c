@@ -10,19 +10,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "json.h"
-#include "render.h"
-#include "steer.h"
-
-const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_TCP ? "tcp" : "?";
-}
-
-const char *family_name(uint8_t family)
-{
-	return family == AF_INET6 ? "inet6" : "inet";
-}
+#include "render/json.h"
+#include "render/render.h"
+#include "steer/steer.h"
 
 const char *iso8601_utc(const struct timespec *ts, char *buf, size_t len)
 {

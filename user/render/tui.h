@@ -9,7 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "observe/model.h"
 
 struct rt_source {
 	/*
