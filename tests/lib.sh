@@ -106,13 +106,33 @@ start_reusetop() {
 	wait_for_file "$CASE_DIR/rt.json" 20 || { cat "$CASE_DIR/rt.err"; return 1; }
 }
 
-# Stop reusetop with SIGINT and check that it exits 0 with nothing on stderr (sanitizers).
+# Stop reusetop with SIGINT and check that it exits 0 with nothing on stderr (sanitizers), and
+# that every document it printed keeps the invariants.
 stop_reusetop() {
 	kill -INT "$RT_PID"
 	wait "$RT_PID"
 	local status=$?
 	[ $status -eq 0 ] || fail_because "reusetop exited $status: $(cat "$CASE_DIR/rt.err")" || return 1
-	[ ! -s "$CASE_DIR/rt.err" ] || fail_because "reusetop stderr: $(cat "$CASE_DIR/rt.err")"
+	[ ! -s "$CASE_DIR/rt.err" ] || fail_because "reusetop stderr: $(cat "$CASE_DIR/rt.err")" || return 1
+	check_invariants "$CASE_DIR/rt.json"
+}
+
+# No count is ever lost: in every complete JSON line of FILE, each group's task rows (acceptors,
+# exited and folded ones included; receivers for UDP) add up to the group's accepted, eagain and
+# wakeups (received), and the acceptors' shares (4 decimals each) to 1.
+check_invariants() { # file
+	local bad
+	bad=$(jq -c 'def sum(f): [.[] | f // 0] | add // 0;
+		.time as $t | .groups[] | select(.proto == "tcp") |
+		select((.accepted != null and (.acceptors | sum(.accepted)) != .accepted) or
+			(.eagain != null and (.acceptors | sum(.eagain)) != .eagain) or
+			(.wakeups != null and (.acceptors | sum(.wakeups)) != .wakeups) or
+			(.accepted != null and .accepted > 0 and
+				((.acceptors | sum(.share)) - 1 | fabs) > 0.0001 * (.acceptors | length))) |
+		{time: $t, port, accepted, eagain, wakeups,
+		 rows: [.acceptors[] | [.pid, .tid, .accepted, .eagain, .wakeups]]}' \
+		< <(grep '}$' "$1") 2>&1 | head -n 3)
+	[ -z "$bad" ] || fail_because "task rows do not add up to their group: $bad"
 }
 
 # start_rig NAME ARGS...: rig_server in the case's netns; stats in $CASE_DIR/NAME.stats.

@@ -510,7 +510,7 @@ static bool check_full(const struct rt_listener *ls, size_t n, unsigned long ful
 	for (size_t i = 0; i < nsocks; i++) {
 		const struct sock_spec *s = &socks[i];
 		const struct rt_listener *got;
-		struct rt_holder holder = {getpid(), s->fd, ""};
+		struct rt_holder holder = {getpid(), s->fd, "", false};
 		struct rt_listener want = {
 			.inode = s->inode,
 			.netns = own_netns,

@@ -41,7 +41,7 @@ static char why[512];
 #define ACCEPTOR(ino, p, t, name, acc, eag, wake)                                        \
 	{                                                                                \
 		.inode = (ino), .pid = (p), .tid = (t), .comm = name, .accepted = (acc), \
-		.eagain = (eag), .wakeups = (wake)                                       \
+		.eagain = (eag), .wakeups = (wake), .tasks = 1                                     \
 	}
 
 static void run(const char *name, bool (*fn)(void))
@@ -265,10 +265,10 @@ static bool test_opts_invalid(void)
 
 /* A group of three reuseport members on 127.0.0.1:8080 and a lone listener on [::1]:9090. */
 static struct rt_holder holders[4] = {
-	{100, 3, "srv"},
-	{101, 3, "srv"},
-	{102, 4, "srv"},
-	{200, 5, "other"},
+	{100, 3, "srv", false},
+	{101, 3, "srv", false},
+	{102, 4, "srv", false},
+	{200, 5, "other", false},
 };
 
 static void make_listeners(struct rt_listener *l)
@@ -420,7 +420,8 @@ static bool test_model_groups(void)
 	      g->imbalance.jain);
 	CHECK(isnan(g->socks[0].selected_rate), "selected unknown without the feature");
 	CHECK(g->nacceptors == 2 && g->acceptors[0].a->pid == 101, "acceptors follow sockets");
-	CHECK(NEAR(g->acceptors[0].share, 70.0 / 80.0), "acceptor share");
+	/* Of the group's accepts (100), not of these two rows' (80). */
+	CHECK(NEAR(g->acceptors[0].share, 70.0 / 100.0), "acceptor share of the group");
 	CHECK(NEAR(g->acceptors[1].eagain_rate, 1.0), "acceptor eagain rate");
 	CHECK(v.groups[1].port == 9090 && v.groups[1].nsocks == 1 &&
 		      NEAR(v.groups[1].socks[0].share, 1.0),
@@ -535,7 +536,7 @@ static bool test_render_json_cached(void)
 				     SOCK(11, 30, 29, 0, 0), SOCK(12, 0, 0, 0, 0)};
 	struct rt_acceptor_sample a[] = {ACCEPTOR(11, 101, 101, "srv", 29, 0, 4)};
 	struct rt_sample sample = {.mono_s = 1.0, .features = {true, true, false, true, true}};
-	struct rt_holder renamed = {100, 3, "srv \"new\"\n\xff"};
+	struct rt_holder renamed = {100, 3, "srv \"new\"\n\xff", false};
 	struct rt_json_cache *cache;
 	struct rt_model *m;
 	struct rt_view v;
@@ -635,7 +636,7 @@ static bool test_listen_addr(void)
 /* The exposition: escaping, no sample for unknown values, the cap on sockets. */
 static bool test_render_prometheus(void)
 {
-	struct rt_holder odd = {200, 5, "a\"b\\c\nd\xc3"};
+	struct rt_holder odd = {200, 5, "a\"b\\c\nd\xc3", false};
 	struct rt_listener l[4];
 	struct rt_sock_sample s[] = {{.inode = 5, .accepted = 3, .wait = {[0] = 2, [3] = 1}},
 				     SOCK(10, 0, 7, 0, 0)};

@@ -38,7 +38,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-
 /* Everything one refresh needs: the pipeline discover -> collect -> model. */
 struct app {
 	struct rt_filter filter;
@@ -80,8 +79,9 @@ static int app_sample(struct app *app, struct rt_sample *sample, char *err, size
 	if ((ret = discovery_refresh(app->disc, app->moved, nmoved, &listeners, &n))) {
 		/* sock_diag answers ENOENT when tcp_diag is a module nobody loaded. */
 		snprintf(err, errlen, "failed to list sockets: %s%s", strerror(-ret),
-			 ret == -ENOENT ? " (is the tcp_diag module loaded? try 'modprobe tcp_diag')"
-					: "");
+			 ret == -ENOENT
+				 ? " (is the tcp_diag module loaded? try 'modprobe tcp_diag')"
+				 : "");
 		return ret;
 	}
 	if ((ret = collector_finish(app->collector, listeners, n, sample)))
@@ -159,14 +159,15 @@ static int run_batch(const struct rt_options *o, struct app *app)
 		if (o->output == RT_OUT_JSON)
 			werr = render_json_cached(stdout, &view, cache);
 		else if (o->output == RT_OUT_BATCH || !app->exporter)
-			render_text(stdout, &view); /* --prometheus alone, not on a terminal: silent */
+			render_text(stdout,
+				    &view); /* --prometheus alone, not on a terminal: silent */
 		if (!werr && ferror(stdout))
 			werr = -errno;
 		if (werr) {
 			/* The reader went away (a closed pipe): nothing left to do, not an error. */
 			if (werr != -EPIPE)
 				status = report_error(RT_EXIT_RUNTIME, "failed to write output: %s",
-					     strerror(-werr));
+						      strerror(-werr));
 			break;
 		}
 	}
@@ -187,17 +188,20 @@ static int run(const struct rt_options *o)
 	setup_libbpf_print(o->verbose);
 	ret = probes_attach(&app.probes, o->tier, err, sizeof(err));
 	if (ret)
-		return report_error(o->tier == RT_TIER_AUTO ? RT_EXIT_RUNTIME : RT_EXIT_USAGE, "%s", err);
+		return report_error(o->tier == RT_TIER_AUTO ? RT_EXIT_RUNTIME : RT_EXIT_USAGE, "%s",
+				    err);
 	app.start_mono_s = mono_s();
 	if ((ret = discovery_new(&app.disc, 1u << IPPROTO_TCP | 1u << IPPROTO_UDP)) ||
-	    (ret = collector_new(&app.collector, &app.probes)) || (ret = model_new(&app.model))) {
+	    (ret = collector_new(&app.collector, &app.probes, o->retain_exited_s)) ||
+	    (ret = model_new(&app.model))) {
 		status = report_error(RT_EXIT_RUNTIME, "failed to start: %s", strerror(-ret));
 		goto cleanup;
 	}
 	/* A port in use is a runtime failure (1); a build without the exporter, bad input (2). */
 	if (o->prometheus.family &&
 	    (ret = exporter_start(&app.exporter, &o->prometheus, err, sizeof(err)))) {
-		status = report_error(ret == -EOPNOTSUPP ? RT_EXIT_USAGE : RT_EXIT_RUNTIME, "%s", err);
+		status = report_error(ret == -EOPNOTSUPP ? RT_EXIT_USAGE : RT_EXIT_RUNTIME, "%s",
+				      err);
 		goto cleanup;
 	}
 	/*
@@ -261,12 +265,14 @@ int main(int argc, char **argv)
 	if ((ret = check_pids(&o)))
 		return ret;
 	if ((ret = missing_bpf_caps(missing, sizeof(missing))))
-		return report_error(RT_EXIT_RUNTIME, "failed to read capabilities: %s", strerror(-ret));
+		return report_error(RT_EXIT_RUNTIME, "failed to read capabilities: %s",
+				    strerror(-ret));
 	if (missing[0])
 		return report_error(RT_EXIT_USAGE, "needs root (missing %s)", missing);
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
-		return report_error(RT_EXIT_USAGE, "kernel has no BTF (/sys/kernel/btf/vmlinux): "
-				       "reusetop needs a kernel built with CONFIG_DEBUG_INFO_BTF");
+		return report_error(RT_EXIT_USAGE,
+				    "kernel has no BTF (/sys/kernel/btf/vmlinux): "
+				    "reusetop needs a kernel built with CONFIG_DEBUG_INFO_BTF");
 	install_stop_signals(on_signal);
 	return run(&o);
 }

@@ -24,6 +24,9 @@ const char rt_usage[] =
 	"  -p, --pid PID[,PID...]   only groups with a socket or acceptor in these processes\n"
 	"  -P, --port PORT[,...]    only groups on these local ports\n"
 	"      --attach TIER        auto (default), fentry, kprobe or tracepoint\n"
+	"      --retain-exited SECONDS\n"
+	"                           list tasks that exited this long (default 60, 0 to 86400),\n"
+	"                           then fold their counts into one row per group\n"
 	"      --prometheus [ADDR:]PORT\n"
 	"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	"                           (ADDR 127.0.0.1 unless given; IPv6 as [ADDR]:PORT)\n"
@@ -31,7 +34,7 @@ const char rt_usage[] =
 	"  -h, --help               this help\n"
 	"      --version            print the version\n";
 
-enum { OPT_ATTACH = 256, OPT_VERSION, OPT_PROMETHEUS, OPT_MAX };
+enum { OPT_ATTACH = 256, OPT_VERSION, OPT_PROMETHEUS, OPT_RETAIN_EXITED, OPT_MAX };
 
 static const struct option long_options[] = {
 	{"batch", no_argument, NULL, 'b'},
@@ -45,6 +48,7 @@ static const struct option long_options[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+	{"retain-exited", required_argument, NULL, OPT_RETAIN_EXITED},
 	{},
 };
 
@@ -212,6 +216,7 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
 	memset(o, 0, sizeof(*o));
 	o->delay_s = 1.0;
 	o->tier = RT_TIER_AUTO;
+	o->retain_exited_s = RT_DEFAULT_RETAIN_EXITED_S;
 	opterr = 0;
 	optind = 0; /* full rescan: opts_parse may run more than once in one process (tests) */
 	while ((c = getopt_long(argc, argv, ":bjd:n:p:P:vh", long_options, NULL)) != -1) {
@@ -235,33 +240,47 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
 			break;
 		case 'd':
 			if (parse_delay(optarg, &o->delay_s))
-				return opts_fail(err, errlen,
-					    "invalid delay '%s': want seconds from %.2f to %.0f", optarg,
-					    RT_MIN_DELAY_S, RT_MAX_DELAY_S);
+				return opts_fail(
+					err, errlen,
+					"invalid delay '%s': want seconds from %.2f to %.0f",
+					optarg, RT_MIN_DELAY_S, RT_MAX_DELAY_S);
 			break;
 		case 'n':
 			if (parse_ulong(optarg, 1, 1000000000, &n))
-				return opts_fail(err, errlen,
-					    "invalid iteration count '%s': want 1 to 1000000000", optarg);
+				return opts_fail(
+					err, errlen,
+					"invalid iteration count '%s': want 1 to 1000000000",
+					optarg);
 			o->iterations = n;
 			break;
 		case 'p':
 			if (parse_pid_list(optarg, o->pids, &o->npids))
 				return opts_fail(err, errlen,
-					    "invalid pid list '%s': want PID[,PID...], up to %d distinct pids",
-					    optarg, RT_MAX_FILTER);
+						 "invalid pid list '%s': want PID[,PID...], up to "
+						 "%d distinct pids",
+						 optarg, RT_MAX_FILTER);
 			break;
 		case 'P':
 			if (parse_port_list(optarg, o->ports, &o->nports))
 				return opts_fail(err, errlen,
-					    "invalid port list '%s': want PORT[,PORT...] from 1 to 65535, up to %d distinct",
-					    optarg, RT_MAX_FILTER);
+						 "invalid port list '%s': want PORT[,PORT...] from "
+						 "1 to 65535, up to %d distinct",
+						 optarg, RT_MAX_FILTER);
 			break;
 		case OPT_ATTACH:
 			if (parse_tier(optarg, &o->tier))
 				return opts_fail(err, errlen,
-					    "invalid tier '%s': want auto, fentry, kprobe or tracepoint",
-					    optarg);
+						 "invalid tier '%s': want auto, fentry, kprobe or "
+						 "tracepoint",
+						 optarg);
+			break;
+		case OPT_RETAIN_EXITED:
+			if (parse_ulong(optarg, 0, RT_MAX_RETAIN_EXITED_S, &n))
+				return opts_fail(
+					err, errlen,
+					"invalid retention '%s': want whole seconds from 0 to %d",
+					optarg, RT_MAX_RETAIN_EXITED_S);
+			o->retain_exited_s = (double)n;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -275,8 +294,9 @@ int opts_parse(int argc, char **argv, struct rt_options *o, char *err, size_t er
 		case OPT_PROMETHEUS:
 			if (parse_listen_addr(optarg, &o->prometheus))
 				return opts_fail(err, errlen,
-					    "invalid listen address '%s': want PORT, IPV4:PORT or [IPV6]:PORT, port 1 to 65535",
-					    optarg);
+						 "invalid listen address '%s': want PORT, "
+						 "IPV4:PORT or [IPV6]:PORT, port 1 to 65535",
+						 optarg);
 			break;
 		}
 	}

@@ -9,9 +9,12 @@
 
 #include "tier.h"
 
-#define RT_MAX_FILTER 64
+#define RT_MAX_FILTER  64
 #define RT_MIN_DELAY_S 0.05
 #define RT_MAX_DELAY_S 3600.0
+/* --retain-exited: how long exited tasks stay listed before their counts fold (seconds). */
+#define RT_DEFAULT_RETAIN_EXITED_S 60
+#define RT_MAX_RETAIN_EXITED_S	   86400
 
 enum rt_output {
 	RT_OUT_AUTO, /* the live view on a terminal, batch otherwise */
@@ -36,6 +39,7 @@ struct rt_options {
 	size_t nports;
 	enum rt_tier tier;
 	struct rt_listen_addr prometheus;
+	double retain_exited_s;
 	bool verbose;
 	bool help;
 	bool version;

@@ -48,7 +48,8 @@ uint64_t mono_ns(void)
 
 bool sleep_until(double t, volatile sig_atomic_t *stop)
 {
-	struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - (double)(time_t)t) * 1e9)};
+	struct timespec ts = {.tv_sec = (time_t)t,
+			      .tv_nsec = (long)((t - (double)(time_t)t) * 1e9)};
 
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;

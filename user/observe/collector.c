@@ -14,6 +14,7 @@
 #include "reusetop.h"
 #include "accept.skel.h"
 #include "observe/collector.h"
+#include "observe/retention.h"
 #include "select.skel.h"
 #include "steer/steer.h"
 #include "udp.skel.h"
@@ -35,7 +36,7 @@ struct rt_collector {
 	int sock_fd, acceptor_fd, epoch_fd;
 	uint64_t epoch; /* the queue peaks' sampling epoch now running (struct rt_sock_counters) */
 	int select_fd; /* -1 without a selection probe */
-	int wakeup_fd, task_wakeup_fd; /* -1 without wakeup attribution */
+	int task_wakeup_fd; /* -1 without wakeup attribution */
 	int udp_fd, udp_pids_fd; /* -1 without UDP counting */
 	struct steer_group_stats *steering; /* from `reusetop steer`'s pinned maps */
 	size_t nsteering;
@@ -45,7 +46,10 @@ struct rt_collector {
 	struct rt_features features;
 	struct rt_sock_sample *socks;
 	size_t nsocks, cap_socks;
-	struct rt_acceptor_sample *acceptors;
+	struct rt_acceptor_sample *live; /* tasks' rows read from the maps */
+	size_t nlive, cap_live;
+	struct rt_retention *retention; /* what is left of tasks that exited */
+	struct rt_acceptor_sample *acceptors; /* live and retained rows: the sample's */
 	size_t nacceptors, cap_acceptors;
 	struct stale *stale, *stale_next; /* sorted by inode */
 	size_t nstale, cap_stale, cap_stale_next;
@@ -54,7 +58,7 @@ struct rt_collector {
 	void *keys, *values;
 };
 
-int collector_new(struct rt_collector **out, const struct rt_probes *p)
+int collector_new(struct rt_collector **out, const struct rt_probes *p, double retain_exited_s)
 {
 	struct rt_collector *c = calloc(1, sizeof(*c));
 	size_t vsize = sizeof(struct rt_acceptor_counters) + sizeof(struct rt_task_wakeups);
@@ -66,6 +70,10 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 	if (c->ncpus <= 0) {
 		free(c);
 		return -EINVAL;
+	}
+	if (retention_new(&c->retention, retain_exited_s)) {
+		free(c);
+		return -ENOMEM;
 	}
 	/* The largest per-CPU value read in batches. */
 	if (vsize < (size_t)c->ncpus * sizeof(struct rt_sock_counters))
@@ -85,7 +93,6 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p)
 	c->health_fd[0] = bpf_map__fd(p->accept->maps.health);
 	c->select_fd = p->select ? bpf_map__fd(p->select->maps.select_counters) : -1;
 	c->health_fd[1] = p->select ? bpf_map__fd(p->select->maps.health) : -1;
-	c->wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.wakeup_counters) : -1;
 	c->task_wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.task_wakeups) : -1;
 	c->health_fd[2] = p->wakeup ? bpf_map__fd(p->wakeup->maps.health) : -1;
 	c->udp_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_counters) : -1;
@@ -100,7 +107,9 @@ void collector_free(struct rt_collector *c)
 	if (!c)
 		return;
 	free(c->socks);
+	free(c->live);
 	free(c->acceptors);
+	retention_free(c->retention);
 	free(c->stale);
 	free(c->stale_next);
 	free(c->alive);
@@ -188,18 +197,6 @@ static int add_selected(struct rt_collector *c, const void *key, const void *val
 	return 0;
 }
 
-static int add_wakeups(struct rt_collector *c, const void *key, const void *value)
-{
-	const struct rt_wakeup_counters *v = value;
-	struct rt_sock_sample *s = sock_slot(c, *(const uint64_t *)key);
-
-	if (!s)
-		return -ENOMEM;
-	for (int cpu = 0; cpu < c->ncpus; cpu++)
-		s->wakeups += v[cpu].wakeups;
-	return 0;
-}
-
 static int add_udp(struct rt_collector *c, const void *key, const void *value)
 {
 	const struct rt_udp_counters *v = value;
@@ -208,6 +205,7 @@ static int add_udp(struct rt_collector *c, const void *key, const void *value)
 	if (!s)
 		return -ENOMEM;
 	/* A UDP socket's "accepted" are the datagrams its application read. */
+	s->udp = true;
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
 		s->enqueued += v[cpu].enqueued;
 		s->accepted += v[cpu].received;
@@ -221,14 +219,14 @@ static struct rt_acceptor_sample *acceptor_slot(struct rt_collector *c,
 	struct rt_acceptor_sample *a;
 
 	/* Appended unsorted; sorting merges an acceptor's accept and wakeup entries. */
-	if (reserve_array(&c->acceptors, &c->cap_acceptors, c->nacceptors + 1,
-		 sizeof(*c->acceptors)))
+	if (reserve_array(&c->live, &c->cap_live, c->nlive + 1, sizeof(*c->live)))
 		return NULL;
-	a = &c->acceptors[c->nacceptors++];
+	a = &c->live[c->nlive++];
 	memset(a, 0, sizeof(*a));
 	a->inode = k->inode;
 	a->pid = k->tgid;
 	a->tid = k->tid;
+	a->tasks = 1;
 	memcpy(a->comm, comm, sizeof(a->comm));
 	a->comm[sizeof(a->comm) - 1] = '\0';
 	return a;
@@ -264,6 +262,12 @@ static int sock_cmp(const void *a, const void *b)
 	return CMP3(x->inode, y->inode);
 }
 
+/* bsearch() of a socket by inode: the key is a uint64_t, not a sample. */
+static int sock_key_cmp(const void *key, const void *elem)
+{
+	return CMP3(*(const uint64_t *)key, ((const struct rt_sock_sample *)elem)->inode);
+}
+
 static int acceptor_cmp(const void *a, const void *b)
 {
 	const struct rt_acceptor_sample *x = a, *y = b;
@@ -295,6 +299,7 @@ static void merge_socks(struct rt_collector *c)
 			to->eagain += from->eagain;
 			to->selected += from->selected;
 			to->wakeups += from->wakeups;
+			to->udp |= from->udp;
 			if (from->queue_peak > to->queue_peak)
 				to->queue_peak = from->queue_peak;
 			for (int k = 0; k < RT_WAIT_BUCKETS; k++)
@@ -306,23 +311,144 @@ static void merge_socks(struct rt_collector *c)
 	c->nsocks = out;
 }
 
-/* Sort acceptors and fold a task's accept entry and wakeup entry together. */
-static void merge_acceptors(struct rt_collector *c)
+/* Sort the tasks' rows read from the maps and fold a task's accept and wakeup entries together. */
+static void merge_live(struct rt_collector *c)
 {
 	size_t out = 0;
 
-	if (c->nacceptors)
-		qsort(c->acceptors, c->nacceptors, sizeof(*c->acceptors), acceptor_cmp);
-	for (size_t i = 0; i < c->nacceptors; i++) {
-		if (out && !acceptor_cmp(&c->acceptors[out - 1], &c->acceptors[i])) {
-			c->acceptors[out - 1].accepted += c->acceptors[i].accepted;
-			c->acceptors[out - 1].eagain += c->acceptors[i].eagain;
-			c->acceptors[out - 1].wakeups += c->acceptors[i].wakeups;
+	if (c->nlive)
+		qsort(c->live, c->nlive, sizeof(*c->live), acceptor_cmp);
+	for (size_t i = 0; i < c->nlive; i++) {
+		if (out && !acceptor_cmp(&c->live[out - 1], &c->live[i])) {
+			c->live[out - 1].accepted += c->live[i].accepted;
+			c->live[out - 1].eagain += c->live[i].eagain;
+			c->live[out - 1].wakeups += c->live[i].wakeups;
 			continue;
 		}
-		c->acceptors[out++] = c->acceptors[i];
+		c->live[out++] = c->live[i];
 	}
-	c->nacceptors = out;
+	c->nlive = out;
+}
+
+static bool task_alive(uint32_t pid, uint32_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", pid, tid);
+	return !access(path, F_OK);
+}
+
+/* A task's last counts, read again now that it cannot add to them, and its entries deleted. */
+static void take_final(struct rt_collector *c, struct rt_acceptor_sample *a)
+{
+	struct rt_acceptor_key key = {.inode = a->inode, .tgid = a->pid, .tid = a->tid};
+	struct rt_acceptor_counters acc;
+	struct rt_task_wakeups wake;
+
+	if (!bpf_map_lookup_elem(c->acceptor_fd, &key, &acc)) {
+		a->accepted = acc.accepted;
+		a->eagain = acc.eagain;
+		bpf_map_delete_elem(c->acceptor_fd, &key);
+	}
+	if (c->task_wakeup_fd >= 0 && !bpf_map_lookup_elem(c->task_wakeup_fd, &key, &wake)) {
+		a->wakeups = wake.wakeups;
+		bpf_map_delete_elem(c->task_wakeup_fd, &key);
+	}
+}
+
+/*
+ * Tasks that exited since the last read leave the maps (which would fill up on a host whose
+ * servers recycle workers) for the retention, with their final counts; a task that lived less
+ * than an interval is found here too, as its entries stay until read.
+ */
+static int retire_exited(struct rt_collector *c, double now)
+{
+	size_t out = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < c->nlive; i++) {
+		struct rt_acceptor_sample *a = &c->live[i];
+
+		if (task_alive(a->pid, a->tid)) {
+			c->live[out++] = *a;
+			continue;
+		}
+		take_final(c, a);
+		if ((err = retention_add(c->retention, a, now)))
+			return err;
+	}
+	c->nlive = out;
+	return retention_expire(c->retention, now);
+}
+
+static int acceptor_order(const void *a, const void *b)
+{
+	const struct rt_acceptor_sample *x = a, *y = b;
+	int r = acceptor_cmp(a, b);
+
+	return r ? r : CMP3(x->exited, y->exited);
+}
+
+/* The sample's rows: live tasks and what is left of exited ones, by (inode, pid, tid). */
+static int assemble_acceptors(struct rt_collector *c)
+{
+	size_t nkept, n;
+	const struct rt_acceptor_sample *kept = retention_rows(c->retention, &nkept);
+
+	n = c->nlive + nkept;
+	if (reserve_array(&c->acceptors, &c->cap_acceptors, n + 1, sizeof(*c->acceptors)))
+		return -ENOMEM;
+	if (c->nlive)
+		memcpy(c->acceptors, c->live, c->nlive * sizeof(*c->live));
+	if (nkept)
+		memcpy(c->acceptors + c->nlive, kept, nkept * sizeof(*kept));
+	c->nacceptors = n;
+	if (n)
+		qsort(c->acceptors, n, sizeof(*c->acceptors), acceptor_order);
+	return 0;
+}
+
+static struct rt_sock_sample *find_sock(struct rt_collector *c, uint64_t inode)
+{
+	return c->nsocks ? bsearch(&inode, c->socks, c->nsocks, sizeof(*c->socks), sock_key_cmp)
+			 : NULL;
+}
+
+/*
+ * A listener's accepted, eagain and wakeups are the sums of its tasks' rows, read in the same
+ * pass: so the rows of a group always add up to the group's counts, exactly, even while
+ * connections arrive between the reads of two maps.
+ */
+static int derive_sock_counts(struct rt_collector *c)
+{
+	size_t nsocks = c->nsocks;
+
+	/* A listener with rows but no entry of its own (map full) gets one. */
+	for (size_t i = 0; i < c->nacceptors; i++) {
+		if ((i && c->acceptors[i - 1].inode == c->acceptors[i].inode) ||
+		    find_sock(c, c->acceptors[i].inode))
+			continue;
+		if (!sock_slot(c, c->acceptors[i].inode))
+			return -ENOMEM;
+	}
+	if (c->nsocks != nsocks)
+		qsort(c->socks, c->nsocks, sizeof(*c->socks), sock_cmp);
+	for (size_t i = 0; i < c->nsocks; i++) {
+		if (c->socks[i].udp)
+			continue;
+		c->socks[i].accepted = c->socks[i].eagain = c->socks[i].wakeups = 0;
+	}
+	for (size_t i = 0; i < c->nacceptors; i++) {
+		const struct rt_acceptor_sample *a = &c->acceptors[i];
+		struct rt_sock_sample *s = find_sock(c, a->inode);
+
+		if (!s || s->udp)
+			continue;
+		s->accepted += a->accepted;
+		s->eagain += a->eagain;
+		s->wakeups += a->wakeups;
+	}
+	return 0;
 }
 
 static bool inode_alive(const struct rt_collector *c, size_t nalive, uint64_t inode)
@@ -347,12 +473,41 @@ static unsigned int previous_misses(const struct rt_collector *c, uint64_t inode
 	return 0;
 }
 
-static bool task_alive(uint32_t pid, uint32_t tid)
-{
-	char path[64];
+struct alive_set {
+	const struct rt_collector *c;
+	size_t nalive;
+};
 
-	snprintf(path, sizeof(path), "/proc/%u/task/%u", pid, tid);
-	return !access(path, F_OK);
+/* A listener is gone once forgotten: neither listed by discovery nor waiting out its misses. */
+static bool listener_gone(uint64_t inode, void *arg)
+{
+	const struct alive_set *a = arg;
+
+	return !inode_alive(a->c, a->nalive, inode) &&
+	       !find_sock((struct rt_collector *)a->c, inode);
+}
+
+/* The rows of tasks of listeners that are gone, live (and their map entries) or retained. */
+static int forget_tasks_of_gone(struct rt_collector *c, size_t nalive)
+{
+	struct alive_set set = {c, nalive};
+	size_t out = 0;
+
+	for (size_t i = 0; i < c->nlive; i++) {
+		struct rt_acceptor_sample *a = &c->live[i];
+		struct rt_acceptor_key key = {.inode = a->inode, .tgid = a->pid, .tid = a->tid};
+
+		if (!listener_gone(a->inode, &set)) {
+			c->live[out++] = *a;
+			continue;
+		}
+		bpf_map_delete_elem(c->acceptor_fd, &key);
+		if (c->task_wakeup_fd >= 0)
+			bpf_map_delete_elem(c->task_wakeup_fd, &key);
+	}
+	c->nlive = out;
+	retention_forget(c->retention, listener_gone, &set);
+	return assemble_acceptors(c);
 }
 
 /*
@@ -372,7 +527,7 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 	if (nl)
 		qsort(c->alive, nl, sizeof(uint64_t), u64_cmp);
 	if ((err = reserve_array(&c->stale_next, &c->cap_stale_next, c->nsocks + 1,
-			sizeof(struct stale))) ||
+				 sizeof(struct stale))) ||
 	    (err = reserve_array(&c->stale, &c->cap_stale, c->nsocks + 1, sizeof(struct stale))))
 		return err;
 	for (size_t i = 0; i < c->nsocks; i++) {
@@ -385,7 +540,7 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 		}
 		misses = previous_misses(c, s->inode) + 1;
 		if (misses >= RT_STALE_SCANS) {
-			int fds[] = {c->sock_fd, c->select_fd, c->wakeup_fd};
+			int fds[] = {c->sock_fd, c->select_fd};
 
 			for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
 				if (fds[k] >= 0)
@@ -400,25 +555,7 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 	if (nstale)
 		memcpy(c->stale, c->stale_next, nstale * sizeof(struct stale));
 	c->nstale = nstale;
-
-	out = 0;
-	for (size_t i = 0; i < c->nacceptors; i++) {
-		struct rt_acceptor_sample *a = &c->acceptors[i];
-		struct rt_acceptor_key key = {.inode = a->inode, .tgid = a->pid, .tid = a->tid};
-		bool listener_gone = !inode_alive(c, nl, a->inode) &&
-				     !(c->nsocks && bsearch(&a->inode, c->socks, c->nsocks,
-							    sizeof(*c->socks), sock_cmp));
-
-		if (listener_gone || !task_alive(a->pid, a->tid)) {
-			bpf_map_delete_elem(c->acceptor_fd, &key);
-			if (c->task_wakeup_fd >= 0)
-				bpf_map_delete_elem(c->task_wakeup_fd, &key);
-			continue;
-		}
-		c->acceptors[out++] = *a;
-	}
-	c->nacceptors = out;
-	return 0;
+	return forget_tasks_of_gone(c, nl);
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -499,7 +636,7 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	c->nsocks = c->nacceptors = 0;
+	c->nsocks = c->nlive = 0;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &s->realtime);
 	s->mono_s = (double)mono.tv_sec + (double)mono.tv_nsec / 1e9;
@@ -515,9 +652,6 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	if (!err && c->select_fd >= 0)
 		err = read_map(c, c->select_fd, ino, cpus * sizeof(struct rt_select_counters),
 			       add_selected);
-	if (!err && c->wakeup_fd >= 0)
-		err = read_map(c, c->wakeup_fd, ino, cpus * sizeof(struct rt_wakeup_counters),
-			       add_wakeups);
 	if (!err)
 		err = read_map(c, c->acceptor_fd, task, sizeof(struct rt_acceptor_counters),
 			       add_acceptor);
@@ -529,7 +663,10 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	if (err)
 		return err;
 	merge_socks(c);
-	merge_acceptors(c);
+	merge_live(c);
+	if ((err = retire_exited(c, s->mono_s)) || (err = assemble_acceptors(c)) ||
+	    (err = derive_sock_counts(c)))
+		return err;
 	s->socks = c->socks;
 	s->nsocks = c->nsocks;
 	s->acceptors = c->acceptors;

@@ -16,7 +16,8 @@
 
 struct rt_collector;
 
-int collector_new(struct rt_collector **out, const struct rt_probes *p);
+/* Exited tasks stay listed for retain_exited_s seconds, then fold (observe/retention.h). */
+int collector_new(struct rt_collector **out, const struct rt_probes *p, double retain_exited_s);
 void collector_free(struct rt_collector *c);
 /*
  * A sample in two steps, so that what the counters say can decide how much discovery does:

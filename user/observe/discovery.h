@@ -7,6 +7,7 @@
 #ifndef REUSETOP_DISCOVERY_H
 #define REUSETOP_DISCOVERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,12 @@ struct rt_holder {
 	int pid;
 	int fd;
 	char comm[RT_COMM_LEN];
+	/*
+	 * The process waits for this socket now: it is in one of its epoll sets, or one of its
+	 * threads is blocked in accept or a receive on it. Only looked for when several processes
+	 * hold the socket (nginx's master and workers all hold every socket; each polls its own).
+	 */
+	bool waits;
 };
 
 /* One socket as sock_diag reports it. */

@@ -42,6 +42,8 @@ struct rt_model {
 	size_t socks_cap;
 	uint64_t *scratch; /* finish_group()'s per-member counts */
 	size_t scratch_cap;
+	int *servers; /* every member's servers (rt_sock_view.servers point here) */
+	size_t nservers, servers_cap;
 };
 
 /* A counter below its previous value was recreated (map entry deleted): count from 0. */
@@ -329,6 +331,41 @@ static void fill_socket(struct rt_model *m, const struct rt_sample *s, size_t li
 		s->features.selected ? rate_per_s(now->selected, before->selected, interval) : NAN;
 }
 
+/* One task's row of listener l (not a folded row) as acceptor view v. */
+static void fill_acceptor(struct rt_model *m, const struct rt_sample *s, double interval,
+			  const struct rt_listener *l, const struct rt_acceptor_sample *a,
+			  struct rt_acceptor_view *v)
+{
+	const struct rt_acceptor_sample *b =
+		find_acceptor(m->prev_acceptors, m->nprev_acceptors, a);
+	const struct rt_holder *h = a->exited ? NULL : holder_of(l, (int)a->pid);
+
+	v->a = a;
+	v->fd = h ? h->fd : -1;
+	v->accepted_rate = rate_per_s(a->accepted, b ? b->accepted : 0, interval);
+	v->eagain_rate = rate_per_s(a->eagain, b ? b->eagain : 0, interval);
+	v->wakeups_rate =
+		s->features.wakeups ? rate_per_s(a->wakeups, b ? b->wakeups : 0, interval) : NAN;
+	v->spurious = a->wakeups > a->accepted ? a->wakeups - a->accepted : 0;
+}
+
+/* A listener's folded row (exited tasks past their retention), added to the group's. */
+static void fold_into_group(struct rt_group_view *g, const struct rt_acceptor_sample *a)
+{
+	struct rt_acceptor_sample *f = &g->folded;
+
+	if (!f->tasks) {
+		memset(f, 0, sizeof(*f));
+		f->exited = true;
+		memcpy(f->comm, a->comm, sizeof(f->comm));
+	}
+	f->accepted += a->accepted;
+	f->eagain += a->eagain;
+	f->wakeups += a->wakeups;
+	f->tasks += a->tasks;
+}
+
+/* The acceptors of every member, then one row for the exited tasks folded in the group. */
 static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double interval,
 			  struct rt_group_view *g)
 {
@@ -346,25 +383,61 @@ static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double 
 	if (!g->acceptors)
 		return -ENOMEM;
 	for (size_t i = 0; i < g->nsocks; i++) {
-		k = acceptors_lower_bound(s->acceptors, s->nacceptors, g->socks[i].l->inode);
-		for (; k < s->nacceptors && s->acceptors[k].inode == g->socks[i].l->inode; k++) {
-			const struct rt_acceptor_sample *a = &s->acceptors[k];
-			const struct rt_acceptor_sample *b =
-				find_acceptor(m->prev_acceptors, m->nprev_acceptors, a);
-			struct rt_acceptor_view *v = &g->acceptors[g->nacceptors++];
+		const struct rt_listener *l = g->socks[i].l;
 
-			v->a = a;
-			v->accepted_rate = rate_per_s(a->accepted, b ? b->accepted : 0, interval);
-			v->eagain_rate = rate_per_s(a->eagain, b ? b->eagain : 0, interval);
-			v->wakeups_rate =
-				s->features.wakeups
-					? rate_per_s(a->wakeups, b ? b->wakeups : 0, interval)
-					: NAN;
-			v->spurious = a->wakeups > a->accepted ? a->wakeups - a->accepted : 0;
-			g->spurious += v->spurious;
+		k = acceptors_lower_bound(s->acceptors, s->nacceptors, l->inode);
+		for (; k < s->nacceptors && s->acceptors[k].inode == l->inode; k++) {
+			const struct rt_acceptor_sample *a = &s->acceptors[k];
+
+			if (!a->pid && !a->tid) {
+				fold_into_group(g, a);
+				continue;
+			}
+			fill_acceptor(m, s, interval, l, a, &g->acceptors[g->nacceptors]);
+			g->spurious += g->acceptors[g->nacceptors++].spurious;
 		}
 	}
+	if (g->folded.tasks) {
+		struct rt_acceptor_view *v = &g->acceptors[g->nacceptors++];
+
+		v->a = &g->folded;
+		v->fd = -1;
+		v->accepted_rate = v->eagain_rate = v->wakeups_rate = NAN;
+		v->spurious = g->folded.wakeups > g->folded.accepted
+				      ? g->folded.wakeups - g->folded.accepted
+				      : 0;
+		g->spurious += v->spurious;
+	}
 	return 0;
+}
+
+/*
+ * Who serves member v (observe/owner.h): the distinct live processes among its rows that
+ * accepted from (read) it, kept in the model's storage for the view.
+ */
+static void fill_owner(struct rt_model *m, const struct rt_sample *s, struct rt_sock_view *v)
+{
+	const struct rt_listener *l = v->l;
+	size_t k = acceptors_lower_bound(s->acceptors, s->nacceptors, l->inode), n = 0;
+	const char *comm = NULL;
+	int *pids = m->servers + m->nservers; /* model_update() made room for every row */
+
+	for (; k < s->nacceptors && s->acceptors[k].inode == l->inode; k++) {
+		const struct rt_acceptor_sample *a = &s->acceptors[k];
+
+		if (a->exited || !a->pid || !a->accepted)
+			continue;
+		/* Rows are sorted by pid: a process's threads are next to each other. */
+		if (n && pids[n - 1] == (int)a->pid)
+			continue;
+		if (!comm)
+			comm = a->comm;
+		pids[n++] = (int)a->pid;
+	}
+	v->servers = pids;
+	v->nservers = n;
+	m->nservers += n;
+	socket_owner(l, pids, n, comm, l->proto == IPPROTO_UDP, &v->owner);
 }
 
 static int finish_group(struct rt_model *m, const struct rt_sample *s, double interval,
@@ -423,10 +496,10 @@ static int finish_group(struct rt_model *m, const struct rt_sample *s, double in
 		g->imbalance = imbalance_of(total, g->nsocks);
 		g->interval_imbalance = imbalance_of(delta, g->nsocks);
 	}
-	for (size_t i = 0; i < g->nacceptors; i++) {
+	for (size_t i = 0; i < g->nacceptors; i++)
 		total[i] = g->acceptors[i].a->accepted;
-		accepted += total[i];
-	}
+	/* Of the group's accepts: the rows, exited and folded ones included, add up to them. */
+	accepted = g->accepted;
 	for (size_t i = 0; i < g->nacceptors; i++)
 		g->acceptors[i].share =
 			acc_known && accepted ? (double)total[i] / (double)accepted : NAN;
@@ -437,7 +510,7 @@ static int finish_group(struct rt_model *m, const struct rt_sample *s, double in
 
 /* The steering reusetop attached to the group of listener l, and l's member in it. */
 static const struct steer_group_stats *steering_of(const struct rt_sample *s,
-						  const struct rt_listener *l)
+						   const struct rt_listener *l)
 {
 	for (size_t i = 0; i < s->nsteering; i++) {
 		const struct steer_group_stats *g = &s->steering[i];
@@ -460,9 +533,10 @@ static const struct steer_member_stats *steered_member(const struct steer_group_
 
 static int save_prev_drops(struct rt_model *m, const struct rt_sample *s)
 {
-	if (reserve_array(&m->prev_drops, &m->prev_drops_cap, s->nlisteners, sizeof(*m->prev_drops)) ||
+	if (reserve_array(&m->prev_drops, &m->prev_drops_cap, s->nlisteners,
+			  sizeof(*m->prev_drops)) ||
 	    reserve_array(&m->prev_drops_sorted, &m->prev_drops_sorted_cap, s->nlisteners,
-		    sizeof(*m->prev_drops_sorted)))
+			  sizeof(*m->prev_drops_sorted)))
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nlisteners; i++)
 		m->prev_drops[i] =
@@ -477,7 +551,7 @@ static int save_prev(struct rt_model *m, const struct rt_sample *s)
 	if (save_prev_drops(m, s) ||
 	    reserve_array(&m->prev_socks, &m->prev_socks_cap, s->nsocks, sizeof(*m->prev_socks)) ||
 	    reserve_array(&m->prev_acceptors, &m->prev_acceptors_cap, s->nacceptors,
-		    sizeof(*m->prev_acceptors)))
+			  sizeof(*m->prev_acceptors)))
 		return -ENOMEM;
 	if (s->nsocks)
 		memcpy(m->prev_socks, s->socks, s->nsocks * sizeof(*s->socks));
@@ -498,12 +572,14 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 	int err;
 
 	free_acceptors(m);
+	m->nservers = 0;
 	memset(view, 0, sizeof(*view));
 	if (!(interval > 0))
 		interval = 1e-9;
 	/* At most one group and one member per listener. */
 	if (reserve_array(&m->groups, &m->groups_cap, s->nlisteners, sizeof(*m->groups)) ||
-	    reserve_array(&m->socks, &m->socks_cap, s->nlisteners, sizeof(*m->socks)))
+	    reserve_array(&m->socks, &m->socks_cap, s->nlisteners, sizeof(*m->socks)) ||
+	    reserve_array(&m->servers, &m->servers_cap, s->nacceptors + 1, sizeof(*m->servers)))
 		return -ENOMEM;
 	for (first = 0; first < s->nlisteners; first = end) {
 		struct rt_group_view *g;
@@ -526,7 +602,9 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 		g->steering = steering_of(s, &s->listeners[first]);
 		for (size_t i = first; i < end; i++) {
 			fill_socket(m, s, i, interval, &g->socks[g->nsocks]);
-			g->socks[g->nsocks++].steered = steered_member(g->steering, s->listeners[i].inode);
+			g->socks[g->nsocks].steered =
+				steered_member(g->steering, s->listeners[i].inode);
+			fill_owner(m, s, &g->socks[g->nsocks++]);
 		}
 		if ((err = fill_acceptors(m, s, interval, g)))
 			return err;
@@ -578,6 +656,7 @@ void model_free(struct rt_model *m)
 	free(m->groups);
 	free(m->socks);
 	free(m->scratch);
+	free(m->servers);
 	free(m->prev_socks);
 	free(m->prev_acceptors);
 	free(m->prev_drops);

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "observe/discovery.h"
+#include "observe/owner.h"
 #include "util.h"
 
 /* Cumulative counters of one socket since reusetop attached, keyed by socket inode. */
@@ -28,9 +29,15 @@ struct rt_sock_sample {
 	uint64_t wakeups; /* tasks the scheduler woke for this listener's readiness */
 	uint64_t queue_peak; /* longest accept queue seen at an enqueue since the last sample */
 	uint64_t wait[RT_WAIT_BUCKETS]; /* accepted connections by time spent queued */
+	bool udp; /* a UDP socket: accepted counts the datagrams read */
 };
 
-/* Cumulative counters of one task accepting from one listener. */
+/*
+ * Cumulative counters of one task accepting from one listener (TCP), or reading one socket
+ * (UDP: accepted counts the datagrams it read). Tasks that exited are kept (exited) and later
+ * folded into one row per listener with pid 0 and tid 0 (tasks: how many were folded into it):
+ * the rows of a listener add up to everything its tasks did since reusetop attached.
+ */
 struct rt_acceptor_sample {
 	uint64_t inode;
 	uint32_t pid;
@@ -39,6 +46,8 @@ struct rt_acceptor_sample {
 	uint64_t accepted;
 	uint64_t eagain;
 	uint64_t wakeups;
+	bool exited;
+	uint32_t tasks; /* 1; on a folded row, the tasks folded into it */
 };
 
 /* Which counters the attached probes can produce; the others are reported as unknown (null). */
@@ -97,6 +106,9 @@ struct rt_wait_summary {
 
 struct rt_sock_view {
 	const struct rt_listener *l;
+	struct rt_owner owner; /* the process that serves it (observe/owner.h) */
+	const int *servers; /* live processes that accepted from (read) it, sorted; nservers */
+	size_t nservers;
 	const struct steer_member_stats *steered; /* this member in reusetop's policy, or NULL */
 	const struct rt_sock_sample *sample; /* cumulative counters, NULL when none yet */
 	uint64_t enqueued, accepted, eagain, selected, wakeups;
@@ -110,8 +122,9 @@ struct rt_sock_view {
 };
 
 struct rt_acceptor_view {
-	const struct rt_acceptor_sample *a;
-	double accepted_rate, eagain_rate, wakeups_rate;
+	const struct rt_acceptor_sample *a; /* pid 0: the group's folded exited tasks */
+	int fd; /* a->pid's descriptor for the listener, -1 when unknown (exited, folded) */
+	double accepted_rate, eagain_rate, wakeups_rate; /* NAN on the folded row */
 	uint64_t spurious; /* wakeups that did not end in an accept: wakeups beyond accepts */
 	double share; /* of the group's accepted since start; NAN when unknown */
 };
@@ -129,8 +142,9 @@ struct rt_group_view {
 	uint16_t port;
 	struct rt_sock_view *socks;
 	size_t nsocks;
-	struct rt_acceptor_view *acceptors;
+	struct rt_acceptor_view *acceptors; /* the folded row, if any, last */
 	size_t nacceptors;
+	struct rt_acceptor_sample folded; /* the folded rows of the group's listeners, summed */
 	uint64_t enqueued, accepted, eagain, selected, wakeups, spurious;
 	double enqueued_rate, accepted_rate, eagain_rate, selected_rate, wakeups_rate;
 	double wakeups_per_conn; /* since start: 1 ideal, N when N idle workers wake */

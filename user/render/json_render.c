@@ -12,6 +12,7 @@
 
 #include "render/json.h"
 #include "render/render.h"
+#include "observe/owner.h"
 #include "steer/steer.h"
 
 const char *iso8601_utc(const struct timespec *ts, char *buf, size_t len)
@@ -84,6 +85,32 @@ static void holder_fields(struct json_writer *w, const struct rt_holder *h)
 	}
 }
 
+/* Who the socket belongs to: pid, comm and fd of the process that serves it (observe/owner.h). */
+static void owner_json(struct json_writer *w, const struct rt_sock_view *s)
+{
+	const struct rt_owner *o = &s->owner;
+	const char *source = owner_source_name(o->source);
+
+	if (o->source == RT_OWNER_NONE) {
+		holder_fields(w, NULL);
+	} else {
+		json_int(w, "pid", o->pid);
+		json_string(w, "comm", o->comm);
+		if (o->fd >= 0)
+			json_int(w, "fd", o->fd);
+		else
+			json_null(w, "fd");
+	}
+	if (source)
+		json_string(w, "owner", source);
+	else
+		json_null(w, "owner");
+	json_array_begin(w, "servers");
+	for (size_t i = 0; i < s->nservers; i++)
+		json_int(w, NULL, s->servers[i]);
+	json_array_end(w);
+}
+
 static void drops_json(struct json_writer *w, const struct rt_sock_view *s)
 {
 	if (s->l->drops >= 0)
@@ -134,7 +161,7 @@ static void socket_json(struct json_writer *w, const struct rt_view *v,
 
 	json_object_begin(w, NULL);
 	json_uint(w, "inode", l->inode);
-	holder_fields(w, l->nholders ? &l->holders[0] : NULL);
+	owner_json(w, s);
 	steered_json(w, s);
 	json_array_begin(w, "holders");
 	for (size_t i = 0; i < l->nholders; i++) {
@@ -178,14 +205,33 @@ static void socket_json(struct json_writer *w, const struct rt_view *v,
 	json_object_end(w);
 }
 
+/* A task's (pid, tid, listener, fd), or nulls on the group's row of folded exited tasks. */
+static void acceptor_ids(struct json_writer *w, const struct rt_acceptor_view *a)
+{
+	if (!a->a->pid && !a->a->tid) {
+		json_null(w, "pid");
+		json_null(w, "tid");
+		json_string(w, "comm", a->a->comm);
+		json_null(w, "inode");
+	} else {
+		json_uint(w, "pid", a->a->pid);
+		json_uint(w, "tid", a->a->tid);
+		json_string(w, "comm", a->a->comm);
+		json_uint(w, "inode", a->a->inode);
+	}
+	if (a->fd >= 0)
+		json_int(w, "fd", a->fd);
+	else
+		json_null(w, "fd");
+	json_bool(w, "exited", a->a->exited);
+	json_uint(w, "tasks", a->a->tasks);
+}
+
 static void acceptor_json(struct json_writer *w, const struct rt_view *v,
 			  const struct rt_acceptor_view *a)
 {
 	json_object_begin(w, NULL);
-	json_uint(w, "pid", a->a->pid);
-	json_uint(w, "tid", a->a->tid);
-	json_string(w, "comm", a->a->comm);
-	json_uint(w, "inode", a->a->inode);
+	acceptor_ids(w, a);
 	json_uint(w, "accepted", a->a->accepted);
 	json_uint(w, "eagain", a->a->eagain);
 	json_double(w, "accepted_per_s", a->accepted_rate, 3);

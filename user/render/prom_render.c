@@ -78,18 +78,17 @@ static void group_labels(FILE *f, bool *first, const struct rt_group_view *g)
 	label_uint(f, first, "netns", g->netns);
 }
 
-/* A socket's series: its group's labels, its inode, and the first process holding it. */
+/* A socket's series: its group's labels, its inode, and its owner (the process serving it). */
 static void sock_labels(FILE *f, const struct rt_group_view *g, const struct rt_sock_view *s,
 			const char *le)
 {
-	const struct rt_listener *l = s->l;
 	bool first = true;
 
 	group_labels(f, &first, g);
-	label_uint(f, &first, "inode", l->inode);
-	if (l->nholders) {
-		label_uint(f, &first, "pid", (unsigned long long)l->holders[0].pid);
-		label(f, &first, "comm", l->holders[0].comm);
+	label_uint(f, &first, "inode", s->l->inode);
+	if (s->owner.source != RT_OWNER_NONE) {
+		label_uint(f, &first, "pid", (unsigned long long)s->owner.pid);
+		label(f, &first, "comm", s->owner.comm);
 	}
 	if (le)
 		label(f, &first, "le", le);

@@ -40,21 +40,32 @@ static const char *ratio(char *buf, size_t len, double v)
 	return buf;
 }
 
-/* "1234" for one holder, "1234+3" when three more processes share the socket. */
-static const char *pid_col(char *buf, size_t len, const struct rt_listener *l)
+/*
+ * The socket's owner (the process that serves it, observe/owner.h): "1234", or "1234+3" when
+ * three more processes serve it (or, while nobody has yet, hold it).
+ */
+static const char *pid_col(char *buf, size_t len, const struct rt_owner *o)
 {
-	if (!l->nholders)
+	if (o->source == RT_OWNER_NONE)
 		return "-";
-	if (l->nholders == 1)
-		snprintf(buf, len, "%d", l->holders[0].pid);
+	if (!o->others)
+		snprintf(buf, len, "%d", o->pid);
 	else
-		snprintf(buf, len, "%d+%zu", l->holders[0].pid, l->nholders - 1);
+		snprintf(buf, len, "%d+%zu", o->pid, o->others);
 	return buf;
 }
 
-static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_view *g)
+static const char *int_col(char *buf, size_t len, long long v)
 {
-	char a[64], b[32], c[32], d[32], e[32], h[32], i[32];
+	if (v < 0)
+		return "-";
+	snprintf(buf, len, "%lld", v);
+	return buf;
+}
+
+static void group_head(FILE *f, const struct rt_group_view *g)
+{
+	char a[64], b[32], c[32], d[32], e[32], h[32];
 
 	fprintf(f,
 		"%s %s%s%s:%u  netns %llu  members %zu  enq/s %s  acc/s %s  max-share %s  jain %s"
@@ -66,7 +77,8 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 		pct(d, sizeof(d), g->imbalance.max_share), ratio(e, sizeof(e), g->imbalance.jain),
 		ratio(h, sizeof(h), g->wakeups_per_conn));
 	if (g->steering)
-		fprintf(f, "  steered by reusetop: %s (program %u), %llu left to the kernel's hash\n",
+		fprintf(f,
+			"  steered by reusetop: %s (program %u), %llu left to the kernel's hash\n",
 			g->steering->policy, g->steering->prog_id,
 			(unsigned long long)g->steering->fallbacks);
 	fprintf(f,
@@ -75,44 +87,67 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 		g->proto == IPPROTO_UDP ? "RECEIVED" : "ACCEPTED",
 		g->proto == IPPROTO_UDP ? "RCV/S" : "ACC/S", "SELECTED", "SHARE", "WAKE/S", "QUEUE",
 		"QMAX", "BACKLOG", "DROPS", "DROP/S", "WAIT99us");
-	for (size_t k = 0; k < g->nsocks; k++) {
-		const struct rt_sock_view *s = &g->socks[k];
-		const struct rt_listener *l = s->l;
-		char fd[16], drops[24];
+}
 
-		snprintf(fd, sizeof(fd), "%d", l->nholders ? l->holders[0].fd : -1);
-		snprintf(drops, sizeof(drops), "%lld", (long long)l->drops);
-		char wk[32], dr[32], w99[32];
+static void socket_row(FILE *f, const struct rt_view *v, const struct rt_sock_view *s)
+{
+	const struct rt_listener *l = s->l;
+	const struct rt_owner *o = &s->owner;
+	char a[32], b[32], c[32], d[32], e[32], h[32], i[32], fd[16], drops[24], wk[32], dr[32],
+		w99[32];
 
-		fprintf(f,
-			"  %-10llu %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6u %5u %7u %7s "
-			"%7s %8s\n",
-			(unsigned long long)l->inode, pid_col(a, sizeof(a), l),
-			l->nholders ? l->holders[0].comm : "-", l->nholders ? fd : "-",
-			num(b, sizeof(b), has_enqueued(&v->features, l->proto), s->enqueued),
-			rate(c, sizeof(c), s->enqueued_rate),
-			num(d, sizeof(d), has_accepted(&v->features, l->proto), s->accepted),
-			rate(e, sizeof(e), s->accepted_rate),
-			num(h, sizeof(h), v->features.selected, s->selected),
-			pct(i, sizeof(i), s->share), rate(wk, sizeof(wk), s->wakeups_rate),
-			l->queue, s->queue_max, l->backlog, l->drops >= 0 ? drops : "-",
-			rate(dr, sizeof(dr), s->drops_rate),
-			rate(w99, sizeof(w99), s->wait.p99_us));
-	}
-	if (!g->nacceptors)
-		return;
-	fprintf(f, "  acceptors: %-10s %-10s %-15s %10s %9s %9s %9s %9s %7s\n", "PID", "TID",
-		"COMM", "ACCEPTED", "ACC/S", "EAGAIN", "WAKEUPS", "SPURIOUS", "SHARE");
+	fprintf(f,
+		"  %-10llu %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6u %5u %7u %7s "
+		"%7s %8s\n",
+		(unsigned long long)l->inode, pid_col(a, sizeof(a), o),
+		o->source == RT_OWNER_NONE ? "-" : o->comm, int_col(fd, sizeof(fd), o->fd),
+		num(b, sizeof(b), has_enqueued(&v->features, l->proto), s->enqueued),
+		rate(c, sizeof(c), s->enqueued_rate),
+		num(d, sizeof(d), has_accepted(&v->features, l->proto), s->accepted),
+		rate(e, sizeof(e), s->accepted_rate),
+		num(h, sizeof(h), v->features.selected, s->selected), pct(i, sizeof(i), s->share),
+		rate(wk, sizeof(wk), s->wakeups_rate), l->queue, s->queue_max, l->backlog,
+		int_col(drops, sizeof(drops), l->drops), rate(dr, sizeof(dr), s->drops_rate),
+		rate(w99, sizeof(w99), s->wait.p99_us));
+}
+
+/* Each task and the socket (inode, fd) it accepts from; exited ones are marked. */
+static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_group_view *g)
+{
+	char a[32], b[32], c[32], d[32], e[32], h[32], i[32], share[16], state[32];
+
+	fprintf(f, "  acceptors: %-10s %-10s %-15s %-10s %5s %10s %9s %9s %9s %9s %7s  %s\n", "PID",
+		"TID", "COMM", "INODE", "FD", "ACCEPTED", "ACC/S", "EAGAIN", "WAKEUPS", "SPURIOUS",
+		"SHARE", "STATE");
 	for (size_t k = 0; k < g->nacceptors; k++) {
 		const struct rt_acceptor_view *ac = &g->acceptors[k];
+		bool folded = !ac->a->pid && !ac->a->tid;
 
-		fprintf(f, "             %-10u %-10u %-15s %10llu %9s %9llu %9s %9s %7s\n",
-			ac->a->pid, ac->a->tid, ac->a->comm, (unsigned long long)ac->a->accepted,
+		if (folded)
+			snprintf(state, sizeof(state), "%u folded", ac->a->tasks);
+		else
+			snprintf(state, sizeof(state), "%s", ac->a->exited ? "exited" : "live");
+		fprintf(f,
+			"             %-10s %-10s %-15s %-10s %5s %10llu %9s %9llu %9s %9s %7s  "
+			"%s\n",
+			int_col(a, sizeof(a), folded ? -1 : (long long)ac->a->pid),
+			int_col(h, sizeof(h), folded ? -1 : (long long)ac->a->tid), ac->a->comm,
+			int_col(i, sizeof(i), folded ? -1 : (long long)ac->a->inode),
+			int_col(d, sizeof(d), ac->fd), (unsigned long long)ac->a->accepted,
 			rate(b, sizeof(b), ac->accepted_rate), (unsigned long long)ac->a->eagain,
-			num(d, sizeof(d), v->features.wakeups, ac->a->wakeups),
+			num(c, sizeof(c), v->features.wakeups, ac->a->wakeups),
 			num(e, sizeof(e), v->features.wakeups, ac->spurious),
-			pct(c, sizeof(c), ac->share));
+			pct(share, sizeof(share), ac->share), state);
 	}
+}
+
+static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_view *g)
+{
+	group_head(f, g);
+	for (size_t k = 0; k < g->nsocks; k++)
+		socket_row(f, v, &g->socks[k]);
+	if (g->nacceptors)
+		acceptor_rows(f, v, g);
 }
 
 void render_text(FILE *f, const struct rt_view *v)
