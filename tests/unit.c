@@ -15,6 +15,8 @@
 
 #include "render/json.h"
 #include "observe/model.h"
+#include "observe/owner.h"
+#include "observe/retention.h"
 #include "opts.h"
 #include "render/render.h"
 #include "steer/steer.h"
@@ -41,7 +43,7 @@ static char why[512];
 #define ACCEPTOR(ino, p, t, name, acc, eag, wake)                                        \
 	{                                                                                \
 		.inode = (ino), .pid = (p), .tid = (t), .comm = name, .accepted = (acc), \
-		.eagain = (eag), .wakeups = (wake), .tasks = 1                                     \
+		.eagain = (eag), .wakeups = (wake), .tasks = 1                           \
 	}
 
 static void run(const char *name, bool (*fn)(void))
@@ -780,6 +782,104 @@ static bool test_steer_maglev(void)
 	return true;
 }
 
+static bool gone_if_seven(uint64_t inode, void *arg)
+{
+	(void)arg;
+	return inode == 7;
+}
+
+/* Exited tasks: listed for the retention, then folded per listener; nothing lost on the way. */
+static bool test_retention(void)
+{
+	struct rt_acceptor_sample a = ACCEPTOR(7, 300, 301, "w", 5, 2, 9);
+	struct rt_acceptor_sample b = ACCEPTOR(7, 302, 302, "w", 3, 0, 1);
+	struct rt_acceptor_sample c = ACCEPTOR(8, 400, 400, "x", 4, 0, 0);
+	const struct rt_acceptor_sample *rows;
+	struct rt_retention *r;
+	size_t n;
+	bool ok = true;
+
+	CHECK(!retention_new(&r, 10.0), "new");
+	CHECK(!retention_add(r, &a, 100.0) && !retention_add(r, &b, 105.0) &&
+		      !retention_add(r, &c, 100.0),
+	      "add");
+	CHECK(!retention_expire(r, 109.9), "expire before the retention");
+	rows = retention_rows(r, &n);
+	CHECK(n == 3 && rows[0].exited && rows[0].tasks == 1 && rows[0].pid == 300,
+	      "listed while retained: %zu", n);
+	CHECK(!retention_expire(r, 110.0), "expire");
+	rows = retention_rows(r, &n);
+	uint64_t acc7 = 0, folded7 = 0, tasks7 = 0, wake7 = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].inode != 7)
+			continue;
+		acc7 += rows[i].accepted;
+		wake7 += rows[i].wakeups;
+		if (!rows[i].pid && !rows[i].tid) {
+			folded7++;
+			tasks7 = rows[i].tasks;
+			CHECK(rows[i].exited && !strcmp(rows[i].comm, "(exited)"), "folded row");
+		}
+	}
+	CHECK(n == 3 && folded7 == 1 && tasks7 == 1 && acc7 == 8 && wake7 == 10,
+	      "a folded, b listed: n %zu acc %llu", n, (unsigned long long)acc7);
+	CHECK(!retention_expire(r, 200.0), "expire all");
+	rows = retention_rows(r, &n);
+	CHECK(n == 2, "one folded row per listener: %zu", n);
+	for (size_t i = 0; i < n; i++)
+		CHECK(!rows[i].pid &&
+			      (rows[i].inode == 7 ? rows[i].accepted == 8 && rows[i].eagain == 2 &&
+							    rows[i].tasks == 2
+						  : rows[i].accepted == 4),
+		      "folded sums");
+	retention_forget(r, gone_if_seven, NULL);
+	rows = retention_rows(r, &n);
+	CHECK(n == 1 && rows[0].inode == 8, "a gone listener's rows are forgotten");
+	retention_free(r);
+	return ok;
+}
+
+/* The owner: the one live server, else the one waiting holder, else the lowest holder. */
+static bool test_owner(void)
+{
+	struct rt_holder h[5] = {
+		{10, 3, "master", false}, {11, 5, "worker", false}, {11, 6, "worker", false},
+		{12, 5, "worker", false}, {13, 5, "worker", false},
+	};
+	struct rt_listener l = {.inode = 1, .proto = IPPROTO_TCP, .nholders = 5, .holders = h};
+	int one[] = {12}, many[] = {11, 12, 13}, stranger[] = {99};
+	struct rt_owner o;
+
+	socket_owner(&l, NULL, 0, NULL, 0, &o);
+	CHECK(o.source == RT_OWNER_HOLDER && o.pid == 10 && o.fd == 3 && o.others == 3,
+	      "nobody served it: the lowest holder, +3 (%d+%zu)", o.pid, o.others);
+	h[3].waits = true;
+	socket_owner(&l, NULL, 0, NULL, 0, &o);
+	CHECK(o.source == RT_OWNER_POLLS && o.pid == 12 && o.fd == 5 && !o.others,
+	      "the one waiting for it");
+	h[1].waits = true;
+	socket_owner(&l, NULL, 0, NULL, 0, &o);
+	CHECK(o.source == RT_OWNER_HOLDER && o.pid == 10, "two waiting: the lowest holder");
+	socket_owner(&l, one, 1, "worker", 0, &o);
+	CHECK(o.source == RT_OWNER_ACCEPTS && o.pid == 12 && o.fd == 5 && !o.others &&
+		      !strcmp(o.comm, "worker"),
+	      "the one that accepted");
+	socket_owner(&l, one, 1, "worker", 1, &o);
+	CHECK(o.source == RT_OWNER_READS, "UDP: the one that read");
+	socket_owner(&l, many, 3, "worker", 0, &o);
+	CHECK(o.source == RT_OWNER_HOLDER && o.pid == 10 && o.others == 3,
+	      "several serve it: the lowest holder, +3 servers");
+	socket_owner(&l, stranger, 1, "handed", 0, &o);
+	CHECK(o.pid == 99 && o.fd == -1 && !strcmp(o.comm, "handed"),
+	      "a server that holds no descriptor we see");
+	l.nholders = 0;
+	socket_owner(&l, NULL, 0, NULL, 0, &o);
+	CHECK(o.source == RT_OWNER_NONE && !owner_source_name(o.source), "no holder");
+	CHECK(!strcmp(owner_source_name(RT_OWNER_POLLS), "polls"), "names");
+	return true;
+}
+
 int main(void)
 {
 	run("rate_per_s", test_rate);
@@ -802,6 +902,8 @@ int main(void)
 	run("options: --prometheus listen addresses", test_listen_addr);
 	run("render: Prometheus escaping, no sample when unknown, cap on sockets",
 	    test_render_prometheus);
+	run("retention: exited tasks listed, then folded, never lost", test_retention);
+	run("owner: the process that serves a socket", test_owner);
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
