@@ -25,7 +25,8 @@ PURE_SRCS := $(addprefix user/,util.c opts.c observe/model.c observe/owner.c obs
 	     render/json.c render/text_render.c \
 	     render/json_render.c render/prom_render.c steer/options.c)
 # discovery and what it needs, for the tests that drive it alone.
-DISCOVERY_SRCS := user/observe/discovery.c user/util.c
+DISCOVERY_SRCS := $(addprefix user/observe/,discovery.c netns.c sockdiag.c holders.c) user/util.c
+DISCOVERY_HDRS := user/observe/discovery.h user/observe/discovery_int.h user/util.h
 
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
@@ -93,12 +94,12 @@ $(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUT
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
 # Prints what discovery finds, like ss -ltnp, with the cost of each scan (a debugging aid).
-$(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c $(DISCOVERY_SRCS) user/observe/discovery.h \
+$(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c $(DISCOVERY_SRCS) $(DISCOVERY_HDRS) \
 				  | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) tests/discovery_probe.c $(DISCOVERY_SRCS) -o $@
 # discovery_refresh() against real sockets: the filtered path taken, and exact (root, own netns).
-$(OUTPUT)/tests/refresh_check: tests/refresh_check.c $(DISCOVERY_SRCS) user/observe/discovery.h \
+$(OUTPUT)/tests/refresh_check: tests/refresh_check.c $(DISCOVERY_SRCS) $(DISCOVERY_HDRS) \
 				 | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) tests/refresh_check.c $(DISCOVERY_SRCS) -o $@
