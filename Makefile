@@ -25,8 +25,10 @@ PURE_SRCS := $(addprefix user/,util.c opts.c observe/model.c observe/owner.c obs
 	     render/json.c render/text_render.c \
 	     render/json_render.c render/prom_render.c steer/options.c)
 # discovery and what it needs, for the tests that drive it alone.
-DISCOVERY_SRCS := $(addprefix user/observe/,discovery.c netns.c sockdiag.c holders.c) user/util.c
-DISCOVERY_HDRS := user/observe/discovery.h user/observe/discovery_int.h user/util.h
+DISCOVERY_SRCS := $(addprefix user/observe/,discovery.c netns.c sockdiag.c holders.c waiters.c) \
+		  user/util.c
+DISCOVERY_HDRS := user/observe/discovery.h user/observe/discovery_int.h user/observe/waiters.h \
+		  user/util.h
 
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g

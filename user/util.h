@@ -23,6 +23,13 @@ enum rt_exit {
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+#define SWAP(a, b)                                                                                 \
+	do {                                                                                       \
+		__typeof__(a) swap_tmp_ = (a);                                                     \
+		(a) = (b);                                                                         \
+		(b) = swap_tmp_;                                                                   \
+	} while (0)
+
 /*
  * Room for `need` elements of `size` bytes in the array *arrp points to, whose capacity is *cap:
  * grown by doubling (from 16), so appending one at a time costs amortised O(1). The array may

@@ -505,6 +505,10 @@ void discovery_free(struct rt_discovery *d)
 	free(d->next_procs);
 	free(d->refs);
 	free(d->next_refs);
+	free(d->eps);
+	free(d->next_eps);
+	free(d->shared_pids);
+	waits_free(&d->waits);
 	free(d->fresh);
 	free(d->part.v);
 	free(d->out_index.slots);

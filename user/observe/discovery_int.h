@@ -2,8 +2,9 @@
 /*
  * What the pieces of discovery share: struct rt_discovery, and the functions one piece calls in
  * another. netns.c finds and enters network namespaces, sockdiag.c dumps their sockets,
- * holders.c attributes sockets to processes from /proc (with the inode table), and discovery.c
- * runs the scans (the cost model is there). Only these four include it.
+ * holders.c attributes sockets to processes from /proc (with the inode table), waiters.c tells
+ * which of several holders waits for a socket, and discovery.c runs the scans (the cost model is
+ * there). Only these five include it.
  */
 #ifndef REUSETOP_DISCOVERY_INT_H
 #define REUSETOP_DISCOVERY_INT_H
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "observe/discovery.h"
+#include "observe/waiters.h"
 
 /* The kernel fills dump skbs up to 32 KiB; more room only guards against future kernels. */
 #define RECV_BUF_LEN (64 * 1024)
@@ -61,12 +63,17 @@ struct fd_ref {
 	struct rt_holder h;
 };
 
-/* A process as the last walk saw it; its refs are refs[first .. first + nrefs). */
+/*
+ * A process as the last walk saw it; its refs are refs[first .. first + nrefs), its epoll
+ * descriptors eps[first_ep .. first_ep + neps).
+ */
 struct proc_entry {
 	int pid;
 	uint32_t nfds; /* open fds, 0 when unknown */
 	uint32_t first;
 	uint32_t nrefs;
+	uint32_t first_ep;
+	uint32_t neps;
 };
 
 struct rt_discovery {
@@ -128,8 +135,14 @@ struct rt_discovery {
 	size_t nprocs, procs_cap, nnext_procs, next_procs_cap;
 	struct fd_ref *refs, *next_refs;
 	size_t nrefs, refs_cap, nnext_refs, next_refs_cap;
+	int *eps, *next_eps; /* epoll descriptors of the processes that hold sockets */
+	size_t neps, eps_cap, nnext_eps, next_eps_cap;
 	uint64_t *fresh; /* sockets the cache had not seen before this walk */
 	size_t nfresh, fresh_cap;
+	/* waiters.c: processes holding a socket with other holders, and what one waits for. */
+	int *shared_pids;
+	size_t shared_pids_cap;
+	struct rt_waits waits;
 };
 
 /* A decimal number made of digits only (a /proc entry or fd name), or -1. */
@@ -164,6 +177,10 @@ bool is_holder_pid(const struct rt_discovery *d, int pid);
 /* Walk /proc again for the holders of the sockets in d->ls (the cache's refresh). */
 int refresh_holders(struct rt_discovery *d);
 bool holders_stale(const struct rt_discovery *d, bool same);
+
+/* ---- waiters.c: which holders of a shared socket wait for it (rt_holder.waits) ---- */
+int mark_waiters(struct rt_discovery *d);
+const struct proc_entry *find_proc(const struct rt_discovery *d, int pid);
 
 /* ---- netns.c: the network namespaces processes are in ---- */
 

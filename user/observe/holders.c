@@ -85,7 +85,7 @@ static int proc_cmp(const void *pa, const void *pb)
 	return CMP3(((const struct proc_entry *)pa)->pid, ((const struct proc_entry *)pb)->pid);
 }
 
-static const struct proc_entry *find_proc(const struct rt_discovery *d, int pid)
+const struct proc_entry *find_proc(const struct rt_discovery *d, int pid)
 {
 	struct proc_entry key = {.pid = pid};
 
@@ -120,20 +120,30 @@ static void read_comm(int proc_fd, int pid, char comm[RT_COMM_LEN])
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
-/* The inode of a "socket:[12345]" link, or 0. */
-static uint64_t socket_inode(int dirfd, const char *name)
+/* The inode of a "socket:[12345]" link, or 0; *epoll when it is an epoll instance instead. */
+static uint64_t socket_inode(int dirfd, const char *name, bool *epoll)
 {
+	static const char eventpoll[] = "anon_inode:[eventpoll]";
 	char link[LINK_BUF_LEN];
 	ssize_t n = readlinkat(dirfd, name, link, sizeof(link) - 1);
 	uint64_t ino = 0;
 	const char *p;
 
+	*epoll = n == sizeof(eventpoll) - 1 && !memcmp(link, eventpoll, sizeof(eventpoll) - 1);
 	if (n < 9 || memcmp(link, "socket:[", 8))
 		return 0;
 	link[n] = '\0';
 	for (p = link + 8; *p >= '0' && *p <= '9'; p++)
 		ino = ino * 10 + (uint64_t)(*p - '0');
 	return *p == ']' ? ino : 0;
+}
+
+static int add_ep(struct rt_discovery *d, int fd)
+{
+	if (reserve_array(&d->next_eps, &d->next_eps_cap, d->nnext_eps + 1, sizeof(*d->next_eps)))
+		return -ENOMEM;
+	d->next_eps[d->nnext_eps++] = fd;
+	return 0;
 }
 
 static int add_ref(struct rt_discovery *d, uint64_t ino, const struct rt_holder *h)
@@ -172,8 +182,12 @@ static int scan_pid(struct rt_discovery *d, int pid)
 	}
 	while ((de = readdir(dir))) {
 		long fd = parse_num(de->d_name);
-		uint64_t ino = fd < 0 ? 0 : socket_inode(dfd, de->d_name);
+		bool epoll = false;
+		uint64_t ino = fd < 0 ? 0 : socket_inode(dfd, de->d_name, &epoll);
 
+		/* Epoll instances tell which socket of several holders serves (waiters.c). */
+		if (epoll && (err = add_ep(d, (int)fd)))
+			break;
 		if (!ino || !table_find(&d->table, ino))
 			continue;
 		/* comm only for processes that hold something we report. */
@@ -187,7 +201,7 @@ static int scan_pid(struct rt_discovery *d, int pid)
 	return err;
 }
 
-/* The last walk's refs of a process, for the sockets that still exist. */
+/* The last walk's refs and epoll descriptors of a process, for the sockets that still exist. */
 static int copy_refs(struct rt_discovery *d, const struct proc_entry *p)
 {
 	int err;
@@ -196,16 +210,26 @@ static int copy_refs(struct rt_discovery *d, const struct proc_entry *p)
 		if (table_find(&d->table, d->refs[i].inode) &&
 		    (err = add_ref(d, d->refs[i].inode, &d->refs[i].h)))
 			return err;
+	for (uint32_t i = p->first_ep; i < p->first_ep + p->neps; i++)
+		if ((err = add_ep(d, d->eps[i])))
+			return err;
 	return 0;
 }
 
-static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first)
+static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first,
+		    size_t first_ep)
 {
 	if (reserve_array(&d->next_procs, &d->next_procs_cap, d->nnext_procs + 1,
 			  sizeof(*d->next_procs)))
 		return -ENOMEM;
-	d->next_procs[d->nnext_procs++] =
-		(struct proc_entry){pid, nfds, (uint32_t)first, (uint32_t)(d->nnext_refs - first)};
+	d->next_procs[d->nnext_procs++] = (struct proc_entry){
+		pid,
+		nfds,
+		(uint32_t)first,
+		(uint32_t)(d->nnext_refs - first),
+		(uint32_t)first_ep,
+		(uint32_t)(d->nnext_eps - first_ep),
+	};
 	return 0;
 }
 
@@ -217,7 +241,7 @@ static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first
 static int walk_proc(struct rt_discovery *d, int pid, bool may_skip)
 {
 	const struct proc_entry *old;
-	size_t first = d->nnext_refs;
+	size_t first = d->nnext_refs, first_ep = d->nnext_eps;
 	uint32_t nfds;
 	char path[32];
 	struct stat st;
@@ -232,7 +256,9 @@ static int walk_proc(struct rt_discovery *d, int pid, bool may_skip)
 		err = copy_refs(d, old);
 	else
 		err = scan_pid(d, pid);
-	return err ? err : add_proc(d, pid, nfds, first);
+	if (!err && d->nnext_refs == first)
+		d->nnext_eps = first_ep; /* epolls matter only in processes that hold a socket */
+	return err ? err : add_proc(d, pid, nfds, first, first_ep);
 }
 
 static int ref_index_cmp(const void *pa, const void *pb, void *refs)
@@ -308,6 +334,9 @@ static void swap_walk(struct rt_discovery *d)
 	cap = d->refs_cap;
 	d->refs_cap = d->next_refs_cap;
 	d->next_refs_cap = cap;
+	SWAP(d->eps, d->next_eps);
+	SWAP(d->eps_cap, d->next_eps_cap);
+	d->neps = d->nnext_eps;
 }
 
 /*
@@ -323,7 +352,7 @@ static int scan_holders(struct rt_discovery *d, bool may_skip)
 
 	/* The holders array moves: out[] must be rebuilt, not reused. */
 	d->have_holders = d->have_order = false;
-	d->nnext_procs = d->nnext_refs = 0;
+	d->nnext_procs = d->nnext_refs = d->nnext_eps = 0;
 	if ((err = table_fill(d)))
 		return err;
 	rewinddir(d->proc_dir);
@@ -337,7 +366,7 @@ static int scan_holders(struct rt_discovery *d, bool may_skip)
 	/* /proc lists processes by pid, but the lookups must not depend on it. */
 	if (d->nprocs)
 		qsort(d->procs, d->nprocs, sizeof(*d->procs), proc_cmp);
-	if ((err = build_holders(d)))
+	if ((err = build_holders(d)) || (err = mark_waiters(d)))
 		return err;
 	d->npids_alive = d->nholder_pids;
 	d->have_holders = true;

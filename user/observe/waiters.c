@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "observe/discovery_int.h"
 #include "observe/waiters.h"
 #include "util.h"
 
@@ -134,4 +135,86 @@ void waits_free(struct rt_waits *w)
 	free(w->inodes);
 	free(w->fds);
 	memset(w, 0, sizeof(*w));
+}
+
+/* ---- for discovery: which holders of a shared socket wait for it ---- */
+
+static int int_cmp(const void *a, const void *b)
+{
+	return CMP3(*(const int *)a, *(const int *)b);
+}
+
+/*
+ * The processes holding a socket that other processes hold too, sorted and unique: only for
+ * them does it matter which socket they wait for (and reading it costs a file per epoll).
+ */
+static int shared_holder_pids(struct rt_discovery *d, size_t *n)
+{
+	size_t out = 0;
+
+	*n = 0;
+	for (size_t i = 0; i <= d->table.mask && d->table.slots; i++) {
+		const struct ino_slot *s = &d->table.slots[i];
+		const struct rt_holder *h = s->inode && s->count ? &d->holders[s->first] : NULL;
+
+		/* Holders are sorted by pid: two processes means the first and last differ. */
+		if (!h || h[0].pid == h[s->count - 1].pid)
+			continue;
+		if (reserve_array(&d->shared_pids, &d->shared_pids_cap, *n + s->count,
+				  sizeof(*d->shared_pids)))
+			return -ENOMEM;
+		for (uint32_t k = 0; k < s->count; k++)
+			d->shared_pids[(*n)++] = h[k].pid;
+	}
+	if (*n)
+		qsort(d->shared_pids, *n, sizeof(*d->shared_pids), int_cmp);
+	for (size_t i = 0; i < *n; i++)
+		if (!out || d->shared_pids[out - 1] != d->shared_pids[i])
+			d->shared_pids[out++] = d->shared_pids[i];
+	*n = out;
+	return 0;
+}
+
+/* Process pid waits for socket inode: mark its holder entries of that socket. */
+static void mark(struct rt_discovery *d, int pid, uint64_t inode)
+{
+	const struct ino_slot *s = table_find(&d->table, inode);
+
+	for (uint32_t k = 0; s && k < s->count; k++)
+		if (d->holders[s->first + k].pid == pid)
+			d->holders[s->first + k].waits = true;
+}
+
+/* The socket inode process p holds as descriptor fd, or 0. */
+static uint64_t inode_of_fd(const struct rt_discovery *d, const struct proc_entry *p, int fd)
+{
+	for (uint32_t i = p->first; i < p->first + p->nrefs; i++)
+		if (d->refs[i].h.fd == fd)
+			return d->refs[i].inode;
+	return 0;
+}
+
+int mark_waiters(struct rt_discovery *d)
+{
+	size_t npids;
+	int err;
+
+	for (size_t i = 0; i < d->nrefs; i++)
+		d->holders[i].waits = false;
+	if ((err = shared_holder_pids(d, &npids)))
+		return err;
+	for (size_t i = 0; i < npids; i++) {
+		const struct proc_entry *p = find_proc(d, d->shared_pids[i]);
+		struct rt_waits *w = &d->waits;
+
+		if (!p)
+			continue;
+		if ((err = read_waits(d->proc_fd, p->pid, d->eps + p->first_ep, p->neps, w)))
+			return err;
+		for (size_t k = 0; k < w->ninodes; k++)
+			mark(d, p->pid, w->inodes[k]);
+		for (size_t k = 0; k < w->nfds; k++)
+			mark(d, p->pid, inode_of_fd(d, p, w->fds[k]));
+	}
+	return 0;
 }
