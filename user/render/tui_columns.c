@@ -71,70 +71,93 @@ static void put_comm(char *buf, const char *prefix, const char *comm)
 			*p = '?';
 }
 
+/* The group's row of exited tasks whose counts were folded together (no task of its own). */
+static bool folded_row(const struct row *r)
+{
+	return r->kind == ROW_ACCEPTOR && !r->a->a->pid && !r->a->a->tid;
+}
+
+static const struct rt_owner *sock_owner(const struct row *r)
+{
+	return r->kind == ROW_SOCK && r->s->owner.source != RT_OWNER_NONE ? &r->s->owner : NULL;
+}
+
 static void cell_pid(const struct rt_view *v, const struct row *r, char *buf, int width)
 {
-	const struct rt_listener *l = sock_l(r);
+	const struct rt_owner *o = sock_owner(r);
 
 	(void)v;
-	if (r->kind == ROW_ACCEPTOR) {
-		/* Tasks: the thread id, as htop shows threads (a main thread's is its pid). */
-		snprintf(buf, CELL_LEN, "%u", r->a->a->tid);
-	} else if (!l->nholders) {
+	if (folded_row(r)) {
 		snprintf(buf, CELL_LEN, "-");
-	} else if (l->nholders == 1) {
-		snprintf(buf, CELL_LEN, "%d", l->holders[0].pid);
+	} else if (r->kind == ROW_ACCEPTOR) {
+		/* Tasks: the thread id, as htop shows threads; "(1234)" once it exited. */
+		snprintf(buf, CELL_LEN, r->a->a->exited ? "(%u)" : "%u", r->a->a->tid);
+	} else if (!o) {
+		snprintf(buf, CELL_LEN, "-");
+	} else if (!o->others) {
+		snprintf(buf, CELL_LEN, "%d", o->pid);
 	} else {
-		/* "1234+3": three more processes hold the socket (forked workers). */
-		snprintf(buf, CELL_LEN, "%d+%zu", l->holders[0].pid, l->nholders - 1);
+		/* The owner (observe/owner.h) "+3": three more processes serve (or hold) it. */
+		snprintf(buf, CELL_LEN, "%d+%zu", o->pid, o->others);
 		if ((int)strlen(buf) > width)
-			snprintf(buf, CELL_LEN, "%d+", l->holders[0].pid);
+			snprintf(buf, CELL_LEN, "%d+", o->pid);
 	}
 }
 
 static double key_pid(const struct rt_view *v, const struct row *r)
 {
+	const struct rt_owner *o = sock_owner(r);
+
 	(void)v;
 	if (r->kind == ROW_ACCEPTOR)
-		return r->a->a->tid;
-	return r->s->l->nholders ? r->s->l->holders[0].pid : NAN;
+		return folded_row(r) ? NAN : r->a->a->tid;
+	return o ? o->pid : NAN;
 }
 
 static void cell_comm(const struct rt_view *v, const struct row *r, char *buf, int width)
 {
+	const struct rt_owner *o = sock_owner(r);
+	const char *tree = r->last ? "`- " : "|- ";
+
 	(void)v;
 	(void)width;
-	if (r->kind == ROW_ACCEPTOR)
-		put_comm(buf, r->last ? "`- " : "|- ", r->a->a->comm);
-	else if (r->s->l->nholders)
-		put_comm(buf, "", r->s->l->holders[0].comm);
-	else
+	if (folded_row(r)) {
+		snprintf(buf, CELL_LEN, "%s(%u exited)", tree, r->a->a->tasks);
+	} else if (r->kind == ROW_ACCEPTOR) {
+		put_comm(buf, tree, r->a->a->comm);
+	} else if (o) {
+		put_comm(buf, "", o->comm);
+	} else {
 		snprintf(buf, CELL_LEN, "-");
+	}
 }
 
 static const char *text_key_comm(const struct row *r)
 {
+	const struct rt_owner *o = sock_owner(r);
+
 	if (r->kind == ROW_ACCEPTOR)
 		return r->a->a->comm;
-	return r->s->l->nholders ? r->s->l->holders[0].comm : "";
+	return o ? o->comm : "";
 }
 
 static void cell_fd(const struct rt_view *v, const struct row *r, char *buf, int width)
 {
-	const struct rt_listener *l = sock_l(r);
+	const struct rt_owner *o = sock_owner(r);
 
 	(void)v;
-	if (l && l->nholders)
-		put_num(buf, width, l->holders[0].fd, 0);
-	else if (l)
+	if (o && o->fd >= 0)
+		put_num(buf, width, o->fd, 0);
+	else if (r->kind == ROW_SOCK)
 		snprintf(buf, CELL_LEN, "-");
 }
 
 static double key_fd(const struct rt_view *v, const struct row *r)
 {
-	const struct rt_listener *l = sock_l(r);
+	const struct rt_owner *o = sock_owner(r);
 
 	(void)v;
-	return l && l->nholders ? l->holders[0].fd : NAN;
+	return o && o->fd >= 0 ? o->fd : NAN;
 }
 
 static void cell_inode(const struct rt_view *v, const struct row *r, char *buf, int width)

@@ -95,14 +95,16 @@ static bool group_matches(const struct rt_group_view *g, const char *f)
 
 /*
  * Acceptor rows go under a listener others share: when more than one task accepted from it, or
- * the one that did is not the process holding it, or several processes hold it.
+ * the one that did is not the process the row names (its owner), or it exited. A worker alone on
+ * its own socket (reuseport; nginx's, whose master holds them all) is the row itself.
  */
-static bool show_acceptors(const struct rt_listener *l, const struct rt_acceptor_view *first,
+static bool show_acceptors(const struct rt_sock_view *s, const struct rt_acceptor_view *first,
 			   size_t n)
 {
-	if (n >= 2 || (n == 1 && l->nholders > 1))
+	if (n >= 2)
 		return true;
-	return n == 1 && (!l->nholders || first->a->pid != (uint32_t)l->holders[0].pid);
+	return n == 1 && (first->a->exited || s->owner.source == RT_OWNER_NONE ||
+			  first->a->pid != (uint32_t)s->owner.pid);
 }
 
 static int push_row(struct tui *t, struct row r)
@@ -127,6 +129,18 @@ static void sort_rows(struct tui *t, size_t from)
 
 	if (t->nrows - from > 1)
 		qsort_r(t->rows + from, t->nrows - from, sizeof(*t->rows), row_cmp, &ctx);
+}
+
+/* The group's exited tasks folded into one row (the model puts it last), under its members. */
+static int layout_folded(struct tui *t, const struct rt_group_view *g)
+{
+	const struct rt_acceptor_view *last = g->nacceptors ? &g->acceptors[g->nacceptors - 1] : NULL;
+	struct row r = {.kind = ROW_ACCEPTOR, .g = g, .a = last, .idx = g->nacceptors - 1};
+
+	if (!t->tree || !last || last->a->pid || last->a->tid)
+		return 0;
+	r.last = true;
+	return push_row(t, r);
 }
 
 /* One group: its line, its members sorted, each with its acceptors (sorted) under it. */
@@ -157,7 +171,7 @@ static int layout_group(struct tui *t, const struct rt_group_view *g)
 		for (size_t k = 0; k < g->nacceptors; k++)
 			if (g->acceptors[k].a->inode == s->l->inode && !n++)
 				a = &g->acceptors[k];
-		if (!t->tree || !show_acceptors(s->l, a, n))
+		if (!t->tree || !show_acceptors(s, a, n))
 			continue;
 		start = t->nrows;
 		for (size_t k = 0; k < g->nacceptors; k++) {
@@ -174,7 +188,7 @@ static int layout_group(struct tui *t, const struct rt_group_view *g)
 	memmove(t->rows + first, t->rows + first + nsocks,
 		(t->nrows - first - nsocks) * sizeof(*t->rows));
 	t->nrows -= nsocks;
-	return 0;
+	return layout_folded(t, g);
 }
 
 /* The view, filtered and sorted, into rows. */
