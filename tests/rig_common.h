@@ -18,8 +18,8 @@
 #define RIG_EXIT_FAIL  1
 #define RIG_EXIT_USAGE 2
 
-/* Where rig_log() writes: stderr, except in a server worker that is still starting. */
-static int rig_log_fd = STDERR_FILENO;
+/* Where rig_log() writes: stderr, except in a server worker (or thread) that is still starting. */
+static __thread int rig_log_fd = STDERR_FILENO;
 
 /*
  * "<prog>: <message>\n" in one write(), so that lines from several processes (the server's

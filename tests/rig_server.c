@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rig_server: the ground truth the tests compare reusetop with. A master and N forked workers
- * serve one port in one of the architectures the field uses; every worker counts what it
- * accepted and appends one JSON line to --stats when it stops:
+ * (or, in the thread modes, N threads of the master) serve one port in one of the architectures
+ * the field uses; every worker counts what it accepted and appends one JSON line to --stats when
+ * it stops (tid: its kernel thread id, the pid itself for a forked worker):
  *
- *   {"worker":I,"pid":PID,"mode":"MODE","inode":INODE,"fd":FD,"accepted":N,"eagain":N,
- *    "nvcsw":N,"wait_wakeups":N}
+ *   {"worker":I,"pid":PID,"tid":TID,"mode":"MODE","inode":INODE,"fd":FD,"accepted":N,
+ *    "eagain":N,"nvcsw":N,"wait_wakeups":N}
  *
  * Modes:
  *   reuseport        each worker binds and listens its own SO_REUSEPORT socket (UDP too: it
@@ -16,15 +17,20 @@
  *   epoll-exclusive  the same with EPOLLEXCLUSIVE
  *   handoff          the master accepts (blocking) and passes each connection round-robin to a
  *                    worker over a Unix socketpair (SCM_RIGHTS); the master's own line is worker -1
+ *   reuseport-threads  one process, N threads, each with its own SO_REUSEPORT socket (TCP or
+ *                    UDP), blocking accept() or recv(), like reuseport
+ *   accept-threads   one process, N threads blocking in accept() on one shared listener
+ *   epoll-threads    one process, N threads, each with its own level-triggered epoll on one
+ *                    shared O_NONBLOCK listener, one accept4() per wakeup, like epoll
  *
  * Counters:
  *   accepted      connections this process accepted; handoff workers: connections received;
  *                 UDP: datagrams received. Handoff workers and UDP sockets read what is
  *                 already queued when they stop, so nothing delivered to them goes uncounted.
  *   eagain        accept calls that failed with EAGAIN/EWOULDBLOCK (only epoll modes can)
- *   nvcsw         ru_nvcsw when its wait loop ends on the stop signal minus ru_nvcsw when the
- *                 worker became ready, so repeated stop signals while it exits do not count
- *                 (the slow worker's sleeps count too)
+ *   nvcsw         ru_nvcsw (the thread's in thread modes) when its wait loop ends on the stop
+ *                 signal minus ru_nvcsw when the worker became ready, so repeated stop signals
+ *                 while it exits do not count (the slow worker's sleeps count too)
  *   wait_wakeups  returns from the blocking wait: epoll_wait() in epoll modes, accept() in
  *                 accept/reuseport/handoff-master, recvmsg()/recv() in handoff workers and UDP.
  *                 Returns with EINTR and the return that reports our own stop are not counted;
@@ -36,11 +42,13 @@
  * process owns the socket it blocks on, the handler also shuts that socket down, so the next
  * blocking call returns at once; epoll workers keep the signals blocked except inside
  * epoll_pwait(). Workers get SIGTERM when the master dies, and the master when its parent dies
- * (PR_SET_PDEATHSIG), so no rig outlives the test that started it.
+ * (PR_SET_PDEATHSIG), so no rig outlives the test that started it. In the thread modes only the
+ * master's main thread takes SIGTERM and SIGINT; it then sends SIGUSR1 to each thread (again
+ * every 100 ms until it ended), which each thread takes as its workers take SIGTERM.
  *
- * Ready: each worker sends an empty line on a pipe once it listens (or its error as a line of
- * text, which the master prints alone); with all of them, "ready" goes to --ready (a temporary
- * file renamed) and to stdout.
+ * Ready: each worker (or thread) sends an empty line on a pipe once it listens (or its error as
+ * a line of text, which the master prints alone); with all of them, "ready" goes to --ready (a
+ * temporary file renamed) and to stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -73,12 +82,22 @@ enum mode {
 	MODE_EPOLL,
 	MODE_EPOLL_EXCLUSIVE,
 	MODE_HANDOFF,
+	MODE_REUSEPORT_THREADS,
+	MODE_ACCEPT_THREADS,
+	MODE_EPOLL_THREADS,
 	MODE_COUNT,
 };
 
 /* Indexed by enum mode. */
 static const char *const mode_names[MODE_COUNT] = {
-	"reuseport", "accept", "epoll", "epoll-exclusive", "handoff",
+	[MODE_REUSEPORT] = "reuseport",
+	[MODE_ACCEPT] = "accept",
+	[MODE_EPOLL] = "epoll",
+	[MODE_EPOLL_EXCLUSIVE] = "epoll-exclusive",
+	[MODE_HANDOFF] = "handoff",
+	[MODE_REUSEPORT_THREADS] = "reuseport-threads",
+	[MODE_ACCEPT_THREADS] = "accept-threads",
+	[MODE_EPOLL_THREADS] = "epoll-threads",
 };
 
 struct opts {
@@ -105,8 +124,19 @@ struct acceptor {
 	unsigned long long accepted;
 	unsigned long long eagain;
 	unsigned long long wakeups;
+	int rusage_who; /* RUSAGE_SELF for a forked worker, RUSAGE_THREAD for a thread */
 	long nvcsw_base;
 	long nvcsw_end; /* taken as the wait loop ends, before any stop-time work */
+};
+
+struct server;
+
+/* One serving thread of the thread modes. */
+struct rig_thread {
+	struct server *s;
+	struct acceptor a;
+	pthread_t thread;
+	bool started;
 };
 
 struct server {
@@ -123,11 +153,13 @@ struct server {
 	pid_t pids[MAX_WORKERS]; /* 0 once reaped */
 	int status[MAX_WORKERS];
 	sigset_t waitmask; /* the mask while waiting: SIGTERM and SIGINT deliverable */
+	sigset_t loopmask; /* a worker's (or thread's) mask while it waits for connections */
+	struct rig_thread threads[MAX_WORKERS]; /* thread modes */
 };
 
 static volatile sig_atomic_t stop;
-/* A socket only this process waits on: the stop handler shuts it down. */
-static volatile sig_atomic_t wake_fd = -1;
+/* A socket only this worker (or thread) waits on: the stop handler shuts it down. */
+static __thread volatile sig_atomic_t wake_fd = -1;
 
 static void on_stop(int sig)
 {
@@ -140,22 +172,44 @@ static void on_stop(int sig)
 	errno = saved;
 }
 
+static bool thread_mode(enum mode m)
+{
+	return m == MODE_REUSEPORT_THREADS || m == MODE_ACCEPT_THREADS || m == MODE_EPOLL_THREADS;
+}
+
+/* What one worker or thread does: a thread mode serves as its process mode does. */
+static enum mode base_mode(enum mode m)
+{
+	switch (m) {
+	case MODE_REUSEPORT_THREADS:
+		return MODE_REUSEPORT;
+	case MODE_ACCEPT_THREADS:
+		return MODE_ACCEPT;
+	case MODE_EPOLL_THREADS:
+		return MODE_EPOLL;
+	default:
+		return m;
+	}
+}
+
 static bool shared_listener(enum mode m)
 {
-	return m != MODE_REUSEPORT;
+	return base_mode(m) != MODE_REUSEPORT;
 }
 
 static bool epoll_mode(enum mode m)
 {
-	return m == MODE_EPOLL || m == MODE_EPOLL_EXCLUSIVE;
+	return base_mode(m) == MODE_EPOLL || m == MODE_EPOLL_EXCLUSIVE;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s --mode reuseport|accept|epoll|epoll-exclusive|handoff --workers N\n"
+		"usage: %s --mode MODE --workers N\n"
 		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B] [--rcvbuf BYTES]\n"
-		"       [--slow-worker I --slow-ms MS] [--stats FILE] [--ready FILE]\n",
+		"       [--slow-worker I --slow-ms MS] [--stats FILE] [--ready FILE]\n"
+		"modes: reuseport accept epoll epoll-exclusive handoff (N forked workers)\n"
+		"       reuseport-threads accept-threads epoll-threads (N threads)\n",
 		PROG);
 }
 
@@ -266,8 +320,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return -EINVAL;
 	}
 	o->slow_worker = slow_worker;
-	if (o->udp && o->mode != MODE_REUSEPORT) {
-		rig_log(PROG, "failed to parse arguments: --proto udp needs --mode reuseport");
+	if (o->udp && base_mode(o->mode) != MODE_REUSEPORT) {
+		rig_log(PROG, "failed to parse arguments: --proto udp needs a reuseport mode");
 		return -EINVAL;
 	}
 	return 0;
@@ -293,8 +347,7 @@ static int open_socket(const struct server *s, bool reuseport)
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
 		goto err;
 	what = "set SO_RCVBUF";
-	if (s->o.rcvbuf &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->o.rcvbuf, sizeof(s->o.rcvbuf)))
+	if (s->o.rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->o.rcvbuf, sizeof(s->o.rcvbuf)))
 		goto err;
 	what = "set IPV6_V6ONLY";
 	if (s->sa.ss_family == AF_INET6 &&
@@ -326,11 +379,11 @@ static int inode_of(int fd, unsigned long long *ino)
 	return 0;
 }
 
-static long nvcsw_now(void)
+static long nvcsw_now(int who)
 {
 	struct rusage ru;
 
-	if (getrusage(RUSAGE_SELF, &ru))
+	if (getrusage(who, &ru))
 		return 0;
 	return ru.ru_nvcsw;
 }
@@ -345,10 +398,12 @@ static int write_stats(const struct server *s, const struct acceptor *a)
 	if (s->stats_fd < 0)
 		return 0;
 	n = snprintf(line, sizeof(line),
-		     "{\"worker\":%d,\"pid\":%d,\"mode\":\"%s\",\"inode\":%llu,\"fd\":%d,"
-		     "\"accepted\":%llu,\"eagain\":%llu,\"nvcsw\":%ld,\"wait_wakeups\":%llu}\n",
-		     a->idx, (int)getpid(), mode_names[s->o.mode], a->inode, a->rep_fd, a->accepted,
-		     a->eagain, (a->nvcsw_end ? a->nvcsw_end : nvcsw_now()) - a->nvcsw_base,
+		     "{\"worker\":%d,\"pid\":%d,\"tid\":%d,\"mode\":\"%s\",\"inode\":%llu,"
+		     "\"fd\":%d,\"accepted\":%llu,\"eagain\":%llu,\"nvcsw\":%ld,"
+		     "\"wait_wakeups\":%llu}\n",
+		     a->idx, (int)getpid(), (int)gettid(), mode_names[s->o.mode], a->inode,
+		     a->rep_fd, a->accepted, a->eagain,
+		     (a->nvcsw_end ? a->nvcsw_end : nvcsw_now(a->rusage_who)) - a->nvcsw_base,
 		     a->wakeups);
 	do {
 		w = write(s->stats_fd, line, n);
@@ -391,7 +446,7 @@ static void slow_pause(const struct server *s, const struct acceptor *a)
 	ts.tv_sec = s->o.slow_ms / 1000;
 	ts.tv_nsec = s->o.slow_ms % 1000 * 1000000;
 	/* Epoll workers keep the stop signals blocked outside their waits. */
-	ppoll(NULL, 0, &ts, epoll_mode(s->o.mode) ? &s->waitmask : NULL);
+	ppoll(NULL, 0, &ts, epoll_mode(s->o.mode) ? &s->loopmask : NULL);
 }
 
 /* Counts one result of accept(): 0 to go on, -1 (after saying why) to give up. */
@@ -444,7 +499,7 @@ static int loop_epoll(const struct server *s, struct acceptor *a)
 	for (;;) {
 		if (stop)
 			return 0;
-		n = epoll_pwait(a->ep, &ev, 1, -1, &s->waitmask);
+		n = epoll_pwait(a->ep, &ev, 1, -1, &s->loopmask);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -575,7 +630,7 @@ static int worker_setup(struct server *s, struct acceptor *a)
 	struct epoll_event ev;
 	int i;
 
-	switch (s->o.mode) {
+	switch (base_mode(s->o.mode)) {
 	case MODE_REUSEPORT:
 		a->fd = open_socket(s, true);
 		if (a->fd < 0)
@@ -624,16 +679,58 @@ static int worker_setup(struct server *s, struct acceptor *a)
 	}
 }
 
+/*
+ * Sets a worker or thread up and says it is ready: 0, or -1 after sending the reason on the ready
+ * pipe (the master prints only the first).
+ */
+static int start_acceptor(struct server *s, struct acceptor *a)
+{
+	rig_log_fd = s->ready_wr;
+	if (worker_setup(s, a))
+		return -1;
+	/* An empty line says ready; an error is a line of text. */
+	rig_log_fd = STDERR_FILENO;
+	if (write(s->ready_wr, "\n", 1) != 1) {
+		rig_log(PROG, "failed to signal ready from worker %d: %s", a->idx, strerror(errno));
+		return -1;
+	}
+	a->nvcsw_base = nvcsw_now(a->rusage_who);
+	return 0;
+}
+
+/* Serves until told to stop, then writes the stats line; 0 or -1 after saying why. */
+static int run_acceptor(const struct server *s, struct acceptor *a)
+{
+	sigset_t all;
+	int err;
+
+	if (!epoll_mode(s->o.mode))
+		pthread_sigmask(SIG_SETMASK, &s->loopmask, NULL);
+	if (s->o.mode == MODE_HANDOFF)
+		err = loop_handoff_worker(s, a);
+	else if (epoll_mode(s->o.mode))
+		err = loop_epoll(s, a);
+	else if (s->o.udp)
+		err = loop_udp(s, a);
+	else
+		err = loop_accept(s, a);
+	a->nvcsw_end = nvcsw_now(a->rusage_who);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (write_stats(s, a))
+		err = -1;
+	return err;
+}
+
 static void __attribute__((noreturn)) worker_main(struct server *s, int idx)
 {
 	struct acceptor a = {.idx = idx, .fd = -1, .ep = -1, .rep_fd = -1};
-	sigset_t all;
-	int err;
 
 	/*
 	 * Signals stay blocked (as the master had them at fork) until the worker is set up. Until
 	 * then errors go to the master over the ready pipe, which prints only the first.
 	 */
+	a.rusage_who = RUSAGE_SELF;
 	wake_fd = -1;
 	rig_log_fd = s->ready_wr;
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM)) {
@@ -645,34 +742,10 @@ static void __attribute__((noreturn)) worker_main(struct server *s, int idx)
 		stop = 1;
 	close(s->ready_rd);
 	/* _exit(): no leak check at exit, which the master's SIGKILL could interrupt. */
-	if (worker_setup(s, &a))
+	if (start_acceptor(s, &a))
 		_exit(RIG_EXIT_FAIL);
-	/* An empty line says ready; an error is a line of text. */
-	rig_log_fd = STDERR_FILENO;
-	if (write(s->ready_wr, "\n", 1) != 1) {
-		rig_log(PROG, "failed to signal ready from worker %d: %s", idx, strerror(errno));
-		_exit(RIG_EXIT_FAIL);
-	}
 	close(s->ready_wr);
-	a.nvcsw_base = nvcsw_now();
-
-	if (!epoll_mode(s->o.mode))
-		sigprocmask(SIG_SETMASK, &s->waitmask, NULL);
-	if (s->o.mode == MODE_HANDOFF)
-		err = loop_handoff_worker(s, &a);
-	else if (epoll_mode(s->o.mode))
-		err = loop_epoll(s, &a);
-	else if (s->o.udp)
-		err = loop_udp(s, &a);
-	else
-		err = loop_accept(s, &a);
-	a.nvcsw_end = nvcsw_now();
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-
-	if (write_stats(s, &a))
-		err = -1;
-	exit(err ? RIG_EXIT_FAIL : 0);
+	exit(run_acceptor(s, &a) ? RIG_EXIT_FAIL : 0);
 }
 
 /* Passes fd to the next live worker (round-robin) and closes it; 0, -EINTR on stop, or -1. */
@@ -735,11 +808,12 @@ static int hand_off(struct server *s, int fd, int *next)
 /* The handoff master's loop: blocking accept(), hand off, and its own stats line (worker -1). */
 static int master_handoff(struct server *s, const sigset_t *blocked)
 {
-	struct acceptor a = {.idx = -1, .fd = s->lfd, .ep = -1, .rep_fd = s->lfd};
+	struct acceptor a = {
+		.idx = -1, .fd = s->lfd, .ep = -1, .rep_fd = s->lfd, .rusage_who = RUSAGE_SELF};
 	int fd, r, next = 0, err = 0;
 
 	a.inode = s->linode;
-	a.nvcsw_base = nvcsw_now();
+	a.nvcsw_base = nvcsw_now(a.rusage_who);
 	wake_fd = s->lfd;
 	sigprocmask(SIG_SETMASK, &s->waitmask, NULL);
 	for (;;) {
@@ -980,6 +1054,100 @@ static int announce_ready(const struct server *s)
 	return 0;
 }
 
+/* A thread of the thread modes: what a forked worker does, in the master's process. */
+static void *thread_main(void *arg)
+{
+	struct rig_thread *t = arg;
+
+	t->a.rusage_who = RUSAGE_THREAD;
+	if (start_acceptor(t->s, &t->a))
+		return (void *)1;
+	return run_acceptor(t->s, &t->a) ? (void *)1 : NULL;
+}
+
+/*
+ * Stops the threads that were started: SIGUSR1 to each (again every 100 ms, which closes the
+ * window between checking the flag and blocking) until it ended; 0 when every one ended well.
+ */
+static int stop_threads(struct server *s)
+{
+	int64_t start = rig_now_ns();
+	struct timespec until;
+	void *ret;
+	int i, r, err = 0;
+
+	stop = 1;
+	for (i = 0; i < s->o.workers; i++) {
+		if (!s->threads[i].started)
+			continue;
+		do {
+			if (rig_now_ns() - start > STOP_TIMEOUT_NS) {
+				/* A thread cannot be killed alone: the process exits with it. */
+				rig_log(PROG, "failed to stop thread %d: timed out", i);
+				return -1;
+			}
+			pthread_kill(s->threads[i].thread, SIGUSR1);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += RESEND_NS;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			r = pthread_timedjoin_np(s->threads[i].thread, &ret, &until);
+		} while (r == ETIMEDOUT);
+		s->threads[i].started = false;
+		if (r || ret)
+			err = -1;
+	}
+	return err;
+}
+
+/*
+ * The thread modes: N threads of this process serve until SIGTERM or SIGINT; 0, or -1 when one
+ * failed (it said why).
+ */
+static int run_threads(struct server *s)
+{
+	struct sigaction sa;
+	bool reported;
+	sigset_t usr1;
+	int i, r, err;
+
+	/* Only the threads take SIGUSR1, and only where they wait. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &s->loopmask);
+	sigaddset(&s->loopmask, SIGTERM);
+	sigaddset(&s->loopmask, SIGINT);
+	sigaddset(&s->loopmask, SIGCHLD);
+	sigdelset(&s->loopmask, SIGUSR1);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop; /* no SA_RESTART: blocking calls return EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+
+	for (i = 0; i < s->o.workers; i++) {
+		s->threads[i].s = s;
+		s->threads[i].a = (struct acceptor){.idx = i, .fd = -1, .ep = -1, .rep_fd = -1};
+		err = pthread_create(&s->threads[i].thread, NULL, thread_main, &s->threads[i]);
+		if (err) {
+			rig_log(PROG, "failed to create thread %d: %s", i, strerror(err));
+			stop_threads(s);
+			return -1;
+		}
+		s->threads[i].started = true;
+	}
+	r = wait_ready(s, &reported);
+	close(s->ready_wr);
+	s->ready_wr = -1;
+	if (r == 0 && announce_ready(s))
+		r = -1;
+	while (r == 0 && !stop)
+		sigsuspend(&s->waitmask);
+	err = stop_threads(s);
+	return r < 0 || err ? -1 : 0;
+}
+
 /* The master's resources before the workers fork; 0 or -1 after saying why. */
 static int master_setup(struct server *s)
 {
@@ -1056,6 +1224,8 @@ int main(int argc, char **argv)
 	sigdelset(&s->waitmask, SIGTERM);
 	sigdelset(&s->waitmask, SIGINT);
 	sigaddset(&s->waitmask, SIGCHLD);
+	/* A forked worker waits for connections as the master waits for signals. */
+	s->loopmask = s->waitmask;
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop; /* no SA_RESTART: blocking calls return EINTR */
@@ -1078,6 +1248,8 @@ int main(int argc, char **argv)
 	if (master_setup(s))
 		return RIG_EXIT_FAIL;
 	s->master = getpid();
+	if (thread_mode(s->o.mode))
+		return run_threads(s) ? RIG_EXIT_FAIL : 0;
 	for (i = 0; i < s->o.workers; i++) {
 		pid = fork();
 		if (pid < 0) {
