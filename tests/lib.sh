@@ -174,6 +174,42 @@ last_json() { # file
 	rm -f "$snap"
 }
 
+# check_invariants FILE [NETNS_INODE]: no count is lost, on every complete JSON line reusetop
+# printed to FILE (of the groups in that namespace, or all): per TCP group the acceptors'
+# accepted, eagain and wakeups add up to the group's (eagain and wakeups where the tier has
+# them), per UDP group the receivers' received to the group's received.
+check_invariants() {
+	local file=$1 ns=${2:-null} snap bad status lines
+	snap=$(mktemp)
+	cp "$file" "$snap"
+	# A line without its newline yet is not complete.
+	[ -z "$(tail -c 1 "$snap")" ] || sed -i '$d' "$snap"
+	lines=$(wc -l <"$snap")
+	bad=$(jq -c --argjson ns "$ns" '. as $doc | .groups[] | select($ns == null or .netns == $ns) |
+		(if .proto == "tcp" then
+			{accepted, eagain, wakeups,
+			 acceptors: {accepted: ([.acceptors[].accepted] | add // 0),
+				     eagain: ([.acceptors[].eagain] | add // 0),
+				     wakeups: ([.acceptors[].wakeups] | add // 0)}}
+		else
+			{received, receivers: (if (.receivers | type) == "array"
+				then {received: ([.receivers[].received] | add // 0)} else null end)}
+		end) as $sums |
+		select(if .proto == "tcp" then
+			$sums.acceptors.accepted != .accepted or
+			(.eagain != null and $sums.acceptors.eagain != .eagain) or
+			(.wakeups != null and $sums.acceptors.wakeups != .wakeups)
+		else
+			$sums.receivers == null or $sums.receivers.received != .received
+		end) |
+		{time: $doc.time, proto, addr, port} + $sums' "$snap" 2>&1)
+	status=$?
+	rm -f "$snap"
+	[ "$lines" -gt 0 ] || fail_because "check_invariants: no complete line in $file" || return 1
+	[ $status -eq 0 ] || fail_because "check_invariants: $file: $bad" || return 1
+	[ -z "$bad" ] || fail_because "counts lost ($lines lines checked), first: $(head -n 3 <<<"$bad")"
+}
+
 # The last complete JSON line reusetop printed, after waiting for two more intervals so the
 # counters of everything the client did are in it.
 settle_json() { # delay_s

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/herd_cases.sh
 . tests/steer_cases.sh
 . tests/udp_cases.sh
+. tests/thread_cases.sh
 . tests/reliability_cases.sh
 . tests/prom_cases.sh
 . tests/vm_cases.sh
@@ -62,6 +63,7 @@ if want host; then
 	herd_cases
 	steer_cases
 	udp_cases
+	thread_cases
 	reliability_cases
 	prom_cases
 fi
