@@ -14,6 +14,11 @@
  * a TCP connection whose port is busy (another thread holds the 4-tuple) tries the next ports
  * of the range, then an ephemeral one; keep --concurrency at most the range's size to stay
  * within it. --cpu C pins every thread to CPU C.
+ *
+ * --http: each TCP connection sends "GET / HTTP/1.0" with a Host header (the address and port)
+ * and reads the response until the server closes; it succeeds only on a status line with a
+ * 2xx, 3xx or 4xx status (a real server's answer, not necessarily a page). Without --http the
+ * client sends nothing and waits for the server to close.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +43,7 @@
 #define MAX_THREADS 1024
 #define MAX_FLOWS   65536
 #define SPORT_TRIES 64
+#define STATUS_LEN  12 /* "HTTP/1.x NNN" */
 
 struct client {
 	struct sockaddr_storage dst;
@@ -45,6 +51,9 @@ struct client {
 	const char *addr;
 	long port;
 	bool udp;
+	bool http;
+	char request[512]; /* --http: the request every connection sends */
+	size_t request_len;
 	long count;
 	long concurrency;
 	long rate;
@@ -65,7 +74,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s --port P [--addr ADDR] [--proto tcp|udp] --count M\n"
-		"       [--concurrency K] [--rate R] [--sport-range LO-HI] [--cpu C] [--flows F]\n",
+		"       [--concurrency K] [--rate R] [--sport-range LO-HI] [--cpu C] [--flows F]\n"
+		"       [--http]\n",
 		PROG);
 }
 
@@ -81,6 +91,7 @@ static int parse_args(int argc, char **argv, struct client *c)
 		{"sport-range", required_argument, NULL, 's'},
 		{"cpu", required_argument, NULL, 'c'},
 		{"flows", required_argument, NULL, 'f'},
+		{"http", no_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -129,6 +140,9 @@ static int parse_args(int argc, char **argv, struct client *c)
 			if (rig_parse_long(optarg, 1, MAX_FLOWS, &c->flows))
 				return rig_bad_arg(PROG, "--flows", optarg);
 			break;
+		case 'H':
+			c->http = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -149,8 +163,17 @@ static int parse_args(int argc, char **argv, struct client *c)
 		rig_log(PROG, "failed to parse arguments: --flows needs --proto udp");
 		return -EINVAL;
 	}
+	if (c->http && c->udp) {
+		rig_log(PROG, "failed to parse arguments: --http needs --proto tcp");
+		return -EINVAL;
+	}
 	if (rig_parse_addr(c->addr, c->port, &c->dst, &c->dstlen))
 		return rig_bad_arg(PROG, "--addr", c->addr);
+	if (c->http)
+		c->request_len = (size_t)snprintf(c->request, sizeof(c->request),
+						  "GET / HTTP/1.0\r\nHost: %s%s%s:%ld\r\n\r\n",
+						  c->dst.ss_family == AF_INET6 ? "[" : "", c->addr,
+						  c->dst.ss_family == AF_INET6 ? "]" : "", c->port);
 	return 0;
 }
 
@@ -206,19 +229,30 @@ static int connect_wait(const struct client *c, int fd)
 	return -soerr;
 }
 
-/* The server closes at once: read until EOF (any data is ignored). */
-static int wait_eof(int fd)
+/*
+ * Reads until the server closes: 0 or -errno. The first bytes read are kept in head (up to
+ * head_len; *got says how many), the rest is ignored.
+ */
+static int wait_eof(int fd, char *head, size_t head_len, size_t *got)
 {
 	int64_t deadline = rig_now_ns() + TIMEOUT_NS;
 	char buf[256];
+	size_t keep;
 	ssize_t n;
 	int r;
 
+	*got = 0;
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0)
 			return 0;
-		if (n > 0 || errno == EINTR)
+		if (n > 0) {
+			keep = head_len - *got < (size_t)n ? head_len - *got : (size_t)n;
+			memcpy(head + *got, buf, keep);
+			*got += keep;
+			continue;
+		}
+		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
@@ -226,6 +260,63 @@ static int wait_eof(int fd)
 		if (r < 0)
 			return r;
 	}
+}
+
+/* --http: sends the whole request; 0 or -errno. */
+static int send_request(const struct client *c, int fd)
+{
+	int64_t deadline = rig_now_ns() + TIMEOUT_NS;
+	size_t sent = 0;
+	ssize_t n;
+	int r;
+
+	while (sent < c->request_len) {
+		n = send(fd, c->request + sent, c->request_len - sent, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		r = wait_fd(fd, POLLOUT, deadline);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A status line "HTTP/1.x NNN" with NNN from 200 to 499: 0, else -EPROTO. */
+static int check_status(const char *head, size_t len)
+{
+	if (len < STATUS_LEN || memcmp(head, "HTTP/1.", 7) || head[8] != ' ')
+		return -EPROTO;
+	if (head[9] < '2' || head[9] > '4' || head[10] < '0' || head[10] > '9' || head[11] < '0' ||
+	    head[11] > '9')
+		return -EPROTO;
+	return 0;
+}
+
+/* A connected socket: the request (--http), then everything until the server closes. */
+static int exchange(const struct client *c, int fd, const char **stage)
+{
+	char head[STATUS_LEN];
+	size_t got;
+	int err;
+
+	if (c->http) {
+		*stage = "send HTTP request";
+		err = send_request(c, fd);
+		if (err)
+			return err;
+	}
+	*stage = "read until EOF";
+	err = wait_eof(fd, head, sizeof(head), &got);
+	if (err || !c->http)
+		return err;
+	*stage = "read HTTP status (2xx, 3xx or 4xx)";
+	return check_status(head, got);
 }
 
 /* Connection n: 0, or -errno with *stage saying where it failed. */
@@ -257,10 +348,8 @@ static int connect_one(const struct client *c, long n, const char **stage)
 			k++;
 			continue;
 		}
-		if (!err) {
-			*stage = "read until EOF";
-			err = wait_eof(fd);
-		}
+		if (!err)
+			err = exchange(c, fd, stage);
 		close(fd);
 		return err;
 	}
