@@ -158,7 +158,8 @@ vm-smoke: deps
 # Packages the build and the tests need, installed only when missing (Debian/Ubuntu).
 DEB_PACKAGES := valgrind clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
 		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio libncurses-dev tmux \
-		libmicrohttpd-dev prometheus curl groff-base
+		libmicrohttpd-dev prometheus curl groff-base \
+		nginx-light
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \

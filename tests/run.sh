@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/steer_cases.sh
 . tests/udp_cases.sh
 . tests/thread_cases.sh
+. tests/servers_cases.sh
 . tests/reliability_cases.sh
 . tests/prom_cases.sh
 . tests/vm_cases.sh
@@ -64,6 +65,7 @@ if want host; then
 	steer_cases
 	udp_cases
 	thread_cases
+	servers_cases
 	reliability_cases
 	prom_cases
 fi

@@ -1,0 +1,373 @@
+# SPDX-License-Identifier: GPL-2.0
+# Real servers from Debian's packages (nginx), each in a
+# fresh network namespace on loopback, run as root from config files in the case's folder, and
+# compared with their own ground truth exactly: access logs with the worker's pid, the servers'
+# own per-thread counters and statistics, counts the workers write themselves.
+# Which socket a worker or thread serves is read from the kernel (the epoll set it waits on).
+# A server that is missing or does not start is a failure, never a skip (`make deps` installs
+# them). Sourced by tests/run.sh after lib.sh and integration.sh (group_of, DELAY).
+
+# ---- helpers (sv_ prefix: run inside a case's subshell) -----------------------------------
+
+# A fresh namespace; whatever still runs in it is killed however the case ends.
+sv_begin() {
+	make_netns || return 1
+	trap 'sv_cleanup; case_cleanup' EXIT
+}
+
+sv_cleanup() {
+	local ns pids
+	for ns in "${NETNS_ALL[@]}"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+		[ -n "$pids" ] || continue
+		# shellcheck disable=SC2086 # one argument per pid
+		kill -CONT $pids 2>/dev/null # a server a case stopped with SIGSTOP
+		# shellcheck disable=SC2086
+		kill -TERM $pids 2>/dev/null
+		for _ in $(seq 30); do
+			[ -n "$(ip netns pids "$ns" 2>/dev/null)" ] || break
+			sleep 0.1
+		done
+		pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+	done
+	return 0
+}
+
+# sv_need PROGRAM...: each is installed, or the case fails.
+sv_need() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null || fail_because "$p is not installed (make deps installs it)" || return 1
+	done
+}
+
+# sv_start NAME COMMAND...: a server in the case's namespace, output in $CASE_DIR/NAME.out, its
+# pid in SV_PID (stopped by case_cleanup).
+sv_start() {
+	local name=$1
+	shift
+	ns_exec
+	"${NS_EXEC[@]}" "$@" >"$CASE_DIR/$name.out" 2>&1 &
+	SV_PID=$!
+	PIDS_TO_STOP+=("$SV_PID")
+}
+
+# "[ADDR]:PORT" for IPv6, "ADDR:PORT" otherwise.
+sv_hostport() { # addr port
+	case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac
+}
+
+# sv_sockets tcp|udp PORT: inodes of the listening (TCP) or bound (UDP) sockets on PORT.
+sv_sockets() {
+	local flag=-t
+	[ "$1" = udp ] && flag=-u
+	ip netns exec "$NETNS" ss -Hlne "$flag" "sport = :$2" 2>/dev/null | grep -o 'ino:[0-9]*' | cut -d: -f2 | sort -n
+}
+
+# sv_wait_sockets tcp|udp PORT N PID NAME: until N sockets are on PORT; fails (with the
+# server's output) when the server PID exits first or after 15 s.
+sv_wait_sockets() {
+	local proto=$1 port=$2 n=$3 pid=$4 name=$5
+	for _ in $(seq 150); do
+		[ "$(sv_sockets "$proto" "$port" | wc -l)" = "$n" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail_because "$name did not open $n sockets on port $port: $(tail -n 20 "$CASE_DIR/$name.out")"
+}
+
+# sv_epoll_set PID EPFD: "fd inode" for each file in that epoll instance (fdinfo's tfd lines:
+# the fd it was added with and the file's inode, in hex).
+sv_epoll_set() {
+	local fd hex
+	awk '$1 == "tfd:" { for (i = 2; i <= NF; i++) if ($i ~ /^ino:/) print $2, substr($i, 5) }' \
+		"/proc/$1/fdinfo/$2" 2>/dev/null |
+		while read -r fd hex; do echo "$fd $((16#$hex))"; done
+}
+
+# sv_task_epoll PID TID: sv_epoll_set of the epoll instance task TID is blocked on (the first
+# argument of epoll_wait, epoll_pwait or epoll_pwait2, x86-64 numbers, from /proc's syscall
+# file); fails when the task is not blocked in one.
+sv_task_epoll() {
+	local nr epfd
+	read -r nr epfd _ <"/proc/$1/task/$2/syscall" 2>/dev/null || return 1
+	case $nr in 232 | 281 | 441) ;; *) return 1 ;; esac
+	sv_epoll_set "$1" $((epfd))
+}
+
+# sv_polled PID: inodes of every file in any of PID's epoll instances.
+sv_polled() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "anon_inode:[eventpoll]" ] || continue
+		sv_epoll_set "$1" "${f##*/}"
+	done | awk '{ print $2 }' | sort -n -u
+}
+
+# sv_fd_of PID INODE: PID's (lowest) fd for socket INODE.
+sv_fd_of() {
+	local f
+	for f in $(ls /proc/"$1"/fd | sort -n); do
+		[ "$(readlink "/proc/$1/fd/$f" 2>/dev/null)" = "socket:[$2]" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# sv_log_counts FILE: {"PID": requests} from a log whose lines start with the pid ("<PID>" too).
+sv_log_counts() {
+	jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ")[0] | gsub("[<>]"; "")) |
+		group_by(.) | map({key: .[0], value: length}) | from_entries' "$1"
+}
+
+# sv_acceptor_counts GROUP: {"PID": accepted} over the group's acceptor rows of live or exited
+# processes (not the aggregate row), those that accepted something.
+sv_acceptor_counts() {
+	jq -c '[.acceptors[] | select(.pid != null)] | group_by(.pid) |
+		map({key: (.[0].pid | tostring), value: (map(.accepted) | add)}) |
+		map(select(.value > 0)) | from_entries' <<<"$1"
+}
+
+# sv_check_acceptors GROUP COUNTS: per process, reusetop's accepted equal COUNTS ({"PID": n})
+# exactly, and no other process accepted.
+sv_check_acceptors() {
+	local seen
+	seen=$(sv_acceptor_counts "$1")
+	echo "accepted per pid: reusetop $seen, ground truth $2"
+	jq -e --argjson a "$seen" --argjson b "$2" -n '$a == ($b | with_entries(select(.value > 0)))' \
+		>/dev/null || fail_because "per-pid accepts: reusetop $seen, ground truth $2"
+}
+
+# sv_check_owner GROUP INODE PID OWNER: the contract of "who really serves": socket INODE is
+# named for PID (its comm and its fd for the socket), owner OWNER, served by PID alone.
+sv_check_owner() {
+	local fd
+	fd=$(sv_fd_of "$3" "$2") || fail_because "process $3 has no fd for socket $2" || return 1
+	jq -e --argjson i "$2" --argjson p "$3" --argjson f "$fd" --arg o "$4" --arg c \
+		"$(cat /proc/"$3"/comm)" '.sockets[] | select(.inode == $i) | .pid == $p and
+		.fd == $f and .comm == $c and .owner == $o and .servers == [$p]' <<<"$1" >/dev/null ||
+		fail_because "contract: socket $2 should be pid $3 fd $fd ($4): $(jq -c --argjson i "$2" \
+			'.sockets[] | select(.inode == $i) | {inode, pid, comm, fd, owner, servers,
+			holders: [.holders[]?.pid]}' <<<"$1")"
+}
+
+# sv_http ADDR PORT COUNT [rig_client args]: exactly COUNT HTTP requests, all answered.
+sv_http() {
+	local addr=$1 port=$2 count=$3
+	shift 3
+	run_client --http --addr "$addr" --port "$port" --count "$count" --concurrency 8 "$@"
+}
+
+# sv_children PID: its child processes, by pid.
+sv_children() {
+	pgrep -P "$1" | sort -n | tr '\n' ' '
+}
+
+# ---- nginx --------------------------------------------------------------------------------
+
+# sv_nginx LISTEN [EVENTS]: nginx with 4 workers and `listen LISTEN;`, EVENTS more lines of the
+# events block; every request logged as "$pid $status" (the worker's pid) to
+# $CASE_DIR/nginx/access.log. The master's pid in NGINX_PID.
+sv_nginx() {
+	local dir=$CASE_DIR/nginx
+	sv_need nginx || return 1
+	mkdir -p "$dir"
+	cat >"$dir/nginx.conf" <<EOF
+worker_processes 4;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events {
+	worker_connections 256;
+	${2:-}
+}
+http {
+	log_format pid_status '\$pid \$status';
+	access_log $dir/access.log pid_status;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	server {
+		listen $1;
+		location / {
+			return 200 "ok\n";
+		}
+	}
+}
+EOF
+	sv_start nginx nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;'
+	NGINX_PID=$SV_PID
+}
+
+# nginx -s reload on the case's nginx (the signal goes to the pid in its pid file).
+sv_nginx_reload() {
+	local dir=$CASE_DIR/nginx
+	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -s reload ||
+		fail_because "nginx -s reload failed"
+}
+
+# sv_nginx_serving PORT: once each of nginx's 4 workers polls one of the 4 reuseport sockets on
+# PORT (the kernel's epoll sets), {"INODE": worker pid}; fails after 15 s.
+sv_nginx_serving() {
+	local port=$1 socks w ino map
+	for _ in $(seq 150); do
+		socks=$(sv_sockets tcp "$port")
+		map='{}'
+		for w in $(sv_children "$NGINX_PID"); do
+			for ino in $(comm -12 <(echo "$socks") <(sv_polled "$w")); do
+				map=$(jq -c --arg i "$ino" --argjson w "$w" '.[$i] = (.[$i] // []) + [$w]' <<<"$map")
+			done
+		done
+		if [ "$(wc -w <<<"$socks")" = 4 ] &&
+			jq -e 'length == 4 and all(.[]; length == 1) and
+				([.[][0]] | unique | length) == 4' <<<"$map" >/dev/null; then
+			jq -c 'map_values(.[0])' <<<"$map"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail_because "nginx workers never each polled one socket: $map, sockets $socks: $(tail -n 20 "$CASE_DIR/nginx.out" "$CASE_DIR/nginx/error.log")"
+}
+
+# sv_nginx_workers N: until the master has N workers; prints them.
+sv_nginx_workers() {
+	local w
+	for _ in $(seq 150); do
+		w=$(sv_children "$NGINX_PID")
+		[ "$(wc -w <<<"$w")" = "$1" ] && { echo "$w"; return 0; }
+		sleep 0.1
+	done
+	fail_because "nginx has workers '$w', want $1: $(tail -n 20 "$CASE_DIR/nginx.out")"
+}
+
+# The access log as {"PID": requests}, every request answered 200.
+sv_nginx_log() {
+	local log=$CASE_DIR/nginx/access.log
+	[ -z "$(awk '$2 != 200' "$log")" ] || fail_because "non-200 requests: $(awk '$2 != 200' "$log" | head)" || return 1
+	sv_log_counts "$log"
+}
+
+# nginx reuseport, 4 workers: each worker serves its own socket. Per socket, reusetop's accepted
+# equals the access log's count of the worker polling it; per worker, its acceptors the same.
+sv_nginx_reuseport() { # addr port
+	local addr=$1 port=$2 json group serving log ino w n
+	sv_begin || return 1
+	sv_nginx "$(sv_hostport "$addr" "$port") reuseport" || return 1
+	serving=$(sv_nginx_serving "$port") || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	sv_http "$addr" "$port" 400 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	group=$(group_of "$json" "$port") || return 1
+	log=$(sv_nginx_log) || return 1
+	echo "master $NGINX_PID, serving $serving, log $log"
+	echo "sockets: $(jq -c '[.sockets[] | {inode, pid, fd, accepted, owner, servers}]' <<<"$group")"
+	[ "$(jq 'add' <<<"$log")" = 400 ] || fail_because "the log has $(jq add <<<"$log") requests" || return 1
+	jq -e '.accepted == 400 and .members == 4' <<<"$group" >/dev/null ||
+		fail_because "group: $(jq -c '{accepted, members}' <<<"$group")" || return 1
+	for ino in $(jq -r 'keys[]' <<<"$serving"); do
+		w=$(jq --arg i "$ino" '.[$i]' <<<"$serving")
+		n=$(jq --arg w "$w" '.[$w] // 0' <<<"$log")
+		jq -e --argjson i "$ino" --argjson n "$n" '.sockets[] | select(.inode == $i) |
+			.accepted == $n' <<<"$group" >/dev/null ||
+			fail_because "socket $ino (worker $w): reusetop accepted $(jq --argjson i "$ino" \
+				'.sockets[] | select(.inode == $i) | .accepted' <<<"$group"), the log $n" || return 1
+	done
+	sv_check_acceptors "$group" "$log" || return 1
+	# The contract of "who really serves": each socket is its worker's, not the master's.
+	for ino in $(jq -r 'keys[]' <<<"$serving"); do
+		sv_check_owner "$group" "$ino" "$(jq --arg i "$ino" '.[$i]' <<<"$serving")" accepts || return 1
+	done
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
+# nginx with one shared listener (no reuseport), accept_mutex on or off: per worker, reusetop's
+# accepts equal the log's; the socket is served by all four workers.
+sv_nginx_shared() { # on|off port
+	local mutex=$1 port=$2 json group log workers
+	sv_begin || return 1
+	sv_nginx "127.0.0.1:$port" "accept_mutex $mutex;" || return 1
+	sv_wait_sockets tcp "$port" 1 "$NGINX_PID" nginx || return 1
+	workers=$(sv_nginx_workers 4) || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	sv_http 127.0.0.1 "$port" 400 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	group=$(group_of "$json" "$port") || return 1
+	log=$(sv_nginx_log) || return 1
+	echo "master $NGINX_PID, workers $workers, log $log"
+	[ "$(jq 'add' <<<"$log")" = 400 ] || fail_because "the log has $(jq add <<<"$log") requests" || return 1
+	jq -e '.accepted == 400 and .members == 1 and .sockets[0].accepted == 400' <<<"$group" >/dev/null ||
+		fail_because "group: $(jq -c '{accepted, members, sockets: [.sockets[] | {inode, accepted}]}' <<<"$group")" || return 1
+	sv_check_acceptors "$group" "$log" || return 1
+	# Contract: the socket's servers are the workers that accepted from it (not the master).
+	jq -e --argjson s "$(jq -c 'keys | map(tonumber) | sort' <<<"$log")" \
+		'((.sockets[0].servers // []) | sort) == $s' <<<"$group" >/dev/null ||
+		fail_because "contract: servers $(jq -c '.sockets[0].servers' <<<"$group"), want the workers $(jq -c keys <<<"$log")" || return 1
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
+# nginx -s reload between two batches of 200: the old workers exit, and their accepts stay
+# counted (listed as exited) while the new workers take the rest.
+sv_nginx_reload_case() {
+	local port=8943 json group log old new w n
+	sv_begin || return 1
+	sv_nginx "127.0.0.1:$port reuseport" || return 1
+	sv_nginx_serving "$port" >/dev/null || return 1
+	old=$(sv_children "$NGINX_PID")
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	sv_http 127.0.0.1 "$port" 200 || return 1
+	sv_nginx_reload || return 1
+	for _ in $(seq 150); do
+		n=0
+		for w in $old; do kill -0 "$w" 2>/dev/null && n=$((n + 1)); done
+		[ $n = 0 ] && break
+		sleep 0.1
+	done
+	[ $n = 0 ] || fail_because "$n old workers still running 15 s after the reload" || return 1
+	sv_nginx_serving "$port" >/dev/null || return 1
+	new=$(sv_children "$NGINX_PID")
+	sv_http 127.0.0.1 "$port" 200 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	group=$(group_of "$json" "$port") || return 1
+	log=$(sv_nginx_log) || return 1
+	echo "old workers $old, new $new, log $log"
+	echo "acceptors: $(jq -c '[.acceptors[] | {pid, tid, accepted, exited, tasks}]' <<<"$group")"
+	[ "$(jq 'add' <<<"$log")" = 400 ] || fail_because "the log has $(jq add <<<"$log") requests" || return 1
+	n=0
+	for w in $old; do n=$((n + $(jq --arg w "$w" '.[$w] // 0' <<<"$log"))); done
+	[ $n = 200 ] || fail_because "the old workers logged $n requests, want 200" || return 1
+	jq -e '.accepted == 400 and .members == 4' <<<"$group" >/dev/null ||
+		fail_because "group: $(jq -c '{accepted, members}' <<<"$group")" || return 1
+	# Contract: no count is lost. The old workers are listed as exited with their accepts.
+	for w in $old; do
+		n=$(jq --arg w "$w" '.[$w] // 0' <<<"$log")
+		[ "$n" = 0 ] && continue
+		jq -e --argjson p "$w" --argjson n "$n" '[.acceptors[] | select(.pid == $p)] |
+			length == 1 and .[0].accepted == $n and .[0].exited == true and .[0].tasks == 1' \
+			<<<"$group" >/dev/null ||
+			fail_because "contract: old worker $w (logged $n): $(jq -c --argjson p "$w" \
+				'[.acceptors[] | select(.pid == $p)]' <<<"$group")" || return 1
+	done
+	for w in $new; do
+		jq -e --argjson p "$w" 'all(.acceptors[] | select(.pid == $p); .exited == false)' \
+			<<<"$group" >/dev/null || fail_because "contract: new worker $w shown exited" || return 1
+	done
+	sv_check_acceptors "$group" "$log" || return 1
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
+servers_cases() {
+	run_case "nginx reuseport IPv4: per-worker accepts equal the access log" \
+		sv_nginx_reuseport 127.0.0.1 8941
+	run_case "nginx reuseport IPv6: per-worker accepts equal the access log" \
+		sv_nginx_reuseport ::1 8942
+	run_case "nginx shared listener, accept_mutex on: per-worker accepts equal the access log" \
+		sv_nginx_shared on 8944
+	run_case "nginx shared listener, accept_mutex off: per-worker accepts equal the access log" \
+		sv_nginx_shared off 8945
+	run_case "nginx -s reload: the old workers' accepts stay counted, exited" sv_nginx_reload_case
+}
