@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Real servers from Debian's packages (nginx), each in a
+# Real servers from Debian's packages (nginx, HAProxy), each in a
 # fresh network namespace on loopback, run as root from config files in the case's folder, and
 # compared with their own ground truth exactly: access logs with the worker's pid, the servers'
 # own per-thread counters and statistics, counts the workers write themselves.
@@ -360,6 +360,150 @@ sv_nginx_reload_case() {
 	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
 }
 
+# ---- HAProxy ------------------------------------------------------------------------------
+
+# sv_haproxy PORT BIND-OPTIONS: HAProxy 2.6, one process with 4 threads, answering every request
+# itself (http-request return), its CLI on $CASE_DIR/haproxy.sock. The CLI listens on thread 1
+# only, so the CLI's own connections (counted as accepted too) are all thread 1's. Listener
+# multi-queue is off: a thread then serves every connection it accepts and never passes one to
+# another thread, so HAProxy's per-thread `accepted` counts the thread's own accept() calls.
+sv_haproxy() {
+	sv_need haproxy socat || return 1
+	cat >"$CASE_DIR/haproxy.cfg" <<EOF
+global
+	nbthread 4
+	stats socket $CASE_DIR/haproxy.sock level admin thread 1
+	tune.listener.multi-queue off
+defaults
+	mode http
+	timeout connect 1s
+	timeout client 5s
+	timeout server 5s
+frontend fe
+	bind 127.0.0.1:$1 $2
+	http-request return status 200 content-type text/plain string ok
+EOF
+	sv_start haproxy haproxy -f "$CASE_DIR/haproxy.cfg" -db
+	HAPROXY_PID=$SV_PID
+	for _ in $(seq 150); do
+		[ -S "$CASE_DIR/haproxy.sock" ] && return 0
+		kill -0 "$HAPROXY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail_because "HAProxy did not start: $(tail -n 20 "$CASE_DIR/haproxy.out")"
+}
+
+# One command on HAProxy's CLI (one more connection accepted by thread 1).
+sv_haproxy_cli() {
+	echo "$1" | socat - "UNIX-CONNECT:$CASE_DIR/haproxy.sock"
+}
+
+# HAProxy's per-thread accepted connections (`show activity`), as a JSON array.
+sv_haproxy_accepted() {
+	sv_haproxy_cli "show activity" | awk '$1 == "accepted:" {
+		s = $0; sub(/.*\[ */, "", s); sub(/ *\].*/, "", s); print s }' |
+		jq -R -c 'split(" ") | map(select(length > 0) | tonumber)'
+}
+
+# sv_haproxy_thread_of FD: the thread (from 1) that fd belongs to alone, per `show fd`'s thread
+# mask in $CASE_DIR/haproxy.fds; nothing when the fd is unknown or shared by several threads.
+sv_haproxy_thread_of() {
+	local mask t=1
+	mask=$(awk -v fd="$1" '$1 == fd { print $2 }' "$CASE_DIR/haproxy.fds")
+	[ -n "$mask" ] || return 0
+	mask=$((mask))
+	[ "$mask" -gt 0 ] && [ $((mask & (mask - 1))) = 0 ] || return 0
+	while [ "$mask" -gt 1 ]; do mask=$((mask >> 1)); t=$((t + 1)); done
+	echo "$t"
+}
+
+# sv_haproxy_threads: {"TID": thread number} for HAProxy's 4 threads. Each thread waits in
+# epoll_wait on its own epoll instance; `show fd` gives the thread mask of every fd HAProxy
+# polls, and the fds in a task's set that belong to one thread only (its poller pipe; its
+# listener with shards by-thread) name the thread that task is. Also leaves `show fd` as
+# "fd mask" lines in $CASE_DIR/haproxy.fds.
+sv_haproxy_threads() {
+	local tid map t fd
+	sv_haproxy_cli "show fd" | awk '$2 == ":" { for (i = 3; i <= NF; i++) if ($i ~ /^tmask=/)
+		print $1, substr($i, 7) }' >"$CASE_DIR/haproxy.fds"
+	for _ in $(seq 50); do
+		map='{}'
+		for tid in /proc/"$HAPROXY_PID"/task/*; do
+			tid=${tid##*/}
+			t=$(sv_task_epoll "$HAPROXY_PID" "$tid" | while read -r fd _; do
+				sv_haproxy_thread_of "$fd"
+			done | sort -u)
+			# The set's single-thread fds all name one thread: that task is it.
+			[ -n "$t" ] && [ "$(wc -l <<<"$t")" = 1 ] || continue
+			map=$(jq -c --arg tid "$tid" --argjson t "$t" '.[$tid] = $t' <<<"$map")
+		done
+		if jq -e 'length == 4 and ([.[]] | sort) == [1, 2, 3, 4]' <<<"$map" >/dev/null; then
+			echo "$map"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail_because "HAProxy's threads not found in epoll_wait: $map; show fd: $(cat "$CASE_DIR/haproxy.fds")"
+}
+
+# HAProxy with 4 threads, one socket per thread (shards by-thread) or one socket shared by
+# all: per thread (by kernel tid), reusetop's accepted equals HAProxy's own count of the
+# connections that thread accepted; with shards, per socket too.
+sv_haproxy_case() { # shards|shared port
+	local kind=$1 port=$2 nsock=1 bind="" json group threads base final delta tid t n fd ino
+	[ "$kind" = shards ] && nsock=4 && bind="shards by-thread"
+	sv_begin || return 1
+	sv_haproxy "$port" "$bind" || return 1
+	sv_wait_sockets tcp "$port" "$nsock" "$HAPROXY_PID" haproxy || return 1
+	threads=$(sv_haproxy_threads) || return 1
+	base=$(sv_haproxy_accepted) || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	sv_http 127.0.0.1 "$port" 400 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	final=$(sv_haproxy_accepted) || return 1
+	# Per thread, what it accepted in between; the `show activity` that read the final counts
+	# is one more connection on thread 1.
+	delta=$(jq -c -n --argjson a "$base" --argjson b "$final" \
+		'[range(0; $b | length) | $b[.] - $a[.] - (if . == 0 then 1 else 0 end)]')
+	group=$(group_of "$json" "$port") || return 1
+	echo "haproxy $HAPROXY_PID, threads $threads, accepted per thread $delta"
+	echo "acceptors: $(jq -c '[.acceptors[] | {pid, tid, inode, accepted}]' <<<"$group")"
+	[ "$(jq add <<<"$delta")" = 400 ] || fail_because "HAProxy counted $delta, not 400 in all" || return 1
+	jq -e --argjson n "$nsock" '.accepted == 400 and .members == $n' <<<"$group" >/dev/null ||
+		fail_because "group: $(jq -c '{accepted, members}' <<<"$group")" || return 1
+	for tid in $(jq -r 'keys[]' <<<"$threads"); do
+		t=$(jq --arg t "$tid" '.[$t]' <<<"$threads")
+		n=$(jq --argjson t "$t" '.[$t - 1]' <<<"$delta")
+		jq -e --argjson tid "$tid" --argjson p "$HAPROXY_PID" --argjson n "$n" \
+			'([.acceptors[] | select(.tid == $tid)] | map(.accepted) | add // 0) == $n and
+			all(.acceptors[] | select(.tid == $tid); .pid == $p)' <<<"$group" >/dev/null ||
+			fail_because "thread $t (tid $tid): HAProxy $n, reusetop $(jq -c --argjson tid "$tid" \
+				'[.acceptors[] | select(.tid == $tid)]' <<<"$group")" || return 1
+	done
+	jq -e --argjson t "$threads" 'all(.acceptors[]; ($t[.tid | tostring]) != null)' <<<"$group" >/dev/null ||
+		fail_because "acceptors that are not HAProxy's threads" || return 1
+	if [ "$kind" = shards ]; then
+		# Each listener fd belongs to one thread; its socket's accepts are that thread's.
+		while read -r fd _; do
+			ino=$(readlink "/proc/$HAPROXY_PID/fd/$fd" | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p')
+			grep -qx "$ino" <(sv_sockets tcp "$port") || continue
+			t=$(sv_haproxy_thread_of "$fd")
+			[ -n "$t" ] || fail_because "listener fd $fd is not one thread's: $(cat "$CASE_DIR/haproxy.fds")" || return 1
+			n=$(jq --argjson t "$t" '.[$t - 1]' <<<"$delta")
+			jq -e --argjson i "$ino" --argjson n "$n" '.sockets[] | select(.inode == $i) |
+				.accepted == $n' <<<"$group" >/dev/null ||
+				fail_because "socket $ino (fd $fd, thread $t): HAProxy $n, reusetop $(jq -c \
+					--argjson i "$ino" '.sockets[] | select(.inode == $i) | .accepted' <<<"$group")" || return 1
+		done <"$CASE_DIR/haproxy.fds"
+	fi
+	# Contract: each socket is served by HAProxy's one process.
+	for ino in $(sv_sockets tcp "$port"); do
+		sv_check_owner "$group" "$ino" "$HAPROXY_PID" accepts || return 1
+	done
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
 servers_cases() {
 	run_case "nginx reuseport IPv4: per-worker accepts equal the access log" \
 		sv_nginx_reuseport 127.0.0.1 8941
@@ -370,4 +514,8 @@ servers_cases() {
 	run_case "nginx shared listener, accept_mutex off: per-worker accepts equal the access log" \
 		sv_nginx_shared off 8945
 	run_case "nginx -s reload: the old workers' accepts stay counted, exited" sv_nginx_reload_case
+	run_case "HAProxy 2.6, 4 threads, shards by-thread: per-thread and per-socket accepts equal show activity" \
+		sv_haproxy_case shards 8946
+	run_case "HAProxy 2.6, 4 threads, one shared socket: per-thread accepts equal show activity" \
+		sv_haproxy_case shared 8947
 }
