@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Real servers from Debian's packages (nginx, HAProxy), each in a
+# Real servers from Debian's packages (nginx, HAProxy, gunicorn), each in a
 # fresh network namespace on loopback, run as root from config files in the case's folder, and
 # compared with their own ground truth exactly: access logs with the worker's pid, the servers'
 # own per-thread counters and statistics, counts the workers write themselves.
@@ -504,6 +504,77 @@ sv_haproxy_case() { # shards|shared port
 	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
 }
 
+# ---- gunicorn -----------------------------------------------------------------------------
+
+# gunicorn, 2 sync workers recycled every 25 requests: 16 workers come and go during 400
+# requests. Nothing is lost: the group's accepted, the acceptors' sum (exited workers listed,
+# or folded into one row after --retain-exited) and the access log agree.
+sv_gunicorn_case() {
+	local port=8951 json fold fold_pid status group fgroup log pid listed rest nfold
+	sv_begin || return 1
+	sv_need /usr/bin/python3 || return 1
+	/usr/bin/python3 -c 'import gunicorn' 2>/dev/null ||
+		fail_because "python3-gunicorn is not installed (make deps installs it)" || return 1
+	cat >"$CASE_DIR/app.py" <<'EOF'
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok\n"]
+EOF
+	sv_start gunicorn /usr/bin/python3 -m gunicorn --workers 2 --max-requests 25 \
+		--bind "127.0.0.1:$port" --chdir "$CASE_DIR" --access-logfile "$CASE_DIR/access.log" \
+		--access-logformat '%(p)s %(s)s' app:app
+	sv_wait_sockets tcp "$port" 1 "$SV_PID" gunicorn || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	# A second reusetop folds exited workers after 1 s (the contract's --retain-exited).
+	"$REUSETOP" -j -d "$DELAY" -P "$port" --retain-exited 1 >"$CASE_DIR/fold.json" 2>"$CASE_DIR/fold.err" &
+	fold_pid=$!
+	PIDS_TO_STOP+=("$fold_pid")
+	sv_http 127.0.0.1 "$port" 400 --concurrency 4 || return 1
+	json=$(settle_json "$DELAY")
+	sleep 1.5 # the last exited workers' retention in the folding reusetop
+	fold=$(last_json "$CASE_DIR/fold.json")
+	stop_reusetop || return 1
+	group=$(group_of "$json" "$port") || return 1
+	log=$(sv_log_counts "$CASE_DIR/access.log")
+	echo "log $log"
+	echo "acceptors: $(jq -c '[.acceptors[] | {pid, accepted, exited, tasks}]' <<<"$group")"
+	[ -z "$(awk '$2 != 200' "$CASE_DIR/access.log")" ] || fail_because "non-200 requests" || return 1
+	[ "$(jq add <<<"$log")" = 400 ] || fail_because "the log has $(jq add <<<"$log") requests" || return 1
+	[ "$(jq 'length' <<<"$log")" -ge 16 ] || fail_because "only $(jq length <<<"$log") workers served" || return 1
+	[ "$(jq .accepted <<<"$group")" = 400 ] || fail_because "group accepted $(jq .accepted <<<"$group")" || return 1
+	# Contract: no count is lost; every listed worker's accepts are its log count; the dead
+	# ones are marked exited.
+	jq -e '([.acceptors[].accepted] | add) == 400' <<<"$group" >/dev/null ||
+		fail_because "contract: the acceptors add up to $(jq '[.acceptors[].accepted] | add' <<<"$group"), not 400" || return 1
+	for pid in $(jq -r '.acceptors[] | select(.pid != null) | .pid' <<<"$group" | sort -u); do
+		jq -e --argjson p "$pid" --argjson n "$(jq --arg p "$pid" '.[$p] // 0' <<<"$log")" \
+			--argjson dead "$(kill -0 "$pid" 2>/dev/null && echo false || echo true)" \
+			'[.acceptors[] | select(.pid == $p)] | (map(.accepted) | add) == $n and
+			all(.exited == $dead)' <<<"$group" >/dev/null ||
+			fail_because "contract: worker $pid (log $(jq --arg p "$pid" '.[$p] // 0' <<<"$log")): $(jq -c \
+				--argjson p "$pid" '[.acceptors[] | select(.pid == $p)]' <<<"$group")" || return 1
+	done
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE" || return 1
+	# With --retain-exited 1, the workers that exited are one aggregate row by now.
+	kill -INT "$fold_pid" 2>/dev/null
+	wait "$fold_pid"
+	status=$?
+	[ $status = 0 ] && [ ! -s "$CASE_DIR/fold.err" ] && [ -n "$fold" ] ||
+		fail_because "contract: reusetop --retain-exited 1 exited $status: $(cat "$CASE_DIR/fold.err")" || return 1
+	fgroup=$(group_of "$fold" "$port") || return 1
+	listed=$(jq -c '[.acceptors[] | select(.pid != null) | .pid] | unique' <<<"$fgroup")
+	rest=$(jq -n --argjson l "$log" --argjson s "$listed" \
+		'[$l | to_entries[] | select((.key | tonumber) as $p | $s | index($p) | not) | .value] |
+		{tasks: length, accepted: add}')
+	nfold=$(jq -c '[.acceptors[] | select(.pid == null)]' <<<"$fgroup")
+	echo "folded: $nfold, want $rest"
+	jq -e --argjson r "$rest" 'length == 1 and (.[0] | .tid == null and .comm == "(exited)" and
+		.inode == null and .fd == null and .exited == true and .tasks == $r.tasks and
+		.accepted == $r.accepted)' <<<"$nfold" >/dev/null ||
+		fail_because "contract: aggregate row $nfold, want $rest" || return 1
+	check_invariants "$CASE_DIR/fold.json" "$NETNS_INODE"
+}
+
 servers_cases() {
 	run_case "nginx reuseport IPv4: per-worker accepts equal the access log" \
 		sv_nginx_reuseport 127.0.0.1 8941
@@ -518,4 +589,6 @@ servers_cases() {
 		sv_haproxy_case shards 8946
 	run_case "HAProxy 2.6, 4 threads, one shared socket: per-thread accepts equal show activity" \
 		sv_haproxy_case shared 8947
+	run_case "gunicorn recycling workers every 25 requests: no accept lost, per pid as logged" \
+		sv_gunicorn_case
 }
