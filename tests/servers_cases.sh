@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Real servers from Debian's packages (nginx, HAProxy, gunicorn), each in a
+# Real servers from Debian's packages (nginx, HAProxy, gunicorn, Node.js), each in a
 # fresh network namespace on loopback, run as root from config files in the case's folder, and
 # compared with their own ground truth exactly: access logs with the worker's pid, the servers'
 # own per-thread counters and statistics, counts the workers write themselves.
@@ -575,6 +575,81 @@ EOF
 	check_invariants "$CASE_DIR/fold.json" "$NETNS_INODE"
 }
 
+# ---- Node.js ------------------------------------------------------------------------------
+
+# A Node.js cluster whose 4 workers accept from the shared listener themselves (SCHED_NONE):
+# per worker, reusetop's accepts equal the requests the worker counted.
+sv_node_case() {
+	local port=8961 json group counts
+	sv_begin || return 1
+	sv_need node || return 1
+	cat >"$CASE_DIR/cluster.js" <<'EOF'
+'use strict';
+// Workers that accept from the shared listener themselves (SCHED_NONE). On SIGTERM the primary
+// tells each worker to stop; a worker then appends {"pid":P,"requests":N} to COUNTS and exits.
+const cluster = require('node:cluster');
+const fs = require('node:fs');
+const http = require('node:http');
+
+cluster.schedulingPolicy = cluster.SCHED_NONE;
+const [addr, port, workers, counts, ready] = process.argv.slice(2);
+
+if (cluster.isPrimary) {
+	let listening = 0;
+	let exited = 0;
+	for (let i = 0; i < Number(workers); i++)
+		cluster.fork();
+	cluster.on('listening', () => {
+		if (++listening === Number(workers))
+			fs.writeFileSync(ready, 'ready\n');
+	});
+	cluster.on('exit', () => {
+		if (++exited === Number(workers))
+			process.exit(0);
+	});
+	process.on('SIGTERM', () => {
+		for (const id in cluster.workers)
+			cluster.workers[id].send('stop');
+	});
+} else {
+	let requests = 0;
+	const server = http.createServer((req, res) => {
+		requests++;
+		res.end('ok\n');
+	});
+	server.listen(Number(port), addr);
+	process.on('message', (msg) => {
+		if (msg !== 'stop')
+			return;
+		server.close(() => {
+			fs.appendFileSync(counts, JSON.stringify({pid: process.pid, requests}) + '\n');
+			process.exit(0);
+		});
+	});
+}
+EOF
+	sv_start node node "$CASE_DIR/cluster.js" 127.0.0.1 "$port" 4 "$CASE_DIR/counts" "$CASE_DIR/ready"
+	wait_for_file "$CASE_DIR/ready" 15 || fail_because "node: $(tail -n 20 "$CASE_DIR/node.out")" || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	sv_http 127.0.0.1 "$port" 400 || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	kill -TERM "$SV_PID"
+	wait "$SV_PID" || fail_because "node exited $?: $(tail -n 20 "$CASE_DIR/node.out")" || return 1
+	counts=$(jq -s -c 'map({key: (.pid | tostring), value: .requests}) | from_entries' "$CASE_DIR/counts")
+	group=$(group_of "$json" "$port") || return 1
+	[ "$(jq length <<<"$counts")" = 4 ] || fail_because "want 4 workers' counts: $counts" || return 1
+	[ "$(jq add <<<"$counts")" = 400 ] || fail_because "the workers counted $counts" || return 1
+	jq -e '.accepted == 400 and .members == 1' <<<"$group" >/dev/null ||
+		fail_because "group: $(jq -c '{accepted, members}' <<<"$group")" || return 1
+	sv_check_acceptors "$group" "$counts" || return 1
+	# Contract: the socket's servers are the workers that accepted (not the primary).
+	jq -e --argjson s "$(jq -c 'with_entries(select(.value > 0)) | keys | map(tonumber) | sort' <<<"$counts")" \
+		'((.sockets[0].servers // []) | sort) == $s' <<<"$group" >/dev/null ||
+		fail_because "contract: servers $(jq -c '.sockets[0].servers' <<<"$group"), want $(jq -c keys <<<"$counts")" || return 1
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
 servers_cases() {
 	run_case "nginx reuseport IPv4: per-worker accepts equal the access log" \
 		sv_nginx_reuseport 127.0.0.1 8941
@@ -591,4 +666,6 @@ servers_cases() {
 		sv_haproxy_case shared 8947
 	run_case "gunicorn recycling workers every 25 requests: no accept lost, per pid as logged" \
 		sv_gunicorn_case
+	run_case "Node.js cluster, SCHED_NONE: per-worker accepts equal the workers' own counts" \
+		sv_node_case
 }
