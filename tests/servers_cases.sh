@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Real servers from Debian's packages (nginx, HAProxy, gunicorn, Node.js), each in a
+# Real servers from Debian's packages (nginx, HAProxy, gunicorn, Node.js, unbound), each in a
 # fresh network namespace on loopback, run as root from config files in the case's folder, and
 # compared with their own ground truth exactly: access logs with the worker's pid, the servers'
 # own per-thread counters and statistics, counts the workers write themselves.
@@ -650,6 +650,164 @@ EOF
 	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
 }
 
+# ---- unbound ------------------------------------------------------------------------------
+
+# sv_unbound PORT [SERVER-LINES]: unbound 1.17, 4 threads with a SO_REUSEPORT socket each (UDP
+# only), answering www.test. from a local zone, remote control on a Unix socket in $CASE_DIR.
+sv_unbound() {
+	sv_need unbound unbound-control || return 1
+	cat >"$CASE_DIR/unbound.conf" <<EOF
+server:
+	verbosity: 0
+	username: ""
+	chroot: ""
+	directory: "$CASE_DIR"
+	pidfile: "$CASE_DIR/unbound.pid"
+	use-syslog: no
+	logfile: ""
+	do-daemonize: no
+	interface: 127.0.0.1@$1
+	num-threads: 4
+	so-reuseport: yes
+	do-tcp: no
+	do-ip6: no
+	access-control: 127.0.0.0/8 allow
+	module-config: "iterator"
+	local-zone: "test." static
+	local-data: "www.test. IN A 127.0.0.2"
+	${2:-}
+remote-control:
+	control-enable: yes
+	control-interface: $CASE_DIR/unbound.ctl
+	control-use-cert: no
+EOF
+	sv_start unbound unbound -d -c "$CASE_DIR/unbound.conf"
+	UNBOUND_PID=$SV_PID
+	sv_wait_sockets udp "$1" 4 "$UNBOUND_PID" unbound
+}
+
+# sv_unbound_threads PORT: {"THREAD": {"tid": TID, "inode": INODE}} for unbound's 4 threads.
+# Thread 0 runs in unbound's main thread and threads 1..3 are started in order after it, so
+# their kernel tids ascend with the thread number; each thread waits in epoll_wait on its own
+# epoll instance, which holds its socket (read from the kernel).
+sv_unbound_threads() {
+	local socks tids map i tid ino
+	socks=$(sv_sockets udp "$1")
+	for _ in $(seq 50); do
+		tids=$(ls /proc/"$UNBOUND_PID"/task | sort -n)
+		map='{}'
+		i=0
+		for tid in $tids; do
+			ino=$(comm -12 <(echo "$socks") <(sv_task_epoll "$UNBOUND_PID" "$tid" | awk '{ print $2 }' | sort -n))
+			[ "$(wc -w <<<"$ino")" = 1 ] || break
+			map=$(jq -c --arg i "$i" --argjson t "$tid" --argjson s "$ino" '.[$i] = {tid: $t, inode: $s}' <<<"$map")
+			i=$((i + 1))
+		done
+		if [ "$(wc -w <<<"$tids")" = 4 ] && [ "$(head -n 1 <<<"$tids")" = "$UNBOUND_PID" ] &&
+			jq -e 'length == 4 and ([.[].inode] | unique | length) == 4' <<<"$map" >/dev/null; then
+			echo "$map"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail_because "unbound's threads and sockets not found: tasks $tids, map $map, sockets $socks"
+}
+
+# unbound's per-thread query counts, {"THREAD": n}.
+sv_unbound_queries() {
+	unbound-control -c "$CASE_DIR/unbound.conf" stats_noreset |
+		sed -n 's/^thread\([0-9]*\)\.num\.queries=\([0-9]*\)$/\1 \2/p' |
+		jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ") |
+			{key: .[0], value: (.[1] | tonumber)}) | from_entries'
+}
+
+# unbound, 4 threads with a reuseport socket each, 400 queries from dnsperf (16 clients, so 16
+# flows over the sockets): per socket, reusetop's datagrams read equal the queries its thread
+# answered (unbound's statistics).
+sv_unbound_case() {
+	local port=8971 json group threads queries i ino n tid
+	sv_begin || return 1
+	sv_need dnsperf || return 1
+	sv_unbound "$port" || return 1
+	threads=$(sv_unbound_threads "$port") || return 1
+	yes 'www.test A' | head -n 400 >"$CASE_DIR/queries"
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	ip netns exec "$NETNS" dnsperf -s 127.0.0.1 -p "$port" -d "$CASE_DIR/queries" -n 1 -c 16 \
+		>"$CASE_DIR/dnsperf.out" 2>&1 || fail_because "dnsperf: $(cat "$CASE_DIR/dnsperf.out")" || return 1
+	grep -Eq 'Queries sent: +400$' "$CASE_DIR/dnsperf.out" &&
+		grep -Eq 'Queries completed: +400 ' "$CASE_DIR/dnsperf.out" ||
+		fail_because "dnsperf: $(grep Queries "$CASE_DIR/dnsperf.out")" || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	queries=$(sv_unbound_queries) || return 1
+	group=$(group_of "$json" "$port") || return 1
+	echo "unbound $UNBOUND_PID, threads $threads, queries $queries"
+	echo "sockets: $(jq -c '[.sockets[] | {inode, pid, received, enqueued, owner, servers}]' <<<"$group")"
+	[ "$(jq add <<<"$queries")" = 400 ] || fail_because "unbound counted $queries" || return 1
+	jq -e '.proto == "udp" and .members == 4 and .received == 400 and .enqueued == 400' \
+		<<<"$group" >/dev/null || fail_because "group: $(jq -c '{members, received, enqueued}' <<<"$group")" || return 1
+	for i in 0 1 2 3; do
+		ino=$(jq --arg i "$i" '.[$i].inode' <<<"$threads")
+		n=$(jq --arg i "$i" '.[$i]' <<<"$queries")
+		jq -e --argjson s "$ino" --argjson n "$n" '.sockets[] | select(.inode == $s) |
+			.received == $n and .enqueued == $n and .drops == 0' <<<"$group" >/dev/null ||
+			fail_because "thread $i's socket $ino: unbound $n queries, reusetop $(jq -c \
+				--argjson s "$ino" '.sockets[] | select(.inode == $s) | {received, enqueued, drops}' <<<"$group")" || return 1
+	done
+	# Contract: one receiver row per thread, its reads exact; each socket the reader's.
+	for i in 0 1 2 3; do
+		tid=$(jq --arg i "$i" '.[$i].tid' <<<"$threads")
+		ino=$(jq --arg i "$i" '.[$i].inode' <<<"$threads")
+		n=$(jq --arg i "$i" '.[$i]' <<<"$queries")
+		jq -e --argjson t "$tid" --argjson s "$ino" --argjson n "$n" --argjson p "$UNBOUND_PID" \
+			'[.receivers[]? | select(.tid == $t)] | length == 1 and .[0].pid == $p and
+			.[0].inode == $s and .[0].received == $n' <<<"$group" >/dev/null ||
+			fail_because "contract: thread $i (tid $tid): want a receiver row with $n reads from $ino: $(jq -c .receivers <<<"$group")" || return 1
+		[ "$n" = 0 ] || sv_check_owner "$group" "$ino" "$UNBOUND_PID" reads || return 1
+	done
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
+# unbound stopped (SIGSTOP) with 4 KiB receive buffers: 400 datagrams fill them; per socket
+# reusetop's drops equal the kernel's (/proc/net/udp), and once unbound runs again and reads
+# what was queued, every datagram was read or dropped.
+sv_unbound_stalled_case() {
+	local port=8972 json group ino proc drops=0 d
+	sv_begin || return 1
+	sv_unbound "$port" "so-rcvbuf: 4096" || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	kill -STOP "$UNBOUND_PID"
+	run_client --proto udp --port "$port" --count 400 --rate 2000 || return 1
+	json=$(settle_json "$DELAY")
+	ip netns exec "$NETNS" cat /proc/net/udp >"$CASE_DIR/proc_udp"
+	kill -CONT "$UNBOUND_PID"
+	group=$(group_of "$json" "$port") || return 1
+	echo "stalled: $(jq -c '[.sockets[] | {inode, enqueued, received, drops}]' <<<"$group")"
+	for ino in $(sv_sockets udp "$port"); do
+		proc=$(awk -v i="$ino" '$10 == i { print $NF }' "$CASE_DIR/proc_udp")
+		[ -n "$proc" ] || fail_because "socket $ino not in /proc/net/udp" || return 1
+		drops=$((drops + proc))
+		jq -e --argjson s "$ino" --argjson d "$proc" '.sockets[] | select(.inode == $s) |
+			.drops == $d and .received == 0' <<<"$group" >/dev/null ||
+			fail_because "socket $ino: /proc/net/udp drops $proc, reusetop $(jq -c --argjson s \
+				"$ino" '.sockets[] | select(.inode == $s) | {drops, received}' <<<"$group")" || return 1
+	done
+	[ "$drops" -gt 0 ] || fail_because "no drops: the buffers never filled" || return 1
+	# unbound reads what is queued (and answers nothing: these are not queries).
+	for _ in $(seq 50); do
+		[ -z "$(ip netns exec "$NETNS" ss -Hlnu "sport = :$port" | awk '$2 != 0')" ] && break
+		sleep 0.1
+	done
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	group=$(group_of "$json" "$port") || return 1
+	echo "after: $(jq -c '{received, enqueued, sockets: [.sockets[] | {inode, enqueued, received, drops}]}' <<<"$group")"
+	jq -e --argjson d "$drops" '.received + $d == 400 and .enqueued + $d == 400 and
+		([.sockets[].drops] | add) == $d and all(.sockets[]; .received == .enqueued)' \
+		<<<"$group" >/dev/null || fail_because "read $(jq .received <<<"$group") + dropped $drops != 400 sent" || return 1
+	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
+}
+
 servers_cases() {
 	run_case "nginx reuseport IPv4: per-worker accepts equal the access log" \
 		sv_nginx_reuseport 127.0.0.1 8941
@@ -668,4 +826,8 @@ servers_cases() {
 		sv_gunicorn_case
 	run_case "Node.js cluster, SCHED_NONE: per-worker accepts equal the workers' own counts" \
 		sv_node_case
+	run_case "unbound, 4 reuseport threads: per-socket datagrams read equal each thread's queries" \
+		sv_unbound_case
+	run_case "unbound stalled: per-socket drops equal /proc/net/udp, read + dropped = sent" \
+		sv_unbound_stalled_case
 }
