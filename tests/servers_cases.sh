@@ -5,7 +5,8 @@
 # own per-thread counters and statistics, counts the workers write themselves.
 # Which socket a worker or thread serves is read from the kernel (the epoll set it waits on).
 # A server that is missing or does not start is a failure, never a skip (`make deps` installs
-# them). Sourced by tests/run.sh after lib.sh and integration.sh (group_of, DELAY).
+# them). Sourced by tests/run.sh after lib.sh, integration.sh (group_of, DELAY) and
+# steer_cases.sh (st_*).
 
 # ---- helpers (sv_ prefix: run inside a case's subshell) -----------------------------------
 
@@ -808,6 +809,50 @@ sv_unbound_stalled_case() {
 	check_invariants "$CASE_DIR/rt.json" "$NETNS_INODE"
 }
 
+# ---- steering nginx -----------------------------------------------------------------------
+
+# reusetop steer on nginx's reuseport group: round-robin with the client on one CPU gives each
+# worker exactly 100 of 400; draining a worker (by its pid, not the master's) gives it none of
+# the next 400, and reusetop's per-socket accepts still agree with the log.
+sv_nginx_steer_case() {
+	local port=8981 json group serving log1 log2 drained ino w n show
+	sv_begin || return 1
+	trap 'st_cleanup; sv_cleanup; case_cleanup' EXIT
+	sv_nginx "127.0.0.1:$port reuseport" || return 1
+	serving=$(sv_nginx_serving "$port") || return 1
+	start_reusetop -d "$DELAY" -P "$port" || return 1
+	st_ok --port "$port" --policy roundrobin || return 1
+	sv_http 127.0.0.1 "$port" 400 --cpu 0 || return 1
+	log1=$(sv_nginx_log) || return 1
+	echo "serving $serving, round-robin: $log1"
+	jq -e 'length == 4 and all(.[]; . == 100)' <<<"$log1" >/dev/null ||
+		fail_because "round-robin split $log1, want 100 each" || return 1
+	drained=$(jq '[.[]] | sort | .[0]' <<<"$serving")
+	# Contract: --show names each member's serving worker.
+	show=$(st_show --port "$port") || return 1
+	jq -e --argjson s "$serving" 'all(.members[]; .pid == $s[.inode | tostring])' <<<"$show" >/dev/null ||
+		fail_because "contract: --show members $(jq -c '[.members[] | {inode, pid}]' <<<"$show"), serving $serving" || return 1
+	st_ok --port "$port" --drain "$drained" || return 1
+	sv_http 127.0.0.1 "$port" 400 --cpu 0 || return 1
+	log2=$(sv_nginx_log) || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	st_ok --port "$port" --detach || return 1
+	st_nothing_attached --port "$port" || return 1
+	echo "after draining $drained: $log2"
+	jq -e --argjson a "$log1" --arg w "$drained" '.[$w] == $a[$w] and (add - ($a | add)) == 400' \
+		<<<"$log2" >/dev/null || fail_because "drained worker $drained: $log1 then $log2" || return 1
+	group=$(group_of "$json" "$port") || return 1
+	for ino in $(jq -r 'keys[]' <<<"$serving"); do
+		w=$(jq --arg i "$ino" '.[$i]' <<<"$serving")
+		n=$(jq --arg w "$w" '.[$w] // 0' <<<"$log2")
+		jq -e --argjson i "$ino" --argjson n "$n" '.sockets[] | select(.inode == $i) |
+			.accepted == $n' <<<"$group" >/dev/null ||
+			fail_because "socket $ino (worker $w): reusetop $(jq --argjson i "$ino" \
+				'.sockets[] | select(.inode == $i) | .accepted' <<<"$group"), the log $n" || return 1
+	done
+}
+
 servers_cases() {
 	run_case "nginx reuseport IPv4: per-worker accepts equal the access log" \
 		sv_nginx_reuseport 127.0.0.1 8941
@@ -830,4 +875,6 @@ servers_cases() {
 		sv_unbound_case
 	run_case "unbound stalled: per-socket drops equal /proc/net/udp, read + dropped = sent" \
 		sv_unbound_stalled_case
+	run_case "steer nginx: round-robin 100 per worker, --drain WORKER gets none of the next 400" \
+		sv_nginx_steer_case
 }
