@@ -564,7 +564,7 @@ EOF
 		fail_because "contract: reusetop --retain-exited 1 exited $status: $(cat "$CASE_DIR/fold.err")" || return 1
 	fgroup=$(group_of "$fold" "$port") || return 1
 	listed=$(jq -c '[.acceptors[] | select(.pid != null) | .pid] | unique' <<<"$fgroup")
-	rest=$(jq -n --argjson l "$log" --argjson s "$listed" \
+	rest=$(jq -n -c --argjson l "$log" --argjson s "$listed" \
 		'[$l | to_entries[] | select((.key | tonumber) as $p | $s | index($p) | not) | .value] |
 		{tasks: length, accepted: add}')
 	nfold=$(jq -c '[.acceptors[] | select(.pid == null)]' <<<"$fgroup")
