@@ -217,7 +217,7 @@ sv_nginx_serving() {
 		socks=$(sv_sockets tcp "$port")
 		map='{}'
 		for w in $(sv_children "$NGINX_PID"); do
-			for ino in $(comm -12 <(echo "$socks") <(sv_polled "$w")); do
+			for ino in $(comm -12 <(sort <<<"$socks") <(sv_polled "$w" | sort)); do
 				map=$(jq -c --arg i "$ino" --argjson w "$w" '.[$i] = (.[$i] // []) + [$w]' <<<"$map")
 			done
 		done
@@ -530,6 +530,8 @@ EOF
 	"$REUSETOP" -j -d "$DELAY" -P "$port" --retain-exited 1 >"$CASE_DIR/fold.json" 2>"$CASE_DIR/fold.err" &
 	fold_pid=$!
 	PIDS_TO_STOP+=("$fold_pid")
+	# Its probes are attached once it printed its first interval.
+	wait_for_file "$CASE_DIR/fold.json" 20 || return 1
 	sv_http 127.0.0.1 "$port" 400 --concurrency 4 || return 1
 	json=$(settle_json "$DELAY")
 	sleep 1.5 # the last exited workers' retention in the folding reusetop
@@ -699,7 +701,7 @@ sv_unbound_threads() {
 		map='{}'
 		i=0
 		for tid in $tids; do
-			ino=$(comm -12 <(echo "$socks") <(sv_task_epoll "$UNBOUND_PID" "$tid" | awk '{ print $2 }' | sort -n))
+			ino=$(comm -12 <(sort <<<"$socks") <(sv_task_epoll "$UNBOUND_PID" "$tid" | awk '{ print $2 }' | sort))
 			[ "$(wc -w <<<"$ino")" = 1 ] || break
 			map=$(jq -c --arg i "$i" --argjson t "$tid" --argjson s "$ino" '.[$i] = {tid: $t, inode: $s}' <<<"$map")
 			i=$((i + 1))
