@@ -219,7 +219,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
 
 format:
-	clang-format -i user/*.[ch] user/*/*.[ch] tests/*.c tests/*.h bpf/*.c bpf/*.h
+	clang-format -i $$(git ls-files -- 'user/*.[ch]' 'bpf/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
 
 install: reusetop $(OUTPUT)/steer_example.bpf.o
 	install -D -m 0755 reusetop $(DESTDIR)$(PREFIX)/sbin/reusetop

@@ -44,6 +44,12 @@ if want unit; then
 	fi
 fi
 if want unit; then
+	# The code's shape: format, function and file sizes (tests/style.sh).
+	style_out=$(tests/style.sh 2>&1)
+	echo "$style_out"
+	count_results "$style_out"
+fi
+if want unit; then
 	# The option parser under libFuzzer for a bounded time, from the seed corpus.
 	fuzz_dir=$(mktemp -d)
 	cp tests/fuzz_corpus/* "$fuzz_dir/"
