@@ -39,6 +39,8 @@
 #include "reusetop.h"
 #include "maps.bpf.h"
 #include "sock.bpf.h"
+#include "core_fixes.bpf.h"
+#include "arch.bpf.h"
 
 #define EAGAIN 11
 
@@ -213,9 +215,10 @@ static __always_inline void mark_accept_counted(void)
 		health_inc(&health, RT_STAT_INFLIGHT_FULL);
 }
 
-/* Since "net: change proto->accept's signature" (6.10): inet_csk_accept(sk, arg). */
+/* inet_csk_accept(sk, arg): see core_fixes.bpf.h for the two signatures. */
 SEC("fexit/inet_csk_accept")
-int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *arg, struct sock *ret)
+int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg___new *arg,
+	     struct sock *ret)
 {
 	__u64 inode;
 
@@ -224,18 +227,17 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *ar
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(inode, ret != NULL, !ret && BPF_CORE_READ(arg, err) == -EAGAIN,
+	count_accept(inode, ret != NULL, !ret && inet_csk_accept_error(arg) == -EAGAIN,
 		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
 }
 
-/* Before 6.10: inet_csk_accept(sk, flags, err, kern). */
+/* inet_csk_accept(sk, flags, err, kern), the older signature. */
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bool kern,
 	     struct sock *ret)
 {
-	int error = 0;
 	__u64 inode;
 
 	if (!sk_is_inet_proto(sk, IPPROTO_TCP))
@@ -243,9 +245,7 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	if (!ret && err)
-		bpf_probe_read_kernel(&error, sizeof(error), err);
-	count_accept(inode, ret != NULL, !ret && error == -EAGAIN,
+	count_accept(inode, ret != NULL, !ret && inet_csk_accept_error(err) == -EAGAIN,
 		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
@@ -300,11 +300,9 @@ int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
  */
 static __always_inline void accept_exit(long ret, bool skip_counted, bool direct)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct sock *sk, *child;
 	struct fd_table fds;
 	__u64 inode = 0, queued_us = 0;
-	struct pt_regs *regs;
 	int fd;
 
 	if (ret < 0 && ret != -EAGAIN)
@@ -316,11 +314,10 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		if (!bpf_map_delete_elem(&accept_counted, &tid))
 			return;
 	}
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	fd = (int)current_syscall_arg1(direct);
 	if (direct) {
 		if (!current_fd_table_direct(&fds))
 			return;
-		fd = (int)PT_REGS_PARM1(regs); /* x86-64 syscalls pass the first in di too */
 		sk = fd_table_sock_direct(&fds, fd, &inode);
 		if (!sk || !inode || !sk_is_tcp_listener_direct(sk))
 			return;
@@ -331,7 +328,6 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 	}
 	if (!current_fd_table(&fds))
 		return;
-	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	sk = fd_table_sock(&fds, fd, &inode);
 	if (!sk || !inode || !sk_is_tcp_listener(sk))
 		return;
@@ -354,7 +350,7 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-/* The same with plain loads, on kernels with bpf_rdonly_cast (see sock.bpf.h). */
+/* The same with plain loads, on kernels with bpf_rdonly_cast (see core_fixes.bpf.h). */
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_exit_accept4_direct(struct trace_event_raw_sys_exit *ctx)
 {

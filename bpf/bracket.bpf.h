@@ -21,6 +21,7 @@
 
 #include <bpf/bpf_helpers.h>
 #include "sock.bpf.h"
+#include "core_fixes.bpf.h"
 
 /* Distances in the per-CPU section from `runqueues` (set by user space when cpu_marks_known). */
 const volatile bool cpu_marks_known;

@@ -9,9 +9,10 @@
  *   UDP socket    a datagram was queued: count it for server sockets (udp_count.bpf.h)
  *   any other     close the wakeup bracket: another socket's callback runs now
  *
- * The hook appeared in 6.7, after bpf_rdonly_cast (6.2): the socket is read with plain loads
- * (sock.bpf.h). Its maps are accept.bpf.c's, wakeup.bpf.c's and udp.bpf.c's: user space hands their fds over
- * before loading, and switches each part on (the flags below) once its object is attached.
+ * The hook is younger than bpf_rdonly_cast (core_fixes.bpf.h has both): the socket is read with
+ * plain loads. Its maps are accept.bpf.c's, wakeup.bpf.c's and udp.bpf.c's: user space hands
+ * their fds over before loading, and switches each part on (the flags below) once its object is
+ * attached.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +21,7 @@
 #include "reusetop.h"
 #include "maps.bpf.h"
 #include "sock.bpf.h"
+#include "core_fixes.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

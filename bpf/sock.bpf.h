@@ -4,6 +4,7 @@
 #define REUSETOP_SOCK_BPF_H
 
 #include <bpf/bpf_core_read.h>
+#include "core_fixes.bpf.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -12,19 +13,9 @@
 #define AF_INET6 10
 #endif
 #ifndef S_IFMT
-#define S_IFMT   00170000
+#define S_IFMT	 00170000
 #define S_IFSOCK 0140000
 #endif
-
-/*
- * Since 6.2 any program can cast a kernel pointer to its BTF type (bpf_rdonly_cast) and read it
- * with plain loads that the verifier guards like bpf_probe_read_kernel, at a fraction of a
- * helper call's cost. The tracepoint tier's hot programs have such "direct" variants; user space
- * loads them only where the kernel has the kfunc (weak: the others load without it).
- */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-#define RT_CAST(p, type)                                                                           \
-	((type *)bpf_rdonly_cast((const void *)(unsigned long)(p), bpf_core_type_id_kernel(type)))
 
 #define RT_IS_ERR_OR_NULL(p) (!(p) || (unsigned long)(p) >= (unsigned long)-4095)
 

@@ -38,6 +38,8 @@
 #include <bpf/bpf_core_read.h>
 #include "steer.h"
 #include "sock.bpf.h"
+#include "core_fixes.bpf.h"
+#include "arch.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -208,13 +210,11 @@ int steer_select(struct sk_reuseport_md *md)
 	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash;
 	struct steer_loads *loads = NULL;
 	struct steer_config *cfg;
-	bool migrating = false;
+	bool migrating;
 	__u64 *fallback;
 	__u32 *cur;
 
-	/* md->migrating_sk exists since 5.14; with the plain select type it is always NULL. */
-	if (bpf_core_field_exists(md->migrating_sk))
-		migrating = md->migrating_sk != NULL;
+	migrating = reuseport_md_migrating(md);
 
 	cur = bpf_map_lookup_elem(&steer_cur, &zero);
 	if (!cur)
@@ -286,7 +286,7 @@ fallback:
 
 /* ---- least-loaded: the load, from the kernel's own counters ------------------------------- */
 
-/* direct: sk comes from RT_CAST and is read with plain loads (see sock.bpf.h). */
+/* direct: sk comes from RT_CAST and is read with plain loads (see core_fixes.bpf.h). */
 static __always_inline void resync_load(struct sock *sk, bool direct)
 {
 	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
@@ -340,8 +340,7 @@ int steer_ready_direct(struct bpf_raw_tracepoint_args *ctx)
 /* An accept call returned: its listener fd is still in the syscall's saved registers. */
 static __always_inline int accept_exit(bool direct)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	int fd = (int)current_syscall_arg1(direct);
 	struct fd_table fds;
 	struct sock *sk;
 	__u64 inode = 0;
@@ -349,13 +348,12 @@ static __always_inline int accept_exit(bool direct)
 	if (direct) {
 		if (!current_fd_table_direct(&fds))
 			return 0;
-		/* x86-64 syscalls pass the first argument in di too */
-		sk = fd_table_sock_direct(&fds, (int)PT_REGS_PARM1(regs), &inode);
+		sk = fd_table_sock_direct(&fds, fd, &inode);
 		if (sk && sk_is_tcp_listener_direct(sk))
 			resync_load(sk, true);
 		return 0;
 	}
-	sk = current_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs), &inode);
+	sk = current_fd_sock(fd, &inode);
 	if (sk && sk_is_tcp_listener(sk))
 		resync_load(sk, false);
 	return 0;

@@ -24,6 +24,8 @@
 #include "reusetop.h"
 #include "maps.bpf.h"
 #include "sock.bpf.h"
+#include "core_fixes.bpf.h"
+#include "arch.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -78,10 +80,9 @@ int BPF_PROG(fexit_udp_enqueue, struct sock *sk, struct sk_buff *skb, int ret)
 	return 0;
 }
 
-/* Since 6.9 the recvmsg handlers take no addr_len: (sk, msg, len, flags). */
+/* One pair per signature of the recvmsg handlers (core_fixes.bpf.h): (sk, msg, len, flags). */
 SEC("fexit/udp_recvmsg")
-int BPF_PROG(fexit_udp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int ret)
+int BPF_PROG(fexit_udp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 {
 	count_received(sk, ret);
 	return 0;
@@ -95,7 +96,7 @@ int BPF_PROG(fexit_udpv6_recvmsg, struct sock *sk, struct msghdr *msg, size_t le
 	return 0;
 }
 
-/* Before: (sk, msg, len, flags, addr_len). */
+/* (sk, msg, len, flags, addr_len) */
 SEC("fexit/udp_recvmsg")
 int BPF_PROG(fexit_udp_recvmsg_old, struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	     int *addr_len, int ret)
@@ -149,8 +150,6 @@ static __always_inline void recv_exit(long ret, bool counts_messages, bool skip_
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct task_struct *task;
-	struct pt_regs *regs;
 	struct sock *sk;
 	__u64 inode = 0;
 
@@ -159,9 +158,7 @@ static __always_inline void recv_exit(long ret, bool counts_messages, bool skip_
 	/* fexit counted it, unless the call began before the trampoline was attached. */
 	if (skip_counted && !bpf_map_delete_elem(&recv_counted, &tid))
 		return;
-	task = bpf_get_current_task_btf();
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	sk = current_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs), &inode);
+	sk = current_fd_sock((int)current_syscall_arg1(false), &inode);
 	if (sk && udp_server_sock(sk))
 		count_udp(sk, 0, counts_messages ? (__u64)ret : 1);
 }

@@ -25,6 +25,8 @@
 #include "reusetop.h"
 #include "maps.bpf.h"
 #include "sock.bpf.h"
+#include "core_fixes.bpf.h"
+#include "arch.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -57,45 +59,10 @@ RT_HEALTH_MAP;
 /*
  * An interrupt inside a bracket can wake an unrelated task (a timer's sleeper), and the
  * tracepoint tier's bracket is loose besides (another packet of the same softirq). A task a
- * listener wakes is blocked in accept or in a call that waits for socket readiness: read the
- * syscall it is blocked in from the user registers at the top of its kernel stack. The stack
- * layout is found by the user code and stack segments the registers must hold (x86-64: 16 or
- * 32 KiB stacks, with or without FRED's 16 bytes of padding); with no match the task is counted
- * rather than guessed away.
+ * listener wakes is blocked in accept or in a call that waits for socket readiness: the system
+ * call it is blocked in is read from the user registers at the top of its kernel stack
+ * (arch.bpf.h). Where they were not found the task is counted rather than guessed away.
  */
-/* The syscall a task blocked in from user space is waiting in, or -1 when not found. */
-static __always_inline long blocked_syscall(struct task_struct *p, bool direct)
-{
-#if defined(__TARGET_ARCH_x86)
-	static const __u32 sizes[2] = {16384, 32768}, pads[2] = {0, 16};
-	__u32 regs_size = bpf_core_type_size(struct pt_regs);
-	char *stack = direct ? p->stack : BPF_CORE_READ(p, stack);
-
-	if (!stack)
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		for (int j = 0; j < 2; j++) {
-			unsigned long at = (unsigned long)stack + sizes[i] - pads[j] - regs_size;
-			struct pt_regs *regs = (struct pt_regs *)at;
-			__u64 cs = 0, ss = 0;
-
-			if (direct) {
-				regs = RT_CAST(at, struct pt_regs);
-				cs = regs->cs;
-				ss = regs->ss;
-			} else {
-				bpf_probe_read_kernel(&cs, sizeof(cs), &regs->cs);
-				bpf_probe_read_kernel(&ss, sizeof(ss), &regs->ss);
-			}
-			if ((cs & 0xffff) != 0x33 || (ss & 0xffff) != 0x2b)
-				continue;
-			return direct ? (long)regs->orig_ax : (long)BPF_CORE_READ(regs, orig_ax);
-		}
-	}
-#endif
-	return -1;
-}
-
 static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p, bool direct)
 {
 	long nr;
@@ -104,13 +71,10 @@ static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p, b
 	if ((direct ? p->flags : BPF_CORE_READ(p, flags)) & 0x00200000)
 		return false;
 	nr = blocked_syscall(p, direct);
-	/* accept, accept4, epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll, select, pselect6,
-	 * io_uring_enter; a task whose registers were not found is counted */
-	return nr == -1 || nr == 43 || nr == 288 || nr == 232 || nr == 281 || nr == 441 ||
-	       nr == 7 || nr == 271 || nr == 23 || nr == 270 || nr == 426;
+	return nr == -1 || arch_syscall_waits_for_sockets(nr);
 }
 
-/* direct: p comes from RT_CAST and is read with plain loads (see sock.bpf.h). */
+/* direct: p comes from RT_CAST and is read with plain loads (see core_fixes.bpf.h). */
 static __always_inline void count_wakeup(struct task_struct *p, bool direct)
 {
 	static const struct rt_wakeup_counters zero_listener;

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every difference between the kernels reusetop runs on (5.10 to 6.18) that its BPF programs
+ * handle, in one place, each named for the kernel change that made it: never a version number in
+ * code, since a distribution's kernel can carry a change earlier or later than its version says.
+ *
+ * Two kinds:
+ *   - CO-RE decides when the program loads: an accessor asks the running kernel's BTF
+ *     (bpf_core_field_exists(), bpf_core_type_exists()) and reads accordingly. Its ___flavour
+ *     structs name only the fields it reads, so the programs also compile against a vmlinux.h
+ *     from either side of the change.
+ *   - User space decides: a change to a function's signature, or to what a program may call,
+ *     needs one program per side (an fexit program's return value follows the arguments).
+ *     user/kernel.c's kernel_features() answers from the kernel's BTF, read once, and
+ *     user/observe/loader.c (user/steer/steer.c for steering) loads the matching variant or sets
+ *     the rodata before loading. Those are listed here too, with their variants, so that this
+ *     file tells the whole story; where the choice lives is said with each.
+ *
+ * What differs between architectures (system call numbers, register layouts) is in arch.bpf.h,
+ * and so are the kernel differences of one architecture only (x86's FRED stack layout).
+ */
+#ifndef REUSETOP_CORE_FIXES_BPF_H
+#define REUSETOP_CORE_FIXES_BPF_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+/*
+ * "bpf: Add a kfunc for generic type cast" (a35b9af4ec2c): any program can cast a kernel pointer
+ * to its BTF type (bpf_rdonly_cast) and read it with plain loads that the verifier guards like
+ * bpf_probe_read_kernel, at a fraction of a helper call's cost. The tracepoint tier's hot
+ * programs have such variants (the *_direct programs of accept.bpf.c, steer.bpf.c and
+ * wakeup.bpf.c; ready.bpf.c only exists in that form, its hook being younger than the kfunc).
+ * User space loads them where rt_kernel.rdonly_cast; the kfunc is weak, so the other programs
+ * load without it.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define RT_CAST(p, type) \
+	((type *)bpf_rdonly_cast((const void *)(unsigned long)(p), bpf_core_type_id_kernel(type)))
+
+/*
+ * "net: change proto and proto_ops accept type" (92ef0fd55ac8): inet_csk_accept(sk, flags, err,
+ * kern) became inet_csk_accept(sk, arg), the three now in struct proto_accept_arg. accept.bpf.c
+ * has an fexit program per signature (fexit_inet_csk_accept for the new one,
+ * fexit_inet_csk_accept_old); user space loads the one rt_kernel.proto_accept_arg (the struct is
+ * in the kernel's BTF) says. Each reads the error through inet_csk_accept_error().
+ */
+struct proto_accept_arg___new {
+	int err;
+} __attribute__((preserve_access_index));
+
+static __always_inline int accept_arg_error(const struct proto_accept_arg___new *arg)
+{
+	return BPF_CORE_READ(arg, err);
+}
+
+static __always_inline int accept_err_param(const int *err)
+{
+	int error = 0;
+
+	if (err)
+		bpf_probe_read_kernel(&error, sizeof(error), err);
+	return error;
+}
+
+/* The error inet_csk_accept() set, from its arg (new signature) or its err (old signature). */
+#define inet_csk_accept_error(arg_or_err) \
+	_Generic((arg_or_err), struct proto_accept_arg___new *: accept_arg_error,                 \
+		 int *: accept_err_param)(arg_or_err)
+
+/*
+ * "net: remove addr_len argument of recvmsg() handlers" (8341c989ac77): udp_recvmsg() and
+ * udpv6_recvmsg() went from (sk, msg, len, flags, addr_len) to (sk, msg, len, flags). udp.bpf.c
+ * has an fexit pair per signature (fexit_udp{,v6}_recvmsg_old, and the plain names for the new
+ * one); user space loads the new pair where rt_kernel.udp_recvmsg_4_params.
+ */
+
+/*
+ * "bpf: Support socket migration by eBPF." (d5e4ddaeb6ab) added the select-or-migrate attach
+ * type, which user space uses where rt_kernel.reuseport_migrate (plain select before), and
+ * sk_reuseport_md.migrating_sk: the socket whose requests are being migrated. Before it nothing
+ * migrated, and with the plain select type the field is always NULL.
+ */
+struct sk_reuseport_md___migrate {
+	struct bpf_sock *migrating_sk;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool reuseport_md_migrating(struct sk_reuseport_md *md)
+{
+	struct sk_reuseport_md___migrate *m = (void *)md;
+
+	if (bpf_core_field_exists(m->migrating_sk))
+		return m->migrating_sk != NULL;
+	return false;
+}
+
+/*
+ * "net/sock: Introduce trace_sk_data_ready()" (40e0b0908142) added the sock:sk_data_ready
+ * tracepoint the tracepoint tier counts enqueues, wakeups and datagrams from (ready.bpf.c) and
+ * steering resyncs its least-loaded estimate from (steer.bpf.c's steer_ready). Without it user
+ * space reports those as unknown; nothing to choose in BPF.
+ *
+ * The tracepoint tier's wakeup bracket (bracket.bpf.h) reads this CPU's softnet_data, kstat and
+ * preempt count, which user space finds in the kernel's BTF as per-CPU variables and hands over
+ * as rodata (rt_kernel.cpu_marks, cpu_marks_known). Where one is missing the bracket is closed
+ * by raw_tp_softirq_exit (wakeup.bpf.c) instead: kernels without CONFIG_FAIR_GROUP_SCHED (no
+ * sched_entity.cfs_rq), or whose preempt count is no variable of its own (x86 kernels between
+ * "x86/percpu: Move preempt_count next to current_task", which put it in struct pcpu_hot, and
+ * the dissolution of that struct; other architectures keep it in thread_info).
+ */
+
+#endif
