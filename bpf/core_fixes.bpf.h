@@ -69,10 +69,15 @@ static __always_inline int accept_err_param(const int *err)
 		 int *: accept_err_param)(arg_or_err)
 
 /*
- * "net: remove addr_len argument of recvmsg() handlers" (8341c989ac77): udp_recvmsg() and
- * udpv6_recvmsg() went from (sk, msg, len, flags, addr_len) to (sk, msg, len, flags). udp.bpf.c
- * has an fexit pair per signature (fexit_udp{,v6}_recvmsg_old, and the plain names for the new
- * one); user space loads the new pair where rt_kernel.udp_recvmsg_4_params.
+ * udp_recvmsg() and udpv6_recvmsg() changed twice:
+ *   (sk, msg, len, noblock, flags, addr_len)  until "net: remove noblock parameter from recvmsg()
+ *                                             entities" (ec095263a965)
+ *   (sk, msg, len, flags, addr_len)           until "net: remove addr_len argument of recvmsg()
+ *                                             handlers" (8341c989ac77)
+ *   (sk, msg, len, flags)
+ * udp.bpf.c has an fexit pair per signature (fexit_udp{,v6}_recvmsg_noblock, ..._old, and the
+ * plain names for the newest); user space loads the pair whose parameter count the kernel's BTF
+ * gives (rt_kernel.udp_recvmsg_params).
  */
 
 /*

@@ -113,6 +113,23 @@ int BPF_PROG(fexit_udpv6_recvmsg_old, struct sock *sk, struct msghdr *msg, size_
 	return 0;
 }
 
+/* (sk, msg, len, noblock, flags, addr_len) */
+SEC("fexit/udp_recvmsg")
+int BPF_PROG(fexit_udp_recvmsg_noblock, struct sock *sk, struct msghdr *msg, size_t len,
+	     int noblock, int flags, int *addr_len, int ret)
+{
+	count_received(sk, ret);
+	return 0;
+}
+
+SEC("fexit/udpv6_recvmsg")
+int BPF_PROG(fexit_udpv6_recvmsg_noblock, struct sock *sk, struct msghdr *msg, size_t len,
+	     int noblock, int flags, int *addr_len, int ret)
+{
+	count_received(sk, ret);
+	return 0;
+}
+
 /* ---- kprobe tier ---------------------------------------------------------------------------- */
 
 SEC("kprobe/__udp_enqueue_schedule_skb")

@@ -15,8 +15,8 @@ struct rt_kernel {
 	bool proto_accept_arg;
 	/* bpf_rdonly_cast (6.2): programs may read kernel memory with plain loads (RT_CAST) */
 	bool rdonly_cast;
-	/* udp_recvmsg() without its addr_len parameter ("udp: Remove addr_len from recvmsg") */
-	bool udp_recvmsg_4_params;
+	/* parameters of udp_recvmsg(): 6, 5 or 4 (bpf/core_fixes.bpf.h); -1 when not in the BTF */
+	int udp_recvmsg_params;
 	/* BPF_SK_REUSEPORT_SELECT_OR_MIGRATE (5.14): a closing member's requests can be migrated */
 	bool reuseport_migrate;
 	/*

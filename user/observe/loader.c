@@ -262,13 +262,32 @@ int read_ephemeral_range(uint16_t *lo, uint16_t *hi)
 	return ret;
 }
 
+/* The fentry tier's recvmsg pair for the kernel's udp_recvmsg() signature (core_fixes.bpf.h). */
+static void recvmsg_progs(struct udp_bpf *s, struct bpf_program **v4, struct bpf_program **v6)
+{
+	switch (kernel_features()->udp_recvmsg_params) {
+	case 4:
+		*v4 = s->progs.fexit_udp_recvmsg;
+		*v6 = s->progs.fexit_udpv6_recvmsg;
+		break;
+	case 6:
+		*v4 = s->progs.fexit_udp_recvmsg_noblock;
+		*v6 = s->progs.fexit_udpv6_recvmsg_noblock;
+		break;
+	default:
+		*v4 = s->progs.fexit_udp_recvmsg_old;
+		*v6 = s->progs.fexit_udpv6_recvmsg_old;
+		break;
+	}
+}
+
 /* UDP servers: datagrams queued and read per socket. An extra, like selection. */
 static void try_udp(struct rt_probes *p, enum rt_tier tier)
 {
 	struct probe_spec specs[8];
 	size_t n = 0, first = p->nlinks;
+	struct bpf_program *recv4, *recv6;
 	struct udp_bpf *s;
-	bool new_recvmsg;
 	char why[160];
 	int ret;
 
@@ -286,15 +305,10 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 	read_ephemeral_range(&s->rodata->ephemeral_lo, &s->rodata->ephemeral_hi);
 	switch (tier) {
 	case RT_TIER_FENTRY:
-		/* "udp: Remove addr_len from recvmsg" dropped the fifth parameter. */
-		new_recvmsg = kernel_features()->udp_recvmsg_4_params;
+		recvmsg_progs(s, &recv4, &recv6);
 		specs[n++] = (struct probe_spec){s->progs.fexit_udp_enqueue, F_UDP, true};
-		specs[n++] = (struct probe_spec){new_recvmsg ? s->progs.fexit_udp_recvmsg
-							     : s->progs.fexit_udp_recvmsg_old,
-						 F_UDP, true};
-		specs[n++] = (struct probe_spec){new_recvmsg ? s->progs.fexit_udpv6_recvmsg
-							     : s->progs.fexit_udpv6_recvmsg_old,
-						 F_UDP, true};
+		specs[n++] = (struct probe_spec){recv4, F_UDP, true};
+		specs[n++] = (struct probe_spec){recv6, F_UDP, true};
 		break;
 	case RT_TIER_KPROBE:
 		specs[n++] = (struct probe_spec){s->progs.kretprobe_udp_enqueue, F_UDP, true};
@@ -374,10 +388,10 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 		}
 		break;
 	}
-	specs[n++] =
-		(struct probe_spec){kernel_features()->rdonly_cast ? s->progs.raw_tp_sched_waking_direct
-							     : s->progs.raw_tp_sched_waking,
-				    F_WAKEUP, true};
+	specs[n++] = (struct probe_spec){kernel_features()->rdonly_cast
+						 ? s->progs.raw_tp_sched_waking_direct
+						 : s->progs.raw_tp_sched_waking,
+					 F_WAKEUP, true};
 	/* An interrupt inside the bracket can wake an unrelated sleeper on every tier. */
 	s->rodata->filter_waiters = true;
 	autoload_only(s->obj, specs, n);
