@@ -100,6 +100,24 @@ static __always_inline bool reuseport_md_migrating(struct sk_reuseport_md *md)
 }
 
 /*
+ * "tcp: Add num_closed_socks to struct sock_reuseport." (5c040eaf5d17), for "tcp: Keep
+ * TCP_CLOSE sockets in the reuseport group.": a closed member stays in its group until its
+ * queued connections have migrated. Before, a closed socket left its group at once: none.
+ */
+struct sock_reuseport___closed {
+	__u16 num_closed_socks;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u16 reuseport_num_closed_socks(const struct sock_reuseport *reuse)
+{
+	const struct sock_reuseport___closed *r = (const void *)reuse;
+
+	if (bpf_core_field_exists(r->num_closed_socks))
+		return BPF_CORE_READ(r, num_closed_socks);
+	return 0;
+}
+
+/*
  * "net/sock: Introduce trace_sk_data_ready()" (40e0b0908142) added the sock:sk_data_ready
  * tracepoint the tracepoint tier counts enqueues, wakeups and datagrams from (ready.bpf.c) and
  * steering resyncs its least-loaded estimate from (steer.bpf.c's steer_ready). Without it user

@@ -412,7 +412,7 @@ int steer_probe(struct trace_event_raw_sys_enter *ctx)
 			probe_res.group = (__u64)reuse;
 			probe_res.reuseport_id = BPF_CORE_READ(reuse, reuseport_id);
 			probe_res.num_socks = BPF_CORE_READ(reuse, num_socks);
-			probe_res.num_closed_socks = BPF_CORE_READ(reuse, num_closed_socks);
+			probe_res.num_closed_socks = reuseport_num_closed_socks(reuse);
 			prog = BPF_CORE_READ(reuse, prog);
 			if (prog) {
 				probe_res.has_prog = 1;
