@@ -414,8 +414,9 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 
 /*
  * The tracepoint tier's one sk_data_ready program (ready.bpf.c), on accept.bpf.c's counters.
- * sock:sk_data_ready appeared in 6.7; without it enqueues, wakeups and UDP are unknown. Its
- * parts start switched off and are switched on as their consumers attach.
+ * sock:sk_data_ready came with "net/sock: Introduce trace_sk_data_ready()" (6.3); without it
+ * enqueues, wakeups and UDP are unknown. Its parts start switched off and are switched on as
+ * their consumers attach.
  */
 static void try_ready(struct rt_probes *p)
 {
