@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Every difference between the kernels reusetop runs on (5.10 to 6.18) that its BPF programs
+ * Every difference between the kernels reusetop targets (5.10 to 6.18) that its BPF programs
  * handle, in one place, each named for the kernel change that made it: never a version number in
  * code, since a distribution's kernel can carry a change earlier or later than its version says.
  *
@@ -130,6 +130,17 @@ static __always_inline __u16 reuseport_num_closed_socks(const struct sock_reusep
  * sched_entity.cfs_rq), or whose preempt count is no variable of its own (x86 kernels between
  * "x86/percpu: Move preempt_count next to current_task", which put it in struct pcpu_hot, and
  * the dissolution of that struct; other architectures keep it in thread_info).
+ */
+
+/*
+ * Not handled: what the programs still require, so that older kernels load fewer tiers (on
+ * Debian 11's 5.10, none).
+ *   - The system call exits (accept.bpf.c, udp.bpf.c, steering's load tracker) read the call's
+ *     arguments through bpf_get_current_task_btf() and bpf_task_pt_regs() ("bpf: Add
+ *     bpf_task_pt_regs() helper", dd6e10fbd9fb); every tier loads them.
+ *   - fexit_inet_csk_accept_old reads its int *err, which verifiers before "bpf: Allow access
+ *     to int pointer arguments in tracing programs" (bb6728d75611) refuse: the fentry tier
+ *     fails there and auto takes the kprobe tier.
  */
 
 #endif
