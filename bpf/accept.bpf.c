@@ -136,15 +136,9 @@ static __always_inline void count_accept(__u64 inode, bool ok, bool eagain, __u6
 
 	if (!ok && !eagain)
 		return;
-	c = sock_counters_of(inode);
-	if (c) {
-		if (ok) {
-			__sync_fetch_and_add(&c->accepted, 1);
-			count_wait(c, queued_us);
-		} else {
-			__sync_fetch_and_add(&c->eagain, 1);
-		}
-	}
+	/* The listener's own value only holds the wait: its accepts are its tasks' (reusetop.h). */
+	if (ok && (c = sock_counters_of(inode)))
+		count_wait(c, queued_us);
 
 	pid_tgid = bpf_get_current_pid_tgid();
 	key.inode = inode;

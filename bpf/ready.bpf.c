@@ -54,7 +54,7 @@ int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 	if (proto == IPPROTO_UDP && count_datagrams && udp_server_port(sk))
-		count_udp(sk, 1, 0);
+		count_udp_enqueue(sk);
 other_socket:
 	/* Another socket's callback: a listener's that ran before on this CPU is over. */
 	if (open_brackets)

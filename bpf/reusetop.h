@@ -7,7 +7,7 @@
 #define REUSETOP_H
 
 /* Sizes of the counter maps; an insert that finds a map full is counted in RT_STAT_*_FULL. */
-#define RT_MAX_SOCKETS   16384
+#define RT_MAX_SOCKETS	 16384
 #define RT_MAX_ACCEPTORS 16384
 
 /* Queue wait histogram: slot 0 counts waits under 1 us, slot i waits in [2^(i-1), 2^i) us. */
@@ -16,11 +16,11 @@
 /*
  * Per listening socket, keyed by socket inode. Per-CPU: user space sums the CPUs. Everything the
  * hot paths count about one listener is in one value, so that each event looks up one entry.
+ * Its accepts, EAGAINs and wakeups are not here: user space sums them from the tasks' entries
+ * (rt_acceptor_key), read in the same pass, so that the tasks always add up to the listener.
  */
 struct rt_sock_counters {
 	__u64 enqueued; /* connections put on the accept queue */
-	__u64 accepted; /* connections taken off it by accept() */
-	__u64 eagain;   /* accept calls that found the queue empty */
 	/*
 	 * The longest accept queue seen at an enqueue during sampling epoch queue_epoch[e & 1]
 	 * (rt_epoch): user space starts epoch e + 1 and reads epoch e's peak from the other half,
@@ -31,12 +31,8 @@ struct rt_sock_counters {
 	__u64 wait[RT_WAIT_SLOTS]; /* accepted connections by time spent queued */
 };
 
-/* Wakeups the scheduler made for a listener's readiness callback, per listener (per-CPU). */
-struct rt_wakeup_counters {
-	__u64 wakeups;
-};
-
-/* The same per woken task, keyed like acceptors (struct rt_acceptor_key). */
+/* Wakeups the scheduler made for a listener's readiness callback, per woken task, keyed like
+ * acceptors (struct rt_acceptor_key). */
 struct rt_task_wakeups {
 	__u64 wakeups;
 	char comm[16];
@@ -45,7 +41,12 @@ struct rt_task_wakeups {
 /* Per UDP socket, keyed by socket inode (per-CPU). */
 struct rt_udp_counters {
 	__u64 enqueued; /* datagrams put on the receive queue */
-	__u64 received; /* datagrams the application read */
+};
+
+/* Datagrams one task read from one UDP socket, keyed like acceptors (struct rt_acceptor_key). */
+struct rt_reader_counters {
+	__u64 received;
+	char comm[16];
 };
 
 /* Per (listener, accepting task). */
@@ -68,11 +69,11 @@ struct rt_select_counters {
 
 /* Indexes into each object's per-CPU `health` array: what the probes could not record. */
 enum rt_health {
-	RT_STAT_SOCK_FULL,     /* a listener could not get a map entry */
+	RT_STAT_SOCK_FULL, /* a listener could not get a map entry */
 	RT_STAT_ACCEPTOR_FULL, /* an acceptor could not get a map entry */
 	RT_STAT_INFLIGHT_FULL, /* an accept call could not be tracked from entry to exit */
-	RT_STAT_NO_INODE,      /* a socket without an inode (kernel socket): not attributable */
-	RT_STAT_WAIT_UNKNOWN,  /* an accepted connection whose queueing time was not seen */
+	RT_STAT_NO_INODE, /* a socket without an inode (kernel socket): not attributable */
+	RT_STAT_WAIT_UNKNOWN, /* an accepted connection whose queueing time was not seen */
 	RT_STAT_MAX,
 };
 

@@ -45,6 +45,14 @@ struct {
 	__type(value, struct sock *);
 } enqueue_sk SEC(".maps");
 
+/* Per (socket, reading task): what each task read (count_read). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_MAX_ACCEPTORS);
+	__type(key, struct rt_acceptor_key);
+	__type(value, struct rt_reader_counters);
+} udp_readers SEC(".maps");
+
 /* fentry tier: threads whose receive fexit just counted (see accept_counted in accept.bpf.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -57,6 +65,32 @@ RT_HEALTH_MAP;
 
 #include "udp_count.bpf.h"
 
+/*
+ * n datagrams the current task read from server socket sk, per (socket, task) like accepts: the
+ * socket's received is the sum of its readers' (user space reads both in one pass).
+ */
+static __always_inline void count_read(const struct sock *sk, __u64 n)
+{
+	struct rt_reader_counters zero = {}, *r;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct rt_acceptor_key key = {
+		.inode = sk_inode(sk),
+		.tgid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+	};
+
+	if (!key.inode)
+		return;
+	r = bpf_map_lookup_elem(&udp_readers, &key);
+	if (!r) {
+		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+		r = lookup_or_init(&udp_readers, &key, &zero, &health, RT_STAT_ACCEPTOR_FULL);
+		if (!r)
+			return;
+	}
+	__sync_fetch_and_add(&r->received, n);
+}
+
 static __always_inline void count_received(const struct sock *sk, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -64,7 +98,7 @@ static __always_inline void count_received(const struct sock *sk, int ret)
 
 	if (ret < 0 || !udp_server_sock(sk))
 		return;
-	count_udp(sk, 0, 1);
+	count_read(sk, 1);
 	if (bpf_map_update_elem(&recv_counted, &tid, &one, BPF_ANY))
 		health_inc(&health, RT_STAT_INFLIGHT_FULL);
 }
@@ -76,7 +110,7 @@ SEC("fexit/__udp_enqueue_schedule_skb")
 int BPF_PROG(fexit_udp_enqueue, struct sock *sk, struct sk_buff *skb, int ret)
 {
 	if (!ret && udp_server_sock(sk))
-		count_udp(sk, 1, 0);
+		count_udp_enqueue(sk);
 	return 0;
 }
 
@@ -156,7 +190,7 @@ int BPF_KRETPROBE(kretprobe_udp_enqueue, int ret)
 	sk = *slot;
 	*slot = NULL;
 	if (!ret && udp_server_sock(sk))
-		count_udp(sk, 1, 0);
+		count_udp_enqueue(sk);
 	return 0;
 }
 
@@ -177,7 +211,7 @@ static __always_inline void recv_exit(long ret, bool counts_messages, bool skip_
 		return;
 	sk = current_fd_sock((int)current_syscall_arg1(false), &inode);
 	if (sk && udp_server_sock(sk))
-		count_udp(sk, 0, counts_messages ? (__u64)ret : 1);
+		count_read(sk, counts_messages ? (__u64)ret : 1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvfrom")

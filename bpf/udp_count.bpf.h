@@ -38,7 +38,8 @@ static __always_inline bool udp_server_sock(const struct sock *sk)
 	return sk_is_inet_proto(sk, IPPROTO_UDP) && udp_server_port(sk);
 }
 
-static __always_inline void count_udp(const struct sock *sk, __u64 enqueued, __u64 received)
+/* One datagram queued to server socket sk. Reads are counted per task (udp.bpf.c). */
+static __always_inline void count_udp_enqueue(const struct sock *sk)
 {
 	static const struct rt_udp_counters zero;
 	struct rt_udp_counters *c;
@@ -47,12 +48,8 @@ static __always_inline void count_udp(const struct sock *sk, __u64 enqueued, __u
 	if (!inode)
 		return;
 	c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
-	if (!c)
-		return;
-	if (enqueued)
-		__sync_fetch_and_add(&c->enqueued, enqueued);
-	if (received)
-		__sync_fetch_and_add(&c->received, received);
+	if (c)
+		__sync_fetch_and_add(&c->enqueued, 1);
 }
 
 #endif

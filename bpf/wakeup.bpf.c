@@ -39,13 +39,6 @@ const volatile __u64 window_ns = 1000000;
 const volatile bool filter_waiters = false;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RT_MAX_SOCKETS);
-	__type(key, __u64);
-	__type(value, struct rt_wakeup_counters);
-} wakeup_counters SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RT_MAX_ACCEPTORS);
 	__type(key, struct rt_acceptor_key);
@@ -77,19 +70,14 @@ static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p, b
 /* direct: p comes from RT_CAST and is read with plain loads (see core_fixes.bpf.h). */
 static __always_inline void count_wakeup(struct task_struct *p, bool direct)
 {
-	static const struct rt_wakeup_counters zero_listener;
 	struct rt_task_wakeups zero_task = {}, *t;
 	struct rt_acceptor_key key = {};
-	struct rt_wakeup_counters *c;
 	__u64 inode = bracket_listener(window_ns);
 
 	if (!inode)
 		return;
 	if (filter_waiters && !blocked_waiting_for_sockets(p, direct))
 		return;
-	c = lookup_or_init(&wakeup_counters, &inode, &zero_listener, &health, RT_STAT_SOCK_FULL);
-	if (c)
-		__sync_fetch_and_add(&c->wakeups, 1);
 	key.inode = inode;
 	key.tgid = direct ? p->tgid : BPF_CORE_READ(p, tgid);
 	key.tid = direct ? p->pid : BPF_CORE_READ(p, pid);

@@ -37,7 +37,7 @@ struct rt_collector {
 	uint64_t epoch; /* the queue peaks' sampling epoch now running (struct rt_sock_counters) */
 	int select_fd; /* -1 without a selection probe */
 	int task_wakeup_fd; /* -1 without wakeup attribution */
-	int udp_fd, udp_pids_fd; /* -1 without UDP counting */
+	int udp_fd, udp_pids_fd, reader_fd; /* -1 without UDP counting */
 	struct steer_group_stats *steering; /* from `reusetop steer`'s pinned maps */
 	size_t nsteering;
 	uint32_t *udp_pids; /* the pids in udp_pids_fd, sorted */
@@ -97,6 +97,7 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p, double r
 	c->health_fd[2] = p->wakeup ? bpf_map__fd(p->wakeup->maps.health) : -1;
 	c->udp_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_counters) : -1;
 	c->udp_pids_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_pids) : -1;
+	c->reader_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_readers) : -1;
 	c->health_fd[3] = p->udp ? bpf_map__fd(p->udp->maps.health) : -1;
 	*out = c;
 	return 0;
@@ -175,8 +176,6 @@ static int add_sock(struct rt_collector *c, const void *key, const void *value)
 		return -ENOMEM;
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
 		s->enqueued += v[cpu].enqueued;
-		s->accepted += v[cpu].accepted;
-		s->eagain += v[cpu].eagain;
 		if (v[cpu].queue_epoch[half] == ended && v[cpu].queue_peak[half] > s->queue_peak)
 			s->queue_peak = v[cpu].queue_peak[half];
 		for (int i = 0; i < RT_WAIT_SLOTS; i++)
@@ -204,12 +203,9 @@ static int add_udp(struct rt_collector *c, const void *key, const void *value)
 
 	if (!s)
 		return -ENOMEM;
-	/* A UDP socket's "accepted" are the datagrams its application read. */
-	s->udp = true;
-	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+	/* What its readers read is theirs (add_reader): the socket's is their sum. */
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
 		s->enqueued += v[cpu].enqueued;
-		s->accepted += v[cpu].received;
-	}
 	return 0;
 }
 
@@ -241,6 +237,18 @@ static int add_acceptor(struct rt_collector *c, const void *key, const void *val
 		return -ENOMEM;
 	a->accepted = v->accepted;
 	a->eagain = v->eagain;
+	return 0;
+}
+
+/* A task reading a UDP socket: its row's accepted are the datagrams it read. */
+static int add_reader(struct rt_collector *c, const void *key, const void *value)
+{
+	const struct rt_reader_counters *v = value;
+	struct rt_acceptor_sample *a = acceptor_slot(c, key, v->comm);
+
+	if (!a)
+		return -ENOMEM;
+	a->accepted = v->received;
 	return 0;
 }
 
@@ -299,7 +307,6 @@ static void merge_socks(struct rt_collector *c)
 			to->eagain += from->eagain;
 			to->selected += from->selected;
 			to->wakeups += from->wakeups;
-			to->udp |= from->udp;
 			if (from->queue_peak > to->queue_peak)
 				to->queue_peak = from->queue_peak;
 			for (int k = 0; k < RT_WAIT_BUCKETS; k++)
@@ -343,12 +350,17 @@ static void take_final(struct rt_collector *c, struct rt_acceptor_sample *a)
 {
 	struct rt_acceptor_key key = {.inode = a->inode, .tgid = a->pid, .tid = a->tid};
 	struct rt_acceptor_counters acc;
+	struct rt_reader_counters rd;
 	struct rt_task_wakeups wake;
 
 	if (!bpf_map_lookup_elem(c->acceptor_fd, &key, &acc)) {
 		a->accepted = acc.accepted;
 		a->eagain = acc.eagain;
 		bpf_map_delete_elem(c->acceptor_fd, &key);
+	}
+	if (c->reader_fd >= 0 && !bpf_map_lookup_elem(c->reader_fd, &key, &rd)) {
+		a->accepted = rd.received;
+		bpf_map_delete_elem(c->reader_fd, &key);
 	}
 	if (c->task_wakeup_fd >= 0 && !bpf_map_lookup_elem(c->task_wakeup_fd, &key, &wake)) {
 		a->wakeups = wake.wakeups;
@@ -433,16 +445,13 @@ static int derive_sock_counts(struct rt_collector *c)
 	}
 	if (c->nsocks != nsocks)
 		qsort(c->socks, c->nsocks, sizeof(*c->socks), sock_cmp);
-	for (size_t i = 0; i < c->nsocks; i++) {
-		if (c->socks[i].udp)
-			continue;
+	for (size_t i = 0; i < c->nsocks; i++)
 		c->socks[i].accepted = c->socks[i].eagain = c->socks[i].wakeups = 0;
-	}
 	for (size_t i = 0; i < c->nacceptors; i++) {
 		const struct rt_acceptor_sample *a = &c->acceptors[i];
 		struct rt_sock_sample *s = find_sock(c, a->inode);
 
-		if (!s || s->udp)
+		if (!s)
 			continue;
 		s->accepted += a->accepted;
 		s->eagain += a->eagain;
@@ -502,6 +511,8 @@ static int forget_tasks_of_gone(struct rt_collector *c, size_t nalive)
 			continue;
 		}
 		bpf_map_delete_elem(c->acceptor_fd, &key);
+		if (c->reader_fd >= 0)
+			bpf_map_delete_elem(c->reader_fd, &key);
 		if (c->task_wakeup_fd >= 0)
 			bpf_map_delete_elem(c->task_wakeup_fd, &key);
 	}
@@ -657,6 +668,9 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 			       add_acceptor);
 	if (!err && c->udp_fd >= 0)
 		err = read_map(c, c->udp_fd, ino, cpus * sizeof(struct rt_udp_counters), add_udp);
+	if (!err && c->reader_fd >= 0)
+		err = read_map(c, c->reader_fd, task, sizeof(struct rt_reader_counters),
+			       add_reader);
 	if (!err && c->task_wakeup_fd >= 0)
 		err = read_map(c, c->task_wakeup_fd, task, sizeof(struct rt_task_wakeups),
 			       add_task_wakeups);

@@ -29,7 +29,6 @@ struct rt_sock_sample {
 	uint64_t wakeups; /* tasks the scheduler woke for this listener's readiness */
 	uint64_t queue_peak; /* longest accept queue seen at an enqueue since the last sample */
 	uint64_t wait[RT_WAIT_BUCKETS]; /* accepted connections by time spent queued */
-	bool udp; /* a UDP socket: accepted counts the datagrams read */
 };
 
 /*

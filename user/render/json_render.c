@@ -243,6 +243,17 @@ static void acceptor_json(struct json_writer *w, const struct rt_view *v,
 	json_object_end(w);
 }
 
+/* A task reading a UDP socket of the group (its row's accepted are the datagrams it read). */
+static void receiver_json(struct json_writer *w, const struct rt_acceptor_view *a)
+{
+	json_object_begin(w, NULL);
+	acceptor_ids(w, a);
+	json_uint(w, "received", a->a->accepted);
+	json_double(w, "received_per_s", a->accepted_rate, 3);
+	json_double(w, "share", a->share, 4);
+	json_object_end(w);
+}
+
 static void group_json(struct json_writer *w, const struct rt_view *v,
 		       const struct rt_group_view *g)
 {
@@ -273,6 +284,14 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 		for (size_t i = 0; i < g->nsocks; i++)
 			socket_json(w, v, &g->socks[i]);
 		json_array_end(w);
+		if (v->features.udp) {
+			json_array_begin(w, "receivers");
+			for (size_t i = 0; i < g->nacceptors; i++)
+				receiver_json(w, &g->acceptors[i]);
+			json_array_end(w);
+		} else {
+			json_null(w, "receivers");
+		}
 		json_object_end(w);
 		return;
 	}

@@ -111,14 +111,16 @@ static void socket_row(FILE *f, const struct rt_view *v, const struct rt_sock_vi
 		rate(w99, sizeof(w99), s->wait.p99_us));
 }
 
-/* Each task and the socket (inode, fd) it accepts from; exited ones are marked. */
+/* Each task and the socket (inode, fd) it accepts from (reads, UDP); exited ones are marked. */
 static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_group_view *g)
 {
 	char a[32], b[32], c[32], d[32], e[32], h[32], i[32], share[16], state[32];
+	bool udp = g->proto == IPPROTO_UDP;
 
-	fprintf(f, "  acceptors: %-10s %-10s %-15s %-10s %5s %10s %9s %9s %9s %9s %7s  %s\n", "PID",
-		"TID", "COMM", "INODE", "FD", "ACCEPTED", "ACC/S", "EAGAIN", "WAKEUPS", "SPURIOUS",
-		"SHARE", "STATE");
+	fprintf(f, "  %-10s %-10s %-10s %-15s %-10s %5s %10s %9s %9s %9s %9s %7s  %s\n",
+		udp ? "receivers:" : "acceptors:", "PID", "TID", "COMM", "INODE", "FD",
+		udp ? "RECEIVED" : "ACCEPTED", udp ? "RCV/S" : "ACC/S", "EAGAIN", "WAKEUPS",
+		"SPURIOUS", "SHARE", "STATE");
 	for (size_t k = 0; k < g->nacceptors; k++) {
 		const struct rt_acceptor_view *ac = &g->acceptors[k];
 		bool folded = !ac->a->pid && !ac->a->tid;
@@ -127,10 +129,8 @@ static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_grou
 			snprintf(state, sizeof(state), "%u folded", ac->a->tasks);
 		else
 			snprintf(state, sizeof(state), "%s", ac->a->exited ? "exited" : "live");
-		fprintf(f,
-			"             %-10s %-10s %-15s %-10s %5s %10llu %9s %9llu %9s %9s %7s  "
-			"%s\n",
-			int_col(a, sizeof(a), folded ? -1 : (long long)ac->a->pid),
+		fprintf(f, "  %-10s %-10s %-10s %-15s %-10s %5s %10llu %9s %9llu %9s %9s %7s  %s\n",
+			"", int_col(a, sizeof(a), folded ? -1 : (long long)ac->a->pid),
 			int_col(h, sizeof(h), folded ? -1 : (long long)ac->a->tid), ac->a->comm,
 			int_col(i, sizeof(i), folded ? -1 : (long long)ac->a->inode),
 			int_col(d, sizeof(d), ac->fd), (unsigned long long)ac->a->accepted,
