@@ -186,7 +186,8 @@ check_invariants() {
 				(([.acceptors[].share] | add) - 1 | fabs) >
 					0.0001 * (.acceptors | length))
 		else
-			$sums.receivers == null or $sums.receivers.received != .received
+			.received != null and
+				($sums.receivers == null or $sums.receivers.received != .received)
 		end) |
 		{time: $doc.time, proto, addr, port} + $sums' "$snap" 2>&1)
 	status=$?

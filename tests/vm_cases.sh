@@ -24,6 +24,12 @@ vm_field() {
 		on && index($0, f) == 1 { print substr($0, length(f) + 1) }' "$VM_LOG"
 }
 
+# No count lost on this tier either: the tasks add up to their groups (check_invariants).
+vm_invariants() { # json
+	printf '%s\n' "$1" >"$CASE_DIR/vm.json"
+	check_invariants "$CASE_DIR/vm.json" "$NETNS_INODE"
+}
+
 # vm_exact CASE MODE TIER COUNT PORT ADDR: the host suite's exact checks on the VM's results.
 vm_exact() {
 	local name=$1 mode=$2 tier=$3 total=$4 port=$5 addr=$6 json group
@@ -33,6 +39,7 @@ vm_exact() {
 	[ "$(vm_field "$name" client | jq .failed)" = 0 ] || fail_because "client: $(vm_field "$name" client)" || return 1
 	NETNS_INODE=$(vm_field "$name" netns)
 	json=$(vm_field "$name" json)
+	vm_invariants "$json" || return 1
 	vm_field "$name" stats >"$CASE_DIR/rig.stats"
 	[ "$(jq -r .attach <<<"$json")" = "$tier" ] || fail_because "attach $(jq -r .attach <<<"$json"), want $tier" || return 1
 	jq -e '.degraded == []' <<<"$json" >/dev/null || fail_because "degraded: $(jq -c .degraded <<<"$json")" || return 1
@@ -53,6 +60,7 @@ vm_herd() {
 	local name=$1 json group
 	NETNS_INODE=$(vm_field "$name" netns)
 	json=$(vm_field "$name" json)
+	vm_invariants "$json" || return 1
 	vm_field "$name" stats >"$CASE_DIR/rig.stats"
 	[ "$(vm_field "$name" rt-exit)" = 0 ] || fail_because "reusetop exit $(vm_field "$name" rt-exit)" || return 1
 	jq -e '.features.wakeups and .features.wait' <<<"$json" >/dev/null ||
@@ -70,6 +78,7 @@ vm_udp() {
 	local name=$1 json group
 	NETNS_INODE=$(vm_field "$name" netns)
 	json=$(vm_field "$name" json)
+	vm_invariants "$json" || return 1
 	vm_field "$name" stats >"$CASE_DIR/rig.stats"
 	[ "$(vm_field "$name" rt-exit)" = 0 ] || fail_because "reusetop exit $(vm_field "$name" rt-exit)" || return 1
 	[ "$(vm_field "$name" client | jq .failed)" = 0 ] || fail_because "client: $(vm_field "$name" client)" || return 1
@@ -84,6 +93,7 @@ vm_tracepoint_degraded() {
 	local name=tracepoint-reuseport-v4 json group
 	NETNS_INODE=$(vm_field "$name" netns)
 	json=$(vm_field "$name" json)
+	vm_invariants "$json" || return 1
 	vm_field "$name" stats >"$CASE_DIR/rig.stats"
 	jq -e '.attach == "tracepoint" and .features.enqueued == false and .features.wakeups == false
 		and (.degraded | map(test("^enqueued unknown: raw_tracepoint/sk_data_ready")) | any)
