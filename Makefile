@@ -30,7 +30,7 @@ DISCOVERY_SRCS := $(addprefix user/observe/,discovery.c netns.c sockdiag.c holde
 DISCOVERY_HDRS := user/observe/discovery.h user/observe/discovery_int.h user/observe/waiters.h \
 		  user/util.h
 
-WARN      := -Wall -Wextra -Werror
+WARN      := -Wall -Wextra -Wshadow -Werror
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I$(OUTPUT) -Iuser -Ibpf \
 	      -DREUSETOP_VERSION='"$(VERSION)"' -MMD -MP

@@ -103,8 +103,8 @@ static __always_inline void close_bracket(void)
 		b->inode = 0;
 }
 
-/* The listener whose callback this CPU is running, or 0. */
-static __always_inline __u64 bracket_listener(__u64 window_ns)
+/* The listener whose callback this CPU is running, or 0 (a timed bracket lasts limit_ns). */
+static __always_inline __u64 bracket_listener(__u64 limit_ns)
 {
 	struct bracket *b = this_cpu_bracket();
 	struct cpu_marks now;
@@ -121,7 +121,7 @@ static __always_inline __u64 bracket_listener(__u64 window_ns)
 			return 0;
 		}
 	}
-	if (bpf_ktime_get_ns() - b->start_ns > window_ns) {
+	if (bpf_ktime_get_ns() - b->start_ns > limit_ns) {
 		b->inode = 0;
 		return 0;
 	}

@@ -249,9 +249,9 @@ static int draw_header(const struct tui *t, int width)
 	snprintf(line, sizeof(line), "Sort: %s %s", columns[t->sort_col].name,
 		 sort_desc(t) ? "(desc)" : "(asc)");
 	if (t->filter[0]) {
-		size_t n = strlen(line);
+		size_t len = strlen(line);
 
-		snprintf(line + n, sizeof(line) - n, "   Filter: %s", t->filter);
+		snprintf(line + len, sizeof(line) - len, "   Filter: %s", t->filter);
 	}
 	put_line(y, line, A_NORMAL);
 	if (t->paused) {
