@@ -37,6 +37,9 @@ check_reuseport_exact() { # group stats total
 		[ "$(jq .pid <<<"$sock")" = "$pid" ] && [ "$(jq .fd <<<"$sock")" = "$fd" ] ||
 			fail_because "inode $ino attributed to $(jq -c '[.pid,.fd]' <<<"$sock"), want [$pid,$fd]" || return 1
 		[ "$(jq -r .comm <<<"$sock")" = rig_server ] || fail_because "comm: $sock" || return 1
+		# Its owner: the worker that accepted from it, found by its accepts.
+		[ "$n" = 0 ] || jq -e --argjson p "$pid" '.owner == "accepts" and .servers == [$p]' \
+			<<<"$sock" >/dev/null || fail_because "owner of $ino: $sock" || return 1
 	done <"$stats"
 	[ "$sum" = "$total" ] || fail_because "rig accepted $sum of $total connections" || return 1
 	[ "$(jq .enqueued <<<"$group")" = "$total" ] && [ "$(jq .accepted <<<"$group")" = "$total" ] ||
@@ -65,7 +68,31 @@ check_shared_exact() { # group stats total
 		jq -e --argjson p "$pid" --argjson i "$ino" \
 			'[.sockets[0].holders[] | select(.pid == $p)] | length == 1' <<<"$group" >/dev/null ||
 			fail_because "pid $pid not among holders of $ino: $group" || return 1
+		# Each acceptor names the descriptor it accepts through, and is alive.
+		[ "$n" = 0 ] || jq -e --argjson p "$pid" --argjson f "$(jq .fd <<<"$line")" \
+			'[.acceptors[] | select(.pid == $p)] | all(.fd == $f and .exited == false and
+				.tasks == 1)' <<<"$group" >/dev/null ||
+			fail_because "acceptor $pid: $(jq -c '.acceptors' <<<"$group")" || return 1
 	done <"$stats"
+	check_shared_owner "$group" "$stats"
+}
+
+# The owner of a shared listener: the master when it alone accepts (handoff); otherwise the
+# lowest holder, with every worker that accepted among its servers.
+check_shared_owner() { # group stats
+	local sock servers master
+	sock=$(jq -c '.sockets[0]' <<<"$1")
+	servers=$(jq -s -c '[.[] | select(.accepted > 0 and (.mode != "handoff" or .worker < 0)) |
+		.pid] | sort' "$2")
+	master=$(jq -s '[.[] | select(.worker < 0) | .pid][0] // null' "$2")
+	if [ "$(jq length <<<"$servers")" = 1 ]; then
+		jq -e --argjson s "$servers" '.owner == "accepts" and .servers == $s and
+			.pid == $s[0]' <<<"$sock" >/dev/null || fail_because "owner: $sock, servers $servers"
+	else
+		jq -e --argjson s "$servers" '.owner == "holder" and .servers == $s and
+			.pid == .holders[0].pid' <<<"$sock" >/dev/null ||
+			fail_because "owner: $sock, servers $servers (master $master)"
+	fi
 }
 
 # Run MODE with N workers on ADDR:PORT, TOTAL connections, and compare; extra args to reusetop.
@@ -163,6 +190,37 @@ case_batch_and_iterations() {
 	[ "$(grep -c '^reusetop ' <<<"$out")" = 3 ] || fail_because "want 3 intervals: $out" || return 1
 	grep -q "^TCP 127.0.0.1:$port .*members 2" <<<"$out" || fail_because "no group line: $out" || return 1
 	grep -q "attach $EXPECT_TIER" <<<"$out" || fail_because "tier not shown: $out"
+}
+
+# -b: the acceptors under a shared listener, each with the socket (inode, fd) it accepts from.
+case_batch_acceptors() {
+	local port=8308 line pid fd ino n row
+	make_netns || return 1
+	start_rig a --mode epoll --workers 3 --port $port || return 1
+	"$REUSETOP" -b -d "$DELAY" -P $port >"$CASE_DIR/rt.txt" 2>"$CASE_DIR/rt.err" &
+	RT_PID=$!
+	PIDS_TO_STOP+=("$RT_PID")
+	wait_for_file "$CASE_DIR/rt.txt" 20 || return 1
+	run_client --port $port --count 60 || return 1
+	sleep "$(awk -v d="$DELAY" 'BEGIN { print d * 3 }')"
+	kill -INT "$RT_PID"
+	wait "$RT_PID" || fail_because "reusetop -b exited $?: $(cat "$CASE_DIR/rt.err")" || return 1
+	stop_rig a || return 1
+	# The last interval's block.
+	awk '/^reusetop / { block = "" } { block = block $0 "\n" } END { printf "%s", block }' \
+		"$CASE_DIR/rt.txt" >"$CASE_DIR/last.txt"
+	grep -q '^  acceptors: *PID *TID *COMM *INODE *FD *ACCEPTED' "$CASE_DIR/last.txt" ||
+		fail_because "no acceptors header: $(cat "$CASE_DIR/last.txt")" || return 1
+	while IFS= read -r line; do
+		pid=$(jq .pid <<<"$line"); fd=$(jq .fd <<<"$line"); ino=$(jq .inode <<<"$line")
+		n=$(jq .accepted <<<"$line")
+		[ "$(jq .worker <<<"$line")" -ge 0 ] && [ "$n" -gt 0 ] || continue
+		# PID TID COMM INODE FD ACCEPTED ... STATE
+		row=$(awk -v p="$pid" '$1 == p && $2 == p' "$CASE_DIR/last.txt")
+		[ -n "$row" ] && awk -v i="$ino" -v f="$fd" -v n="$n" \
+			'{ exit !($4 == i && $5 == f && $6 == n && $NF == "live") }' <<<"$row" ||
+			fail_because "worker $pid (inode $ino fd $fd accepted $n): row '$row'" || return 1
+	done <"$CASE_DIR/a.stats"
 }
 
 case_json_contract() {
@@ -299,6 +357,8 @@ integration_cases() {
 	run_case "filter: -p shows only groups the process takes part in" case_pid_filter
 	run_case "sockets of an exited server leave the view" case_stale_sockets_leave
 	run_case "batch output with -n stops after N intervals" case_batch_and_iterations
+	run_case "batch output: each acceptor with the socket (inode, fd) it accepts from" \
+		case_batch_acceptors
 	run_case "JSON contract fields and one document per line" case_json_contract
 	run_case "forced tiers: usable ones attach, others exit 2 with one line" case_forced_tiers
 	run_case "bad input: one-line error, exit 2, nothing attached" case_bad_input
