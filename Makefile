@@ -22,8 +22,8 @@ USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
 # The pure modules unit tests link against (no BPF, no skeletons).
 PURE_SRCS := $(addprefix user/,util.c opts.c observe/model.c observe/owner.c observe/retention.c \
-	     render/json.c render/text_render.c \
-	     render/json_render.c render/prom_render.c steer/options.c)
+	     render/json.c render/text_render.c render/json_render.c render/prom_render.c \
+	     steer/options.c steer/policy.c)
 # discovery and what it needs, for the tests that drive it alone.
 DISCOVERY_SRCS := $(addprefix user/observe/,discovery.c netns.c sockdiag.c holders.c waiters.c) \
 		  user/util.c
@@ -110,7 +110,7 @@ $(OUTPUT)/tests/unit: tests/unit.c $(PURE_SRCS) $(wildcard user/*.h user/*/*.h) 
 	$(Q)$(CC) $(TEST_CFLAGS) tests/unit.c $(PURE_SRCS) -lm -o $@
 
 # libFuzzer target for the option parser (clang's runtime from libclang-rt-14-dev).
-FUZZ_SRCS := user/opts.c user/steer/options.c user/util.c
+FUZZ_SRCS := user/opts.c user/steer/options.c user/steer/policy.c user/util.c
 $(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c $(FUZZ_SRCS) $(wildcard user/*.h user/*/*.h) bpf/steer.h \
 			   | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)

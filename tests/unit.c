@@ -5,6 +5,7 @@
  * Each case prints "PASS name" or "FAIL name: why"; built with ASan and UBSan.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -877,6 +878,51 @@ static bool test_owner(void)
 	socket_owner(&l, NULL, 0, NULL, 0, &o);
 	CHECK(o.source == RT_OWNER_NONE && !owner_source_name(o.source), "no holder");
 	CHECK(!strcmp(owner_source_name(RT_OWNER_POLLS), "polls"), "names");
+/* The configuration of a built-in policy: eligible members in slot order, and its table. */
+static bool test_steer_policy_config(void)
+{
+	static uint32_t table[STEER_TABLE_SIZE];
+	/* Given out of slot order; slot 5 drained, slot 1 weight 0. */
+	struct steer_candidate m[4] = {
+		{.slot = 7, .weight = 1},
+		{.slot = 1, .weight = 0},
+		{.slot = 5, .weight = 2, .drained = true},
+		{.slot = 2, .weight = 3},
+	};
+	struct steer_candidate fine[8];
+	struct steer_config cfg;
+	uint32_t count[8] = {0};
+	int err;
+
+	err = steer_policy_config(STEER_POLICY_ROUNDROBIN, m, 4, &cfg, table);
+	CHECK(!err && cfg.policy == STEER_POLICY_ROUNDROBIN && cfg.n == 3 && cfg.slot[0] == 1 &&
+		      cfg.slot[1] == 2 && cfg.slot[2] == 7 && cfg.table_len == 0,
+	      "roundrobin: err %d n %u slots %u %u %u", err, cfg.n, cfg.slot[0], cfg.slot[1],
+	      cfg.slot[2]);
+	/* Weighted leaves weight 0 out; its cycle is 3 x slot 2 and 1 x slot 7. */
+	err = steer_policy_config(STEER_POLICY_WEIGHTED, m, 4, &cfg, table);
+	CHECK(!err && cfg.n == 2 && cfg.slot[0] == 2 && cfg.slot[1] == 7 && cfg.table_len == 4,
+	      "weighted: err %d n %u table %u", err, cfg.n, cfg.table_len);
+	for (uint32_t i = 0; i < cfg.table_len; i++)
+		count[table[i]]++;
+	CHECK(count[2] == 3 && count[7] == 1, "weighted cycle: %u x 2, %u x 7", count[2], count[7]);
+	err = steer_policy_config(STEER_POLICY_CONSISTENT, m, 4, &cfg, table);
+	CHECK(!err && cfg.n == 3 && cfg.table_len == STEER_TABLE_SIZE, "consistent: err %d", err);
+	/* A custom policy reads the eligible set only: the weights do not matter. */
+	err = steer_policy_config(STEER_POLICY_CUSTOM, m, 4, &cfg, table);
+	CHECK(!err && cfg.n == 3, "custom: err %d n %u", err, cfg.n);
+	/* Nothing eligible, and a cycle too long for the table. */
+	m[0].drained = m[3].drained = true;
+	CHECK(steer_policy_config(STEER_POLICY_WEIGHTED, m, 4, &cfg, table) == -ENOENT,
+	      "weighted, only weight 0 left");
+	m[1].drained = true;
+	CHECK(steer_policy_config(STEER_POLICY_CPU, m, 4, &cfg, table) == -ENOENT, "all drained");
+	for (uint32_t i = 0; i < 8; i++)
+		fine[i] = (struct steer_candidate){.slot = i, .weight = 10000 - i};
+	err = steer_policy_config(STEER_POLICY_WEIGHTED, fine, 8, &cfg, table);
+	CHECK(err == -E2BIG, "a cycle of 79972 > %d: err %d", STEER_TABLE_SIZE, err);
+	err = steer_policy_config(STEER_POLICY_WEIGHTED, fine, 6, &cfg, table);
+	CHECK(!err && cfg.table_len == 59985, "a cycle of 59985: err %d, %u", err, cfg.table_len);
 	return true;
 }
 
@@ -890,6 +936,7 @@ int main(void)
 	run("steer: option parsing", test_steer_options);
 	run("steer: smooth weighted round-robin cycle", test_steer_swrr);
 	run("steer: Maglev table balance and minimal disruption", test_steer_maglev);
+	run("steer: a policy's configuration over the eligible members", test_steer_policy_config);
 	run("json: escaping", test_json_escape);
 	run("json: writer", test_json_writer);
 	run("json: numbers printed without printf are printf's", test_json_double_exact);

@@ -67,23 +67,61 @@ struct steer_options {
 
 /* Returns 0, or -EINVAL with a one-line message (no trailing newline) in err. */
 int steer_parse(int argc, char **argv, struct steer_options *o, char *err, size_t errlen);
-/* "roundrobin" -> STEER_POLICY_ROUNDROBIN...; STEER_POLICY_NONE when unknown. */
-uint32_t steer_policy_from_name(const char *name);
-/* The name of a policy, "none" for STEER_POLICY_NONE, "?" when out of range. */
-const char *steer_policy_name(uint32_t policy);
 
 extern const char steer_usage[];
 /* "1234" for a pid, "ino:5678" for an inode. */
 const char *steer_ref_str(const struct steer_ref *r, char *buf, size_t len);
 
+/* ---- policies (pure: policy.c) ----------------------------------------------------------- */
+
 /*
- * The policies' tables (pure). Smooth weighted round-robin: out[] gets the cycle of slots for
- * weights w[] (0: never), whose length (sum of weights over their gcd) is returned; 0 when no
- * weight is positive or the cycle would exceed max.
+ * The name of a policy, "none" for STEER_POLICY_NONE, "?" when out of range. Inline so that the
+ * live view's reader of pinned groups (pins.c) needs no other file of this module.
+ */
+static inline const char *steer_policy_name(uint32_t policy)
+{
+	static const char *const names[STEER_POLICY_MAX] = {
+		[STEER_POLICY_NONE] = "none",
+		[STEER_POLICY_HASH] = "hash",
+		[STEER_POLICY_ROUNDROBIN] = "roundrobin",
+		[STEER_POLICY_WEIGHTED] = "weighted",
+		[STEER_POLICY_LEAST_LOADED] = "least-loaded",
+		[STEER_POLICY_CPU] = "cpu",
+		[STEER_POLICY_CONSISTENT] = "consistent",
+		[STEER_POLICY_CUSTOM] = "custom",
+	};
+
+	return policy < STEER_POLICY_MAX ? names[policy] : "?";
+}
+
+/* "roundrobin" -> STEER_POLICY_ROUNDROBIN...; STEER_POLICY_NONE when unknown. */
+uint32_t steer_policy_from_name(const char *name);
+
+/*
+ * Smooth weighted round-robin: out[] gets the cycle of slots for weights w[] (0: never), whose
+ * length (sum of weights over their gcd) is returned; 0 when no weight is positive or the cycle
+ * would exceed max.
  */
 size_t steer_swrr(const uint32_t *slots, const uint32_t *w, size_t n, uint32_t *out, size_t max);
 /* Maglev: table[STEER_TABLE_SIZE] of slots, each member's permutation seeded by its slot. */
 void steer_maglev(const uint32_t *slots, size_t n, uint32_t *table);
+
+/* A member as a policy sees it: where it is in the socket array, its weight, whether drained. */
+struct steer_candidate {
+	uint32_t slot;
+	uint32_t weight;
+	bool drained;
+};
+
+/*
+ * The configuration of `policy` over members m[0..n) (any order; policies use slot order: cpu
+ * sends CPU i to the i-th eligible member), and for weighted and consistent its table
+ * (table[STEER_TABLE_SIZE]). A custom policy gets only its eligible count and slots. Returns 0,
+ * -ENOENT when no member would get connections (all drained, or weighted and all weight 0), or
+ * -E2BIG when one weighted cycle would exceed STEER_TABLE_SIZE.
+ */
+int steer_policy_config(uint32_t policy, const struct steer_candidate *m, size_t n,
+			struct steer_config *cfg, uint32_t *table);
 
 /* ---- for the live view: the groups reusetop steers, from the pinned maps ----------------- */
 
@@ -117,7 +155,8 @@ struct steer_group_stats {
 /*
  * Every group with reusetop's pinned maps, read from the maps only (no process is touched):
  * cheap enough for every interval. *out is allocated (free() it); *n may be 0. Returns 0 or
- * -errno (no bpffs or no pinned group is not an error: *n is 0).
+ * -errno (no bpffs or no pinned group is not an error: *n is 0). In pins.c, which needs no other
+ * file of the steer command: the observing side links only that one.
  */
 int steer_read_groups(struct steer_group_stats **out, size_t *n);
 
