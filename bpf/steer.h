@@ -2,7 +2,7 @@
 /*
  * `reusetop steer`: what the steering programs and user space share. Only fixed-width types with
  * explicit padding. Included by bpf/steer.bpf.c, bpf/steer_example.bpf.c (and any user's own
- * policy, which is why it is installed under share/reusetop/) and user/steer.c.
+ * policy, which is why it is installed under share/reusetop/) and user/steer/.
  *
  * The custom policy ABI (what `reusetop steer --object FILE.bpf.o` provides to a user's program)
  * is the first block: three maps, found by name in the user's object and replaced by the group's
