@@ -77,12 +77,13 @@ reusetop: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-# The same tool built with AddressSanitizer and UBSan: the integration tests run this one.
+# The same tool built with AddressSanitizer and UBSan: the integration tests run this one. Only
+# it has fault injection (REUSETOP_FAULT=apply:PHASE, tests/steer_undo_cases.sh).
 SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/obj/%.o,$(USER_SRCS))
 $(OUTPUT)/san/obj/%.o: user/%.c | $(SKELS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DRT_FAULT_INJECTION -c $< -o $@
 $(OUTPUT)/san/reusetop: $(SAN_OBJS) | $(OUTPUT)/san
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@

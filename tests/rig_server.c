@@ -68,6 +68,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+
 #include "rig_common.h"
 
 #define PROG		"rig_server"
@@ -110,6 +112,7 @@ struct opts {
 	int rcvbuf; /* SO_RCVBUF, 0: the default */
 	int slow_worker; /* -1: none */
 	long slow_ms;
+	bool cbpf; /* a classic BPF program on the reuseport group (the hash still chooses) */
 	const char *stats;
 	const char *ready;
 };
@@ -207,7 +210,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --mode MODE --workers N\n"
 		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B] [--rcvbuf BYTES]\n"
-		"       [--slow-worker I --slow-ms MS] [--stats FILE] [--ready FILE]\n"
+		"       [--slow-worker I --slow-ms MS] [--cbpf] [--stats FILE] [--ready FILE]\n"
 		"modes: reuseport accept epoll epoll-exclusive handoff (N forked workers)\n"
 		"       reuseport-threads accept-threads epoll-threads (N threads)\n",
 		PROG);
@@ -225,6 +228,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"rcvbuf", required_argument, NULL, 'R'},
 		{"slow-worker", required_argument, NULL, 's'},
 		{"slow-ms", required_argument, NULL, 'S'},
+		{"cbpf", no_argument, NULL, 'C'},
 		{"stats", required_argument, NULL, 'o'},
 		{"ready", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -287,6 +291,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (rig_parse_long(optarg, 0, 3600 * 1000, &o->slow_ms))
 				return rig_bad_arg(PROG, "--slow-ms", optarg);
 			break;
+		case 'C':
+			o->cbpf = true;
+			break;
 		case 'o':
 			o->stats = optarg;
 			break;
@@ -320,6 +327,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return -EINVAL;
 	}
 	o->slow_worker = slow_worker;
+	if (o->cbpf && o->mode != MODE_REUSEPORT) {
+		rig_log(PROG, "failed to parse arguments: --cbpf needs --mode reuseport");
+		return -EINVAL;
+	}
 	if (o->udp && base_mode(o->mode) != MODE_REUSEPORT) {
 		rig_log(PROG, "failed to parse arguments: --proto udp needs a reuseport mode");
 		return -EINVAL;
@@ -359,6 +370,18 @@ static int open_socket(const struct server *s, bool reuseport)
 	what = "listen on";
 	if (!s->o.udp && listen(fd, s->o.backlog))
 		goto err;
+	/*
+	 * --cbpf: one instruction returning an index past the group's sockets, so the kernel's hash
+	 * still chooses; what matters is that the group has a program with no id (tests of steer).
+	 */
+	what = "attach a classic BPF program on";
+	if (reuseport && s->o.cbpf) {
+		struct sock_filter ret_none = BPF_STMT(BPF_RET | BPF_K, 0xffffffff);
+		struct sock_fprog prog = {.len = 1, .filter = &ret_none};
+
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)))
+			goto err;
+	}
 	return fd;
 err:
 	err = errno;

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/tui_cases.sh
 . tests/herd_cases.sh
 . tests/steer_cases.sh
+. tests/steer_undo_cases.sh
 . tests/udp_cases.sh
 . tests/thread_cases.sh
 . tests/servers_cases.sh
@@ -69,6 +70,7 @@ if want host; then
 	tui_cases
 	herd_cases
 	steer_cases
+	steer_undo_cases
 	udp_cases
 	thread_cases
 	servers_cases

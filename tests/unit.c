@@ -878,6 +878,9 @@ static bool test_owner(void)
 	socket_owner(&l, NULL, 0, NULL, 0, &o);
 	CHECK(o.source == RT_OWNER_NONE && !owner_source_name(o.source), "no holder");
 	CHECK(!strcmp(owner_source_name(RT_OWNER_POLLS), "polls"), "names");
+	return true;
+}
+
 /* The configuration of a built-in policy: eligible members in slot order, and its table. */
 static bool test_steer_policy_config(void)
 {

@@ -612,6 +612,26 @@ static void undo(struct apply *a, int ret)
 		snprintf(c->err + used, sizeof(c->err) - used, " (undo: %s)", notes);
 }
 
+#ifdef RT_FAULT_INJECTION
+/* The sanitized test build only: REUSETOP_FAULT=apply:PHASE fails apply() right after PHASE. */
+static int injected_fault(struct ctx *c, const char *phase)
+{
+	const char *f = getenv("REUSETOP_FAULT");
+
+	if (!f || strncmp(f, "apply:", 6) || strcmp(f + 6, phase))
+		return 0;
+	return fail(c, RT_EXIT_RUNTIME, "injected fault after apply phase '%s' (REUSETOP_FAULT)",
+		    phase);
+}
+#else
+static int injected_fault(struct ctx *c, const char *phase)
+{
+	(void)c;
+	(void)phase;
+	return 0;
+}
+#endif
+
 int apply(struct ctx *c, struct group *g, unsigned long round)
 {
 	static const struct {
@@ -631,7 +651,8 @@ int apply(struct ctx *c, struct group *g, unsigned long round)
 		a.l.fd[i] = -1;
 	journal_init(&a.j);
 	for (size_t i = 0; i < ARRAY_LEN(phases) && !ret; i++)
-		ret = phases[i].run(&a);
+		if (!(ret = phases[i].run(&a)))
+			ret = injected_fault(c, phases[i].name);
 	if (!ret)
 		ret = verify(&a);
 	if (ret) {
