@@ -814,8 +814,9 @@ sv_unbound_stalled_case() {
 # ---- steering nginx -----------------------------------------------------------------------
 
 # reusetop steer on nginx's reuseport group: round-robin with the client on one CPU gives each
-# worker exactly 100 of 400; draining a worker (by its pid, not the master's) gives it none of
-# the next 400, and reusetop's per-socket accepts still agree with the log.
+# worker exactly 100 of 400; draining a worker (by its pid) gives it none of the next 400, and
+# reusetop's per-socket accepts still agree with the log; the master's pid is refused as
+# ambiguous (it holds every socket and serves none).
 sv_nginx_steer_case() {
 	local port=8981 json group serving log1 log2 drained ino w n show
 	sv_begin || return 1
@@ -834,6 +835,11 @@ sv_nginx_steer_case() {
 	show=$(st_show --port "$port") || return 1
 	jq -e --argjson s "$serving" 'all(.members[]; .pid == $s[.inode | tostring])' <<<"$show" >/dev/null ||
 		fail_because "contract: --show members $(jq -c '[.members[] | {inode, pid}]' <<<"$show"), serving $serving" || return 1
+	jq -e 'all(.members[]; .owner == "polls")' <<<"$show" >/dev/null ||
+		fail_because "--show owners: $(jq -c '[.members[].owner]' <<<"$show")" || return 1
+	# The master holds all four and serves none: draining it is ambiguous, said so, nothing done.
+	st_fails 2 "holds 4 sockets .* cannot tell which it serves" --port "$port" \
+		--drain "$NGINX_PID" || return 1
 	st_ok --port "$port" --drain "$drained" || return 1
 	sv_http 127.0.0.1 "$port" 400 --cpu 0 || return 1
 	log2=$(sv_nginx_log) || return 1

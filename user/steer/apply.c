@@ -162,13 +162,13 @@ static void set_member_options(struct apply *a)
 		if (!(fresh || m->added || a->round == 0))
 			continue;
 		for (size_t k = 0; k < o->nweights; k++)
-			if (ref_matches(&o->weights[k].member, m))
+			if (ref_matches(&o->weights[k].member, a->g, m))
 				m->weight = o->weights[k].weight;
 		for (size_t k = 0; k < o->ndrains; k++)
-			if (ref_matches(&o->drains[k], m))
+			if (ref_matches(&o->drains[k], a->g, m))
 				m->drained = true;
 		for (size_t k = 0; k < o->nundrains; k++)
-			if (ref_matches(&o->undrains[k], m))
+			if (ref_matches(&o->undrains[k], a->g, m))
 				m->drained = false;
 	}
 }

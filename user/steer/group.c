@@ -264,15 +264,23 @@ static int take_from_holders(struct ctx *c, const struct rt_listener *l, struct 
 				    "(CAP_SYS_PTRACE, or the same user where Yama allows it)",
 				    (unsigned long long)l->inode, hd->fd, hd->pid, hd->comm,
 				    strerror(-took));
-		if (!took) {
-			m->pid = hd->pid;
-			m->fd = hd->fd;
-			memcpy(m->comm, hd->comm, sizeof(m->comm));
-		}
 	}
 	for (size_t h = 0; h < l->nholders && m->nholders < MAX_HOLDERS; h++)
 		m->holders[m->nholders++] = l->holders[h].pid;
 	return took ? 1 : 0;
+}
+
+/* Who m belongs to: the process that serves it, named like the observing view names it. */
+static void set_owner(const struct group *g, const struct rt_listener *l, struct member *m)
+{
+	struct rt_owner o;
+
+	socket_owner(l, NULL, 0, NULL, g->proto == IPPROTO_UDP, &o);
+	m->owner = o.source;
+	m->pid = o.pid;
+	m->fd = o.fd;
+	memcpy(m->comm, o.comm, sizeof(m->comm));
+	m->shared = l->nholders && l->holders[0].pid != l->holders[l->nholders - 1].pid;
 }
 
 /*
@@ -293,6 +301,7 @@ static int take_member(struct ctx *c, const struct group *g, const struct rt_lis
 	m->weight = 1;
 	if ((err = take_from_holders(c, l, m)))
 		return err;
+	set_owner(g, l, m);
 	if (getsockopt(m->dupfd, SOL_SOCKET, SO_REUSEPORT, &one, &len) || !one) {
 		ret = fail(c, RT_EXIT_USAGE,
 			   "%s is not a SO_REUSEPORT group: socket %llu has no SO_REUSEPORT",
@@ -420,14 +429,57 @@ fail:
 
 /* ---- members named on the command line --------------------------------------------------- */
 
-bool ref_matches(const struct steer_ref *r, const struct member *m)
+static bool holds(const struct member *m, uint64_t pid)
 {
-	if (r->inode)
-		return m->inode == r->id;
 	for (size_t h = 0; h < m->nholders; h++)
-		if ((uint64_t)m->holders[h] == r->id)
+		if ((uint64_t)m->holders[h] == pid)
 			return true;
 	return false;
+}
+
+/* pid serves m: it waits for it while others hold it too (owner "polls"), or holds it alone. */
+static bool serves(const struct member *m, uint64_t pid)
+{
+	return (m->owner == RT_OWNER_POLLS && (uint64_t)m->pid == pid) ||
+	       (!m->shared && holds(m, pid));
+}
+
+/* How many members of g pid serves, and how many it holds. */
+static void count_for_pid(const struct group *g, uint64_t pid, size_t *nserved, size_t *nheld)
+{
+	*nserved = *nheld = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		*nserved += serves(&g->m[i], pid);
+		*nheld += holds(&g->m[i], pid);
+	}
+}
+
+bool ref_matches(const struct steer_ref *r, const struct group *g, const struct member *m)
+{
+	size_t nserved, nheld;
+
+	if (r->inode)
+		return m->inode == r->id;
+	count_for_pid(g, r->id, &nserved, &nheld);
+	if (nserved)
+		return serves(m, r->id);
+	return nheld == 1 && holds(m, r->id);
+}
+
+/* A pid that holds several sockets others hold too and serves none: which does it mean? */
+static int ambiguous_pid(struct ctx *c, const struct group *g, const struct steer_ref *r,
+			 const char *opt)
+{
+	size_t nserved, nheld;
+
+	count_for_pid(g, r->id, &nserved, &nheld);
+	if (nserved || nheld < 2)
+		return 0;
+	return fail(c, RT_EXIT_USAGE,
+		    "%s %llu: pid %llu holds %zu sockets of %s that other processes hold too, and "
+		    "waits for none of them: reusetop cannot tell which it serves (name the "
+		    "process that serves one, or a socket as ino:INODE; --show lists them)",
+		    opt, (unsigned long long)r->id, (unsigned long long)r->id, nheld, g->name);
 }
 
 int check_refs(struct ctx *c, const struct group *g, const struct steer_ref *refs, size_t n,
@@ -438,8 +490,10 @@ int check_refs(struct ctx *c, const struct group *g, const struct steer_ref *ref
 	for (size_t i = 0; i < n; i++) {
 		bool found = false;
 
+		if (!refs[i].inode && ambiguous_pid(c, g, &refs[i], opt))
+			return -1;
 		for (size_t k = 0; k < g->n && !found; k++)
-			found = ref_matches(&refs[i], &g->m[k]);
+			found = ref_matches(&refs[i], g, &g->m[k]);
 		if (!found)
 			return fail(c, RT_EXIT_USAGE,
 				    refs[i].inode ? "%s %s: socket %llu is not a member of %s"

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "observe/discovery.h"
+#include "observe/owner.h"
 #include "pins.h"
 #include "steer.h"
 
@@ -31,9 +32,12 @@
 struct member {
 	uint64_t inode;
 	uint64_t cookie;
-	int pid; /* the holder reusetop took the socket from, and its fd there */
+	/* Its owner, the process that serves it (observe/owner.h), and its fd there. */
+	int pid;
 	int fd;
 	char comm[RT_COMM_LEN];
+	enum rt_owner_source owner;
+	bool shared; /* other processes hold it too */
 	int holders[MAX_HOLDERS]; /* every pid holding it, for MEMBER=PID */
 	size_t nholders;
 	int dupfd; /* our copy; -1 once closed */
@@ -105,8 +109,12 @@ int probe_socket(struct ctx *c, int fd, struct steer_probe_result *out);
 /* Still a member: in the group and, for TCP, listening. */
 bool still_member(struct ctx *c, const struct group *g, const struct member *m);
 
-/* Does MEMBER `r` name member `m`? */
-bool ref_matches(const struct steer_ref *r, const struct member *m);
+/*
+ * Does MEMBER `r` name member `m` of g? A pid names the sockets it serves (owns, by
+ * observe/owner.h, or holds alone); when it serves none, the one it holds; check_refs() refuses
+ * a pid that holds several sockets others hold too and serves none of them (nginx's master).
+ */
+bool ref_matches(const struct steer_ref *r, const struct group *g, const struct member *m);
 /* Every ref names a member of g (else fail, the option named `opt`). */
 int check_refs(struct ctx *c, const struct group *g, const struct steer_ref *refs, size_t n,
 	       const char *opt);

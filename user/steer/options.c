@@ -45,7 +45,7 @@ const char steer_usage[] =
 	"  --force                replace or detach a program reusetop did not attach\n"
 	"  -v, --verbose          show libbpf's messages\n"
 	"  -h, --help             this help\n"
-	"MEMBER is a pid (all its sockets in the group) or ino:INODE (one socket).\n";
+	"MEMBER is a pid (the sockets that process serves) or ino:INODE (one socket).\n";
 
 enum {
 	OPT_PORT = 256,

@@ -204,8 +204,15 @@ static void members_json(struct json_writer *w, const struct show_view *v)
 			json_null(w, "slot");
 		json_uint(w, "inode", mv->m->inode);
 		json_int(w, "pid", mv->m->pid);
-		json_int(w, "fd", mv->m->fd);
+		if (mv->m->fd >= 0)
+			json_int(w, "fd", mv->m->fd);
+		else
+			json_null(w, "fd");
 		json_string(w, "comm", mv->m->comm);
+		if (owner_source_name(mv->m->owner))
+			json_string(w, "owner", owner_source_name(mv->m->owner));
+		else
+			json_null(w, "owner");
 		if (mv->known) {
 			json_uint(w, "weight", mv->weight);
 			json_bool(w, "drained", mv->drained);
