@@ -7,12 +7,12 @@
 #include "reusetop.h"
 
 /* Every object declares its own `health` array with this shape; user space sums the CPUs. */
-#define RT_HEALTH_MAP                                                                              \
-	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                          \
-		__uint(max_entries, RT_STAT_MAX);                                                  \
-		__type(key, __u32);                                                                \
-		__type(value, __u64);                                                              \
+#define RT_HEALTH_MAP                                    \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, RT_STAT_MAX);        \
+		__type(key, __u32);                      \
+		__type(value, __u64);                    \
 	} health SEC(".maps")
 
 static __always_inline void health_inc(void *health_map, __u32 what)

@@ -5,8 +5,8 @@
 
 enum rt_tier {
 	RT_TIER_AUTO,
-	RT_TIER_FENTRY,     /* fentry/fexit: BTF trampolines */
-	RT_TIER_KPROBE,     /* kprobes and kretprobes on non-sleeping functions */
+	RT_TIER_FENTRY, /* fentry/fexit: BTF trampolines */
+	RT_TIER_KPROBE, /* kprobes and kretprobes on non-sleeping functions */
 	RT_TIER_TRACEPOINT, /* tracepoints and raw tracepoints only */
 };
 

@@ -23,11 +23,11 @@ enum rt_exit {
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define SWAP(a, b)                                                                                 \
-	do {                                                                                       \
-		__typeof__(a) swap_tmp_ = (a);                                                     \
-		(a) = (b);                                                                         \
-		(b) = swap_tmp_;                                                                   \
+#define SWAP(a, b)                             \
+	do {                                   \
+		__typeof__(a) swap_tmp_ = (a); \
+		(a) = (b);                     \
+		(b) = swap_tmp_;               \
 	} while (0)
 
 /*

@@ -29,18 +29,18 @@ struct rt_holder {
 /* One socket as sock_diag reports it. */
 struct rt_listener {
 	uint64_t inode;
-	uint64_t netns;      /* inode of the network namespace (as in /proc/PID/ns/net) */
-	uint8_t family;      /* AF_INET or AF_INET6 */
-	uint8_t proto;       /* IPPROTO_TCP (listeners) or IPPROTO_UDP (bound sockets) */
-	uint16_t port;       /* local port, host byte order */
-	uint8_t addr[16];    /* local address, network byte order; IPv4 uses the first 4 bytes */
-	uint8_t state;       /* TCP_LISTEN; UDP: TCP_CLOSE unconnected, TCP_ESTABLISHED connected */
-	uint32_t queue;      /* TCP listener: accept queue length now; UDP: receive queue bytes */
-	uint32_t backlog;    /* TCP listener: backlog limit; UDP: send queue bytes */
-	int64_t drops;       /* SK_MEMINFO_DROPS, or -1 when the kernel did not report it */
+	uint64_t netns; /* inode of the network namespace (as in /proc/PID/ns/net) */
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t proto; /* IPPROTO_TCP (listeners) or IPPROTO_UDP (bound sockets) */
+	uint16_t port; /* local port, host byte order */
+	uint8_t addr[16]; /* local address, network byte order; IPv4 uses the first 4 bytes */
+	uint8_t state; /* TCP_LISTEN; UDP: TCP_CLOSE unconnected, TCP_ESTABLISHED connected */
+	uint32_t queue; /* TCP listener: accept queue length now; UDP: receive queue bytes */
+	uint32_t backlog; /* TCP listener: backlog limit; UDP: send queue bytes */
+	int64_t drops; /* SK_MEMINFO_DROPS, or -1 when the kernel did not report it */
 	uint32_t uid;
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
-	size_t nholders;        /* processes/fds holding it, sorted by pid then fd */
+	size_t nholders; /* processes/fds holding it, sorted by pid then fd */
 	const struct rt_holder *holders; /* owned by the discovery object, valid until next scan */
 };
 

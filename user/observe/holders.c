@@ -216,8 +216,7 @@ static int copy_refs(struct rt_discovery *d, const struct proc_entry *p)
 	return 0;
 }
 
-static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first,
-		    size_t first_ep)
+static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first, size_t first_ep)
 {
 	if (reserve_array(&d->next_procs, &d->next_procs_cap, d->nnext_procs + 1,
 			  sizeof(*d->next_procs)))

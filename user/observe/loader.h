@@ -15,7 +15,7 @@
 #include "observe/model.h"
 #include "tier.h"
 
-#define RT_MAX_LINKS    32
+#define RT_MAX_LINKS	32
 #define RT_MAX_DEGRADED 6
 
 struct accept_bpf;
@@ -31,9 +31,9 @@ struct rt_probes {
 	struct accept_bpf *accept;
 	struct select_bpf *select; /* NULL when the tier cannot see reuseport selection */
 	struct wakeup_bpf *wakeup; /* NULL when wakeups cannot be attributed */
-	struct udp_bpf *udp;       /* NULL when UDP sockets cannot be counted */
-	struct ready_bpf *ready;   /* tracepoint tier: the one sk_data_ready program, or NULL */
-	int ready_err;             /* why ready is NULL on the tracepoint tier (-errno) */
+	struct udp_bpf *udp; /* NULL when UDP sockets cannot be counted */
+	struct ready_bpf *ready; /* tracepoint tier: the one sk_data_ready program, or NULL */
+	int ready_err; /* why ready is NULL on the tracepoint tier (-errno) */
 	struct bpf_link *links[RT_MAX_LINKS];
 	size_t nlinks;
 	char degraded_buf[RT_MAX_DEGRADED][200];

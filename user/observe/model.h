@@ -56,7 +56,7 @@ struct rt_features {
 	bool selected;
 	bool wakeups; /* wakeups charged to listeners and woken tasks */
 	bool wait; /* queue wait histograms */
-	bool udp;  /* UDP datagrams queued (enqueued) and read (received) */
+	bool udp; /* UDP datagrams queued (enqueued) and read (received) */
 };
 
 /* Whether a socket of this protocol has queued / taken-off counts under these features. */
@@ -168,7 +168,7 @@ struct rt_filter {
 struct rt_view {
 	struct timespec realtime;
 	double interval_s;
-	double refresh_s;   /* time reusetop spent discovering, collecting and modelling */
+	double refresh_s; /* time reusetop spent discovering, collecting and modelling */
 	const char *attach; /* tier name */
 	struct rt_features features;
 	struct rt_health_sample health;

@@ -134,7 +134,8 @@ static void sort_rows(struct tui *t, size_t from)
 /* The group's exited tasks folded into one row (the model puts it last), under its members. */
 static int layout_folded(struct tui *t, const struct rt_group_view *g)
 {
-	const struct rt_acceptor_view *last = g->nacceptors ? &g->acceptors[g->nacceptors - 1] : NULL;
+	const struct rt_acceptor_view *last =
+		g->nacceptors ? &g->acceptors[g->nacceptors - 1] : NULL;
 	struct row r = {.kind = ROW_ACCEPTOR, .g = g, .a = last, .idx = g->nacceptors - 1};
 
 	if (!t->tree || !last || last->a->pid || last->a->tid)
