@@ -53,16 +53,9 @@ enum mark { MARK_NONE, MARK_WANTED, MARK_SEEN };
 static int listener_cmp(const void *pa, const void *pb)
 {
 	const struct rt_listener *a = pa, *b = pb;
-	int c;
+	int c = listener_group_cmp(a, b);
 
-	if ((c = CMP3(a->netns, b->netns)) || (c = CMP3(a->proto, b->proto)) ||
-	    (c = CMP3(a->family, b->family)))
-		return c;
-	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
-		return c;
-	if ((c = CMP3(a->port, b->port)))
-		return c;
-	return CMP3(a->inode, b->inode);
+	return c ? c : CMP3(a->inode, b->inode);
 }
 
 static int index_cmp(const void *pa, const void *pb, void *ls)

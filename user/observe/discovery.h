@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RT_COMM_LEN 16
 
@@ -43,6 +44,20 @@ struct rt_listener {
 	size_t nholders; /* processes/fds holding it, sorted by pid then fd */
 	const struct rt_holder *holders; /* owned by the discovery object, valid until next scan */
 };
+
+/* The order of groups (netns, proto, family, addr, port): 0 for sockets of one group. */
+static inline int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b)
+{
+	int c;
+
+	if ((c = (a->netns > b->netns) - (a->netns < b->netns)) ||
+	    (c = (a->proto > b->proto) - (a->proto < b->proto)) ||
+	    (c = (a->family > b->family) - (a->family < b->family)))
+		return c;
+	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
+		return c;
+	return (a->port > b->port) - (a->port < b->port);
+}
 
 struct rt_discovery;
 

@@ -186,6 +186,27 @@ static void drop_links_from(struct rt_probes *p, size_t first)
 		bpf_link__destroy(p->links[--p->nlinks]);
 }
 
+/*
+ * An extra's programs in specs loaded (the skeleton's load, which also maps its data) and
+ * attached. On failure, why says why and nothing of it stays attached; the caller destroys it.
+ */
+static int load_extra(struct rt_probes *p, struct bpf_object_skeleton *skel,
+		      const struct probe_spec *specs, size_t n, char *why, size_t len)
+{
+	size_t first = p->nlinks;
+	int ret;
+
+	autoload_only(*skel->obj, specs, n);
+	ret = bpf_object__load_skeleton(skel);
+	if (ret)
+		snprintf(why, len, "failed to load BPF programs: %s", strerror(-ret));
+	else
+		ret = attach_specs(p, specs, n, why, len);
+	if (ret)
+		drop_links_from(p, first);
+	return ret;
+}
+
 static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
 {
 	struct probe_spec specs[8];
@@ -213,9 +234,7 @@ static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t 
 static void try_select(struct rt_probes *p, enum rt_tier tier)
 {
 	struct probe_spec spec = {NULL, F_SELECT, true};
-	size_t first = p->nlinks;
 	char why[160];
-	int ret;
 
 	if (tier == RT_TIER_TRACEPOINT) {
 		add_degraded(p, "selected unknown: no tracepoint on reuseport_select_sock "
@@ -229,15 +248,8 @@ static void try_select(struct rt_probes *p, enum rt_tier tier)
 	}
 	spec.prog = tier == RT_TIER_FENTRY ? p->select->progs.fexit_reuseport_select_sock
 					   : p->select->progs.kretprobe_reuseport_select_sock;
-	autoload_only(p->select->obj, &spec, 1);
-	ret = select_bpf__load(p->select);
-	if (ret)
-		snprintf(why, sizeof(why), "failed to load BPF programs: %s", strerror(-ret));
-	else
-		ret = attach_specs(p, &spec, 1, why, sizeof(why));
-	if (ret) {
+	if (load_extra(p, p->select->skeleton, &spec, 1, why, sizeof(why))) {
 		add_degraded(p, "selected unknown: %s", why);
-		drop_links_from(p, first);
 		select_bpf__destroy(p->select);
 		p->select = NULL;
 		return;
@@ -285,11 +297,10 @@ static void recvmsg_progs(struct udp_bpf *s, struct bpf_program **v4, struct bpf
 static void try_udp(struct rt_probes *p, enum rt_tier tier)
 {
 	struct probe_spec specs[8];
-	size_t n = 0, first = p->nlinks;
+	size_t n = 0;
 	struct bpf_program *recv4, *recv6;
 	struct udp_bpf *s;
 	char why[160];
-	int ret;
 
 	if (tier == RT_TIER_TRACEPOINT && !p->ready) {
 		add_degraded(p, "UDP unknown: raw_tracepoint/sk_data_ready did not attach (%s)",
@@ -327,15 +338,8 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmsg, F_UDP, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmmsg, F_UDP, true};
 	}
-	autoload_only(s->obj, specs, n);
-	ret = udp_bpf__load(s);
-	if (ret)
-		snprintf(why, sizeof(why), "failed to load BPF programs: %s", strerror(-ret));
-	else
-		ret = attach_specs(p, specs, n, why, sizeof(why));
-	if (ret) {
+	if (load_extra(p, s->skeleton, specs, n, why, sizeof(why))) {
 		add_degraded(p, "UDP unknown: %s", why);
-		drop_links_from(p, first);
 		udp_bpf__destroy(s);
 		p->udp = NULL;
 		return;
@@ -349,10 +353,9 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 {
 	struct probe_spec specs[3];
-	size_t n = 0, first = p->nlinks;
+	size_t n = 0;
 	struct wakeup_bpf *s;
 	char why[160];
-	int ret;
 
 	if (tier == RT_TIER_TRACEPOINT && !p->ready) {
 		add_degraded(p, "wakeups unknown: raw_tracepoint/sk_data_ready did not attach (%s)",
@@ -394,15 +397,8 @@ static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 					 F_WAKEUP, true};
 	/* An interrupt inside the bracket can wake an unrelated sleeper on every tier. */
 	s->rodata->filter_waiters = true;
-	autoload_only(s->obj, specs, n);
-	ret = wakeup_bpf__load(s);
-	if (ret)
-		snprintf(why, sizeof(why), "failed to load BPF programs: %s", strerror(-ret));
-	else
-		ret = attach_specs(p, specs, n, why, sizeof(why));
-	if (ret) {
+	if (load_extra(p, s->skeleton, specs, n, why, sizeof(why))) {
 		add_degraded(p, "wakeups unknown: %s", why);
-		drop_links_from(p, first);
 		wakeup_bpf__destroy(s);
 		p->wakeup = NULL;
 		return;

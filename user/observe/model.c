@@ -109,18 +109,6 @@ struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n)
 	return r;
 }
 
-int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b)
-{
-	int c;
-
-	if ((c = CMP3(a->netns, b->netns)) || (c = CMP3(a->proto, b->proto)) ||
-	    (c = CMP3(a->family, b->family)))
-		return c;
-	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
-		return c;
-	return CMP3(a->port, b->port);
-}
-
 static int sock_sample_cmp(const void *key, const void *elem)
 {
 	const uint64_t *inode = key;

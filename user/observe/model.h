@@ -206,6 +206,5 @@ double rate_per_s(uint64_t now, uint64_t before, double interval_s);
 struct rt_wait_summary wait_summary(const uint64_t *now, const uint64_t *before);
 double wait_bucket_upper_us(unsigned int bucket);
 struct rt_imbalance imbalance_of(const uint64_t *counts, size_t n);
-int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b);
 
 #endif
