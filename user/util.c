@@ -76,6 +76,18 @@ const char *family_name(uint8_t family)
 	return family == AF_INET6 ? "inet6" : "inet";
 }
 
+const char *endpoint_str(uint8_t family, const uint8_t *addr, const char *dev, uint16_t port,
+			 char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool v6 = family == AF_INET6;
+
+	addr_str(family, addr, a, sizeof(a));
+	snprintf(buf, len, "%s%s%s%s%s:%u", v6 ? "[" : "", a, dev && *dev ? "%" : "",
+		 dev ? dev : "", v6 ? "]" : "", port);
+	return buf;
+}
+
 const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 {
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))

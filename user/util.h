@@ -52,5 +52,11 @@ const char *proto_name(uint8_t proto);
 const char *family_name(uint8_t family);
 /* "127.0.0.1", "::1" style formatting of a network-order address; buf of at least 48 bytes. */
 const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+/*
+ * A bound endpoint: "127.0.0.1:8080", "[::1]:8080", with the bound device when there is one
+ * ("127.0.0.1%lo:8080", "[::%lo]:8080"); buf of at least 80 bytes.
+ */
+const char *endpoint_str(uint8_t family, const uint8_t *addr, const char *dev, uint16_t port,
+			 char *buf, size_t len);
 
 #endif

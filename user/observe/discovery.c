@@ -286,10 +286,10 @@ static int wanted_ranges(struct rt_discovery *d, size_t first, size_t end, size_
 }
 
 /* Whether a filtered dump's socket is still the one out[] has (a UDP connect() moves it). */
+/* Still in the same group (and so at the same place in out[]): else a full scan sorts again. */
 static bool same_place(const struct rt_listener *a, const struct rt_listener *b)
 {
-	return a->netns == b->netns && a->proto == b->proto && a->family == b->family &&
-	       a->port == b->port && !memcmp(a->addr, b->addr, sizeof(a->addr));
+	return !listener_group_cmp(a, b) && !strcmp(a->bound_dev, b->bound_dev);
 }
 
 /*
@@ -334,8 +334,6 @@ static int refresh_run(struct rt_discovery *d, size_t first, size_t end, bool *f
 		o->queue = p->queue;
 		o->backlog = p->backlog;
 		o->drops = p->drops;
-		o->uid = p->uid;
-		o->bound_ifindex = p->bound_ifindex;
 		d->marks[k] = MARK_SEEN;
 	}
 	for (size_t k = first; k < end; k++) {

@@ -41,22 +41,30 @@ struct rt_listener {
 	int64_t drops; /* SK_MEMINFO_DROPS, or -1 when the kernel did not report it */
 	uint32_t uid;
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
+	char bound_dev[16]; /* its name in the socket's netns, "" when none (or not found) */
+	int8_t v6only; /* IPv6: IPV6_V6ONLY (1) or not (0); IPv4: -1 */
 	size_t nholders; /* processes/fds holding it, sorted by pid then fd */
 	const struct rt_holder *holders; /* owned by the discovery object, valid until next scan */
 };
 
-/* The order of groups (netns, proto, family, addr, port): 0 for sockets of one group. */
+/*
+ * The order of groups: 0 for sockets the kernel puts in one reuseport group. Besides netns,
+ * protocol, family, address and port, the kernel only groups sockets that agree on
+ * IPV6_V6ONLY, the bound device and the owner (reuseport_match(), inet_csk_bind_conflict()).
+ */
 static inline int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b)
 {
+#define RT_LCMP(f) ((a->f > b->f) - (a->f < b->f))
 	int c;
 
-	if ((c = (a->netns > b->netns) - (a->netns < b->netns)) ||
-	    (c = (a->proto > b->proto) - (a->proto < b->proto)) ||
-	    (c = (a->family > b->family) - (a->family < b->family)))
+	if ((c = RT_LCMP(netns)) || (c = RT_LCMP(proto)) || (c = RT_LCMP(family)))
 		return c;
 	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
 		return c;
-	return (a->port > b->port) - (a->port < b->port);
+	if ((c = RT_LCMP(port)) || (c = RT_LCMP(v6only)) || (c = RT_LCMP(bound_ifindex)))
+		return c;
+	return RT_LCMP(uid);
+#undef RT_LCMP
 }
 
 struct rt_discovery;

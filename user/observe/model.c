@@ -496,16 +496,26 @@ static int finish_group(struct rt_model *m, const struct rt_sample *s, double in
 	return 0;
 }
 
-/* The steering reusetop attached to the group of listener l, and l's member in it. */
+static const struct steer_member_stats *steered_member(const struct steer_group_stats *g,
+						       uint64_t inode);
+
+/*
+ * The steering reusetop attached to the group of listeners l[0..n): its pins name the group's
+ * address and port, and one of these sockets is among its members (a group bound to a device
+ * on the same address and port is another group).
+ */
 static const struct steer_group_stats *steering_of(const struct rt_sample *s,
-						   const struct rt_listener *l)
+						  const struct rt_listener *l, size_t n)
 {
 	for (size_t i = 0; i < s->nsteering; i++) {
 		const struct steer_group_stats *g = &s->steering[i];
 
-		if (g->netns == l->netns && g->proto == l->proto && g->family == l->family &&
-		    g->port == l->port && !memcmp(g->addr, l->addr, sizeof(g->addr)))
-			return g;
+		if (g->netns != l->netns || g->proto != l->proto || g->family != l->family ||
+		    g->port != l->port || memcmp(g->addr, l->addr, sizeof(g->addr)))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (steered_member(g, l[k].inode))
+				return g;
 	}
 	return NULL;
 }
@@ -585,9 +595,13 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 		g->proto = s->listeners[first].proto;
 		g->port = s->listeners[first].port;
 		memcpy(g->addr, s->listeners[first].addr, sizeof(g->addr));
+		g->v6only = s->listeners[first].v6only;
+		g->bound_ifindex = s->listeners[first].bound_ifindex;
+		memcpy(g->bound_dev, s->listeners[first].bound_dev, sizeof(g->bound_dev));
 		g->socks = &m->socks[first];
 		memset(g->socks, 0, (end - first) * sizeof(*g->socks));
-		g->steering = steering_of(s, &s->listeners[first]);
+		/* Pins name the address and port: a group bound elsewhere on them is not it. */
+		g->steering = steering_of(s, &s->listeners[first], end - first);
 		for (size_t i = first; i < end; i++) {
 			fill_socket(m, s, i, interval, &g->socks[g->nsocks]);
 			g->socks[g->nsocks].steered =

@@ -7,8 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -113,7 +116,7 @@ static ssize_t diag_recv(int sock, void *buf, size_t len)
 	}
 }
 
-/* Attributes after the inet_diag_msg: the drop counter from SK_MEMINFO. */
+/* Attributes after the inet_diag_msg: the drop counter from SK_MEMINFO, IPV6_V6ONLY. */
 static void parse_attrs(struct rt_listener *l, const struct nlmsghdr *nlh)
 {
 	const struct inet_diag_msg *m = NLMSG_DATA(nlh);
@@ -123,6 +126,8 @@ static void parse_attrs(struct rt_listener *l, const struct nlmsghdr *nlh)
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		uint32_t drops;
 
+		if (a->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(a) >= 1)
+			l->v6only = *(const uint8_t *)RTA_DATA(a) != 0;
 		if (a->rta_type != INET_DIAG_SKMEMINFO ||
 		    RTA_PAYLOAD(a) < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
 			continue;
@@ -155,6 +160,8 @@ static int add_listener(struct ls_vec *into, const struct nlmsghdr *nlh, uint64_
 	l->queue = m->idiag_rqueue;
 	l->backlog = m->idiag_wqueue;
 	l->drops = -1;
+	/* The kernel reports IPV6_V6ONLY for every IPv6 socket (INET_DIAG_SKV6ONLY). */
+	l->v6only = m->idiag_family == AF_INET6 ? 0 : -1;
 	l->uid = m->idiag_uid;
 	/* sk_bound_dev_if: the kernel reports it here, there is no attribute for it. */
 	l->bound_ifindex = m->id.idiag_if;
@@ -219,6 +226,8 @@ int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t ne
 	uint32_t seq = ++d->seq;
 	int err = diag_request(sock, seq, family, proto, r, nr);
 
+	size_t first = into->n;
+
 	while (!err) {
 		ssize_t n = diag_recv(sock, d->buf, RECV_BUF_LEN);
 
@@ -226,7 +235,17 @@ int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t ne
 			return (int)n;
 		err = parse_batch(d, into, (size_t)n, seq, netns, proto);
 	}
-	return err < 0 ? err : 0;
+	if (err < 0)
+		return err;
+	/* Device names are the netns's own: ask through a socket that lives there. */
+	for (size_t i = first; i < into->n; i++) {
+		struct rt_listener *l = &into->v[i];
+		struct ifreq ifr = {.ifr_ifindex = (int)l->bound_ifindex};
+
+		if (l->bound_ifindex && !ioctl(sock, SIOCGIFNAME, &ifr))
+			snprintf(l->bound_dev, sizeof(l->bound_dev), "%s", ifr.ifr_name);
+	}
+	return 0;
 }
 
 static int dump_netns(struct rt_discovery *d, const struct ns_entry *e)

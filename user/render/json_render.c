@@ -269,6 +269,20 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 		json_string(w, "addr", addr_str(g->family, g->addr, addr, sizeof(addr)));
 	json_uint(w, "port", g->port);
 	json_uint(w, "netns", g->netns);
+	if (g->bound_ifindex) {
+		json_uint(w, "bound_ifindex", g->bound_ifindex);
+		if (g->bound_dev[0])
+			json_string(w, "bound_dev", g->bound_dev);
+		else
+			json_null(w, "bound_dev");
+	} else {
+		json_null(w, "bound_ifindex");
+		json_null(w, "bound_dev");
+	}
+	if (g->v6only >= 0)
+		json_bool(w, "v6only", g->v6only);
+	else
+		json_null(w, "v6only");
 	json_uint(w, "members", g->nsocks);
 	steering_json(w, g);
 	counter(w, "enqueued", has_enqueued(&v->features, g->proto), g->enqueued);
@@ -330,6 +344,8 @@ struct group_text {
 	uint8_t family, proto;
 	uint8_t addr[16];
 	uint16_t port;
+	int8_t v6only;
+	uint32_t bound_ifindex;
 	bool valid; /* the text is complete (no allocation failed) */
 	struct json_fingerprint fp;
 	struct json_buf text;
@@ -384,7 +400,10 @@ static int group_text_cmp(const struct group_text *t, const struct rt_group_view
 		return c;
 	if ((c = memcmp(t->addr, g->addr, sizeof(t->addr))))
 		return c;
-	return (t->port > g->port) - (t->port < g->port);
+	if ((c = (t->port > g->port) - (t->port < g->port)) ||
+	    (c = (t->v6only > g->v6only) - (t->v6only < g->v6only)))
+		return c;
+	return (t->bound_ifindex > g->bound_ifindex) - (t->bound_ifindex < g->bound_ifindex);
 }
 
 /*
@@ -415,8 +434,12 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 			return &t->text;
 		}
 	} else {
-		*t = (struct group_text){
-			.netns = g->netns, .family = g->family, .proto = g->proto, .port = g->port};
+		*t = (struct group_text){.netns = g->netns,
+					 .family = g->family,
+					 .proto = g->proto,
+					 .port = g->port,
+					 .v6only = g->v6only,
+					 .bound_ifindex = g->bound_ifindex};
 		memcpy(t->addr, g->addr, sizeof(t->addr));
 	}
 	t->fp = fp;

@@ -66,7 +66,11 @@ static void label_uint(FILE *f, bool *first, const char *name, unsigned long lon
 	label(f, first, name, buf);
 }
 
-/* proto, family, addr, port, netns: what identifies a group. */
+/*
+ * proto, family, addr, port, netns: what identifies a group; and, only where they are set (so
+ * that the usual series keep their labels), the bound device and IPV6_V6ONLY, which make
+ * another group on the same address and port.
+ */
 static void group_labels(FILE *f, bool *first, const struct rt_group_view *g)
 {
 	char addr[64];
@@ -76,6 +80,14 @@ static void group_labels(FILE *f, bool *first, const struct rt_group_view *g)
 	label(f, first, "addr", addr_str(g->family, g->addr, addr, sizeof(addr)));
 	label_uint(f, first, "port", g->port);
 	label_uint(f, first, "netns", g->netns);
+	if (g->bound_ifindex) {
+		if (g->bound_dev[0])
+			label(f, first, "dev", g->bound_dev);
+		else
+			label_uint(f, first, "dev", g->bound_ifindex);
+	}
+	if (g->v6only > 0)
+		label(f, first, "v6only", "1");
 }
 
 /* A socket's series: its group's labels, its inode, and its owner (the process serving it). */

@@ -107,13 +107,12 @@ static void draw_group(const struct tui *t, int y, const struct rt_group_view *g
 	double wpc = isfinite(g->interval_wakeups_per_conn) ? g->interval_wakeups_per_conn
 							    : g->wakeups_per_conn;
 	struct piece p[10] = {};
-	char addr[64], rate[32], line[LINE_LEN];
+	char addr[96], rate[32], line[LINE_LEN];
 	size_t n = 0;
 
-	addr_str(g->family, g->addr, addr, sizeof(addr));
-	add_piece(p, &n, 0, "%s %s%s%s:%u", g->proto == IPPROTO_UDP ? "UDP" : "TCP",
-		  g->family == AF_INET6 ? "[" : "", addr, g->family == AF_INET6 ? "]" : "",
-		  g->port);
+	endpoint_str(g->family, g->addr, g->bound_dev, g->port, addr, sizeof(addr));
+	add_piece(p, &n, 0, "%s %s%s", g->proto == IPPROTO_UDP ? "UDP" : "TCP", addr,
+		  g->v6only > 0 ? " v6only" : "");
 	add_piece(p, &n, 2, "members %zu", g->nsocks);
 	add_piece(p, &n, 0, "conn/s %s", fmt_rate(rate, sizeof(rate), g->enqueued_rate, 1));
 	add_piece(p, &n, 4, "acc/s %s", fmt_rate(rate, sizeof(rate), g->accepted_rate, 1));

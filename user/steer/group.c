@@ -105,14 +105,14 @@ bool still_member(struct ctx *c, const struct group *g, const struct member *m)
 
 /* ---- finding the group and taking its sockets -------------------------------------------- */
 
-static void group_names(struct group *g)
+static void group_names(struct group *g, const char *dev)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], e[96];
 
+	endpoint_str(g->family, g->addr, dev, g->port, e, sizeof(e));
+	snprintf(g->name, sizeof(g->name), "%s %s (netns %llu)", proto_name(g->proto), e,
+		 (unsigned long long)g->netns);
 	addr_str(g->family, g->addr, a, sizeof(a));
-	snprintf(g->name, sizeof(g->name),
-		 g->family == AF_INET6 ? "%s [%s]:%u (netns %llu)" : "%s %s:%u (netns %llu)",
-		 proto_name(g->proto), a, g->port, (unsigned long long)g->netns);
 	/* bpffs refuses names with dots: 127.0.0.1 becomes 127_0_0_1. */
 	for (char *d = a; *d; d++)
 		if (*d == '.')
@@ -198,6 +198,22 @@ static int group_not_found(struct ctx *c)
 	return NOT_FOUND;
 }
 
+/* Why two sockets on one address and port are in different reuseport groups, for a message. */
+static const char *split_reason(const struct rt_listener *a, const struct rt_listener *b, char *buf,
+				size_t len)
+{
+	if (a->v6only != b->v6only)
+		return "IPV6_V6ONLY set on some and not on others";
+	if (a->bound_ifindex != b->bound_ifindex) {
+		snprintf(buf, len, "bound to different devices (%s and %s)",
+			 a->bound_ifindex ? (a->bound_dev[0] ? a->bound_dev : "?") : "none",
+			 b->bound_ifindex ? (b->bound_dev[0] ? b->bound_dev : "?") : "none");
+		return buf;
+	}
+	snprintf(buf, len, "owned by different users (uid %u and %u)", a->uid, b->uid);
+	return buf;
+}
+
 /*
  * Which group the options name among the sockets ls[0..n): its address in g, how many sockets
  * it has in *ncand. FOUND, NOT_FOUND, or -1 when the options do not name one group.
@@ -208,7 +224,7 @@ static int match_group(struct ctx *c, const struct rt_listener *ls, size_t n, st
 	const struct steer_options *o = c->o;
 	const struct rt_listener *first = NULL;
 	uint64_t other_netns = 0;
-	char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN];
+	char a1[INET6_ADDRSTRLEN], a2[96];
 
 	for (size_t i = 0; i < n; i++) {
 		const struct rt_listener *l = &ls[i];
@@ -229,6 +245,13 @@ static int match_group(struct ctx *c, const struct rt_listener *ls, size_t n, st
 				    proto_name(o->proto), o->port,
 				    addr_str(first->family, first->addr, a1, sizeof(a1)),
 				    addr_str(l->family, l->addr, a2, sizeof(a2)));
+		else if (listener_group_cmp(first, l))
+			return fail(c, RT_EXIT_USAGE,
+				    "%s %s port %u holds several reuseport groups, %s: reusetop "
+				    "steers one group at a time",
+				    proto_name(o->proto),
+				    addr_str(first->family, first->addr, a1, sizeof(a1)), o->port,
+				    split_reason(first, l, a2, sizeof(a2)));
 		(*ncand)++;
 	}
 	if (!first)
@@ -244,7 +267,7 @@ static int match_group(struct ctx *c, const struct rt_listener *ls, size_t n, st
 	g->family = first->family;
 	g->port = first->port;
 	memcpy(g->addr, first->addr, 16);
-	group_names(g);
+	group_names(g, first->bound_dev);
 	return FOUND;
 }
 
@@ -378,8 +401,9 @@ static int probe_members(struct ctx *c, struct group *g)
 		}
 		if (m->probe.group != g->m[0].probe.group)
 			return fail(c, RT_EXIT_USAGE,
-				    "the sockets on %s form several reuseport groups (different "
-				    "users or devices): reusetop cannot steer them as one",
+				    "the kernel keeps the sockets on %s in several reuseport groups "
+				    "(they changed since they were listed): reusetop cannot steer them "
+				    "as one",
 				    g->name);
 	}
 	return 0;

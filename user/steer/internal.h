@@ -54,7 +54,7 @@ struct group {
 	uint8_t proto, family;
 	uint16_t port;
 	uint8_t addr[16];
-	char name[96]; /* "tcp 127.0.0.1:8080 (netns N)" */
+	char name[160]; /* "tcp 127.0.0.1:8080 (netns N)" */
 	char pindir[160];
 	struct member m[STEER_MAX_MEMBERS];
 	size_t n;
