@@ -113,6 +113,8 @@ struct opts {
 	int slow_worker; /* -1: none */
 	long slow_ms;
 	bool cbpf; /* a classic BPF program on the reuseport group (the hash still chooses) */
+	bool dual_stack; /* IPv6 sockets without IPV6_V6ONLY (the default sets it) */
+	const char *device; /* SO_BINDTODEVICE, NULL: none */
 	const char *stats;
 	const char *ready;
 };
@@ -210,11 +212,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --mode MODE --workers N\n"
 		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B] [--rcvbuf BYTES]\n"
-		"       [--slow-worker I --slow-ms MS] [--cbpf] [--stats FILE] [--ready FILE]\n"
+		"       [--slow-worker I --slow-ms MS] [--cbpf] [--dual-stack] [--device DEV]\n"
+		"       [--stats FILE] [--ready FILE]\n"
 		"modes: reuseport accept epoll epoll-exclusive handoff (N forked workers)\n"
 		"       reuseport-threads accept-threads epoll-threads (N threads)\n",
 		PROG);
 }
+
+static int check_args(struct opts *o, long slow_worker);
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -229,6 +234,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"slow-worker", required_argument, NULL, 's'},
 		{"slow-ms", required_argument, NULL, 'S'},
 		{"cbpf", no_argument, NULL, 'C'},
+		{"dual-stack", no_argument, NULL, 'D'},
+		{"device", required_argument, NULL, 'd'},
 		{"stats", required_argument, NULL, 'o'},
 		{"ready", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -294,6 +301,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'C':
 			o->cbpf = true;
 			break;
+		case 'D':
+			o->dual_stack = true;
+			break;
+		case 'd':
+			o->device = optarg;
+			break;
 		case 'o':
 			o->stats = optarg;
 			break;
@@ -317,6 +330,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			"failed to parse arguments: --mode, --workers and --port are required");
 		return -EINVAL;
 	}
+	return check_args(o, slow_worker);
+}
+
+/* The options that go together, or with some modes only. */
+static int check_args(struct opts *o, long slow_worker)
+{
 	if ((slow_worker >= 0) != (o->slow_ms >= 0)) {
 		rig_log(PROG, "failed to parse arguments: --slow-worker and --slow-ms go together");
 		return -EINVAL;
@@ -342,7 +361,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 static int open_socket(const struct server *s, bool reuseport)
 {
 	int type = s->o.udp ? SOCK_DGRAM : SOCK_STREAM;
-	int fd, one = 1, err;
+	int fd, one = 1, v6only, err;
 	const char *what;
 
 	fd = socket(s->sa.ss_family, type | SOCK_CLOEXEC, 0);
@@ -361,8 +380,13 @@ static int open_socket(const struct server *s, bool reuseport)
 	if (s->o.rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->o.rcvbuf, sizeof(s->o.rcvbuf)))
 		goto err;
 	what = "set IPV6_V6ONLY";
+	v6only = !s->o.dual_stack;
 	if (s->sa.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
+		goto err;
+	what = "set SO_BINDTODEVICE";
+	if (s->o.device && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, s->o.device,
+				      (socklen_t)strlen(s->o.device) + 1))
 		goto err;
 	what = "bind";
 	if (bind(fd, (const struct sockaddr *)&s->sa, s->salen))

@@ -505,7 +505,7 @@ static const struct steer_member_stats *steered_member(const struct steer_group_
  * on the same address and port is another group).
  */
 static const struct steer_group_stats *steering_of(const struct rt_sample *s,
-						  const struct rt_listener *l, size_t n)
+						   const struct rt_listener *l, size_t n)
 {
 	for (size_t i = 0; i < s->nsteering; i++) {
 		const struct steer_group_stats *g = &s->steering[i];

@@ -400,11 +400,12 @@ static int probe_members(struct ctx *c, struct group *g)
 			continue;
 		}
 		if (m->probe.group != g->m[0].probe.group)
-			return fail(c, RT_EXIT_USAGE,
-				    "the kernel keeps the sockets on %s in several reuseport groups "
-				    "(they changed since they were listed): reusetop cannot steer them "
-				    "as one",
-				    g->name);
+			return fail(
+				c, RT_EXIT_USAGE,
+				"the kernel keeps the sockets on %s in several reuseport groups "
+				"(they changed since they were listed): reusetop cannot steer them "
+				"as one",
+				g->name);
 	}
 	return 0;
 }
