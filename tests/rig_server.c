@@ -68,7 +68,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
 #include <linux/filter.h>
+#include <sys/syscall.h>
 
 #include "rig_common.h"
 
@@ -113,6 +115,7 @@ struct opts {
 	int slow_worker; /* -1: none */
 	long slow_ms;
 	bool cbpf; /* a classic BPF program on the reuseport group (the hash still chooses) */
+	bool ebpf_filter; /* an eBPF socket filter on the group, as the kernel's reuseport_bpf test */
 	bool dual_stack; /* IPv6 sockets without IPV6_V6ONLY (the default sets it) */
 	const char *device; /* SO_BINDTODEVICE, NULL: none */
 	const char *stats;
@@ -212,7 +215,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --mode MODE --workers N\n"
 		"       --port P [--addr ADDR] [--proto tcp|udp] [--backlog B] [--rcvbuf BYTES]\n"
-		"       [--slow-worker I --slow-ms MS] [--cbpf] [--dual-stack] [--device DEV]\n"
+		"       [--slow-worker I --slow-ms MS] [--cbpf] [--ebpf-filter] [--dual-stack]\n"
+		"       [--device DEV]\n"
 		"       [--stats FILE] [--ready FILE]\n"
 		"modes: reuseport accept epoll epoll-exclusive handoff (N forked workers)\n"
 		"       reuseport-threads accept-threads epoll-threads (N threads)\n",
@@ -235,6 +239,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"slow-ms", required_argument, NULL, 'S'},
 		{"cbpf", no_argument, NULL, 'C'},
 		{"dual-stack", no_argument, NULL, 'D'},
+		{"ebpf-filter", no_argument, NULL, 'E'},
 		{"device", required_argument, NULL, 'd'},
 		{"stats", required_argument, NULL, 'o'},
 		{"ready", required_argument, NULL, 'r'},
@@ -304,6 +309,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'D':
 			o->dual_stack = true;
 			break;
+		case 'E':
+			o->ebpf_filter = true;
+			break;
 		case 'd':
 			o->device = optarg;
 			break;
@@ -346,8 +354,9 @@ static int check_args(struct opts *o, long slow_worker)
 		return -EINVAL;
 	}
 	o->slow_worker = slow_worker;
-	if (o->cbpf && o->mode != MODE_REUSEPORT) {
-		rig_log(PROG, "failed to parse arguments: --cbpf needs --mode reuseport");
+	if ((o->cbpf || o->ebpf_filter) && o->mode != MODE_REUSEPORT) {
+		rig_log(PROG, "failed to parse arguments: --cbpf and --ebpf-filter need --mode "
+			      "reuseport");
 		return -EINVAL;
 	}
 	if (o->udp && base_mode(o->mode) != MODE_REUSEPORT) {
@@ -355,6 +364,33 @@ static int check_args(struct opts *o, long slow_worker)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * --ebpf-filter: an eBPF socket filter (BPF_PROG_TYPE_SOCKET_FILTER) returning an index past the
+ * group's sockets, attached with SO_ATTACH_REUSEPORT_EBPF, as the kernel's reuseport_bpf test
+ * does: the hash still chooses, but the group has an eBPF program that is not sk_reuseport.
+ */
+static int attach_ebpf_filter(int fd)
+{
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	union bpf_attr attr = {
+		.prog_type = BPF_PROG_TYPE_SOCKET_FILTER,
+		.insn_cnt = 2,
+		.insns = (uint64_t)(uintptr_t)insns,
+		.license = (uint64_t)(uintptr_t) "GPL",
+	};
+	int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)), err = 0;
+
+	if (prog < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog, sizeof(prog)))
+		err = -1;
+	close(prog);
+	return err;
 }
 
 /* A bound socket (listening for TCP) on the configured address; the fd or -1 after saying why. */
@@ -406,6 +442,9 @@ static int open_socket(const struct server *s, bool reuseport)
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)))
 			goto err;
 	}
+	what = "attach an eBPF socket filter on";
+	if (reuseport && s->o.ebpf_filter && attach_ebpf_filter(fd))
+		goto err;
 	return fd;
 err:
 	err = errno;

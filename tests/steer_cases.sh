@@ -611,6 +611,29 @@ case_steer_help() {
 	"$REUSETOP" --help | grep -q "reusetop steer" || fail_because "main help does not mention steer"
 }
 
+# Program types as the kernel knows them: an eBPF socket filter (what the kernel's reuseport_bpf
+# test attaches) is not classic BPF; a classic one has no id.
+case_steer_program_types() {
+	local json port=8499
+	st_begin || return 1
+	start_rig e --mode reuseport --workers 2 --port $port --ebpf-filter || return 1
+	json=$(st_show --port $port) || return 1
+	jq -e '.program.type == "socket_filter" and .program.id > 0 and
+		.program.owner == "foreign" and .policy == null' <<<"$json" >/dev/null ||
+		fail_because "eBPF socket filter shown as $(jq -c .program <<<"$json")" || return 1
+	"$REUSETOP" steer --netns "$NETNS_INODE" --port $port --show >"$CASE_DIR/show.txt" 2>&1 &&
+		grep -q "program: id [0-9]*, .*(eBPF socket filter), not attached by reusetop" \
+			"$CASE_DIR/show.txt" || fail_because "--show: $(cat "$CASE_DIR/show.txt")" || return 1
+	st_fails 2 "did not attach (id [0-9]*, .*, eBPF socket filter)" --port $port \
+		--policy roundrobin || return 1
+	stop_rig e || return 1
+	start_rig c --mode reuseport --workers 2 --port $port --cbpf || return 1
+	json=$(st_show --port $port) || return 1
+	jq -e '.program.type == "classic_bpf" and .program.id == 0 and
+		.program.attach_type == null' <<<"$json" >/dev/null ||
+		fail_because "classic BPF shown as $(jq -c .program <<<"$json")"
+}
+
 steer_cases() {
 	run_case "steer roundrobin, TCP IPv4: 400 connections over 4 members are exactly 100 each" \
 		st_split_case tcp 127.0.0.1 "100 100 100 100" --policy roundrobin
@@ -639,6 +662,8 @@ steer_cases() {
 	run_case "steer leaves the server untouched and keeps no socket of it" case_steer_server_untouched
 	run_case "steer a second time under load: no connection escapes the policy" \
 		case_steer_second_steer_atomic
+	run_case "steer --show names program types: eBPF socket filter, classic BPF" \
+		case_steer_program_types
 	run_case "steer refuses a foreign program without --force, replaces it with" \
 		case_steer_foreign_program
 	run_case "steer bad input: one-line error, exit 2, nothing attached" case_steer_bad_input

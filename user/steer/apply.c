@@ -55,10 +55,10 @@ static int check_owner(struct apply *a)
 			    "%s: another program (id %u, %s) replaced reusetop's", g->name,
 			    g->prog_id, g->prog_name);
 	return fail(a->c, RT_EXIT_USAGE,
-		    "%s has a steering program reusetop did not attach (id %u, %s%s): "
+		    "%s has a steering program reusetop did not attach (id %u, %s, %s): "
 		    "--force replaces it",
 		    g->name, g->prog_id, g->prog_name[0] ? g->prog_name : "no name",
-		    g->prog_type != BPF_PROG_TYPE_SK_REUSEPORT ? ", classic BPF" : "");
+		    program_kind_text(g));
 }
 
 /* The command line's policy (round 0), else the pinned one; and what it needs. */

@@ -531,6 +531,34 @@ int check_refs(struct ctx *c, const struct group *g, const struct steer_ref *ref
 
 /* ---- the group's program ----------------------------------------------------------------- */
 
+const char *program_kind(const struct group *g)
+{
+	if (!g->has_prog)
+		return NULL;
+	if (!g->prog_id)
+		return "classic_bpf";
+	if (g->prog_type == BPF_PROG_TYPE_SK_REUSEPORT)
+		return "sk_reuseport";
+	if (g->prog_type == BPF_PROG_TYPE_SOCKET_FILTER)
+		return "socket_filter";
+	return "other";
+}
+
+const char *program_kind_text(const struct group *g)
+{
+	const char *kind = program_kind(g);
+
+	if (!kind)
+		return "none";
+	if (!strcmp(kind, "classic_bpf"))
+		return "classic BPF";
+	if (!strcmp(kind, "socket_filter"))
+		return "eBPF socket filter";
+	if (!strcmp(kind, "sk_reuseport"))
+		return "sk_reuseport program";
+	return "BPF program of another type";
+}
+
 int attach_prog(int sockfd, int progfd)
 {
 	return setsockopt(sockfd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &progfd, sizeof(progfd))

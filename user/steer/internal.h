@@ -119,6 +119,15 @@ bool ref_matches(const struct steer_ref *r, const struct group *g, const struct 
 int check_refs(struct ctx *c, const struct group *g, const struct steer_ref *refs, size_t n,
 	       const char *opt);
 
+/*
+ * The kind of the group's program as the kernel knows it: "classic_bpf" (SO_ATTACH_REUSEPORT_CBPF,
+ * converted by the kernel: no id), "socket_filter" (an eBPF socket filter attached with
+ * SO_ATTACH_REUSEPORT_EBPF), "sk_reuseport", or "other"; NULL without a program.
+ */
+const char *program_kind(const struct group *g);
+/* The same for people: "classic BPF", "eBPF socket filter", "sk_reuseport program"... */
+const char *program_kind_text(const struct group *g);
+
 /* The group's program, through any member: attach (replaces atomically) or detach. -errno. */
 int attach_prog(int sockfd, int progfd);
 int detach_prog(int sockfd);

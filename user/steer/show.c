@@ -34,7 +34,7 @@ struct show_view {
 	char addr[INET6_ADDRSTRLEN];
 	bool ours; /* the group's program is the one our pins describe */
 	bool classic; /* a classic BPF program (SO_ATTACH_REUSEPORT_CBPF) */
-	const char *prog_type; /* "sk_reuseport", "socket_filter", "other" */
+	const char *prog_type; /* program_kind() */
 	const char *attach_type; /* "select_or_migrate", "select", NULL */
 	/* With ours: */
 	const char *policy;
@@ -52,15 +52,6 @@ static const char *attach_type_name(uint32_t t)
 	return NULL;
 }
 
-static const char *prog_type_name(uint32_t t)
-{
-	if (t == BPF_PROG_TYPE_SK_REUSEPORT)
-		return "sk_reuseport";
-	if (t == BPF_PROG_TYPE_SOCKET_FILTER)
-		return "socket_filter";
-	return "other";
-}
-
 static void build_view(const struct group *g, const struct pinned *p, struct show_view *v)
 {
 	uint32_t zero = 0;
@@ -69,8 +60,8 @@ static void build_view(const struct group *g, const struct pinned *p, struct sho
 	v->g = g;
 	addr_str(g->family, g->addr, v->addr, sizeof(v->addr));
 	v->ours = p->exists && g->prog_id && p->info.prog_id == g->prog_id;
-	v->classic = g->has_prog && g->prog_type != BPF_PROG_TYPE_SK_REUSEPORT;
-	v->prog_type = prog_type_name(g->prog_type);
+	v->classic = g->has_prog && !g->prog_id;
+	v->prog_type = program_kind(g);
 	v->attach_type = v->classic ? NULL : attach_type_name(g->attach_type);
 	if (v->ours) {
 		v->policy = steer_policy_name(p->info.policy);
@@ -129,7 +120,7 @@ static void program_plain(const struct show_view *v)
 		printf("  program: classic BPF (SO_ATTACH_REUSEPORT_CBPF), not reusetop's\n");
 	else
 		printf("  program: id %u, %s (%s), not attached by reusetop\n", g->prog_id,
-		       g->prog_name[0] ? g->prog_name : "no name", v->prog_type);
+		       g->prog_name[0] ? g->prog_name : "no name", program_kind_text(g));
 	if (v->ours)
 		printf("  fallbacks to the kernel's hash: %llu\n",
 		       (unsigned long long)v->fallbacks);
@@ -143,7 +134,7 @@ static void program_json(struct json_writer *w, const struct show_view *v)
 		json_object_begin(w, "program");
 		json_uint(w, "id", g->prog_id);
 		json_string(w, "name", g->prog_name);
-		json_string(w, "type", v->classic ? "classic_bpf" : v->prog_type);
+		json_string(w, "type", v->prog_type);
 		if (v->attach_type)
 			json_string(w, "attach_type", v->attach_type);
 		else
