@@ -129,7 +129,9 @@ st_split_case() {
 	local proto=$1 addr=$2 expected=$3 json i n want args=() a I=()
 	shift 3
 	st_begin || return 1
-	start_rig rig --mode reuseport --workers 4 --proto "$proto" --addr "$addr" --port $ST_PORT || return 1
+	# A backlog no burst fills: a dropped SYN would be selected again (case_steer_rr_rounds).
+	start_rig rig --mode reuseport --workers 4 --proto "$proto" --addr "$addr" --port $ST_PORT \
+		--backlog 4096 || return 1
 	read -r -a W <<<"$(st_workers rig)"
 	[ "${#W[@]}" = 4 ] || fail_because "want 4 workers: ${W[*]}" || return 1
 	json=$(st_show --port $ST_PORT --proto "$proto") || return 1
@@ -634,6 +636,35 @@ case_steer_program_types() {
 		fail_because "classic BPF shown as $(jq -c .program <<<"$json")"
 }
 
+# Selections count SYNs: one the kernel drops after the policy chose (the member's accept queue
+# full) is selected again when the client retransmits it, and lands one rotation further. With
+# a backlog no burst can fill, roundrobin from one CPU is exact every time: 50 rounds of 400.
+case_steer_rr_rounds() {
+	local prev now d round total
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --port $ST_PORT --backlog 4096 || return 1
+	read -r -a W <<<"$(st_workers rig)"
+	st_ok --port $ST_PORT --policy roundrobin || return 1
+	prev=$(st_show --port $ST_PORT | jq -c '[.members[] | {inode, selected, drops}]') || return 1
+	for round in $(seq 50); do
+		st_client tcp 127.0.0.1 400 --cpu 0 || return 1
+		now=$(st_show --port $ST_PORT | jq -c '[.members[] | {inode, selected, drops}]') ||
+			return 1
+		d=$(jq -n -c --argjson a "$prev" --argjson b "$now" \
+			'[range(0; $b | length) as $i | $b[$i].selected - $a[$i].selected]')
+		[ "$d" = "[100,100,100,100]" ] ||
+			fail_because "round $round: selections $d, members then $prev, now $now" || return 1
+		prev=$now
+	done
+	jq -e 'all(.[]; .drops == 0)' <<<"$now" >/dev/null || fail_because "drops: $now" || return 1
+	st_ok --port $ST_PORT --detach || return 1
+	stop_rig rig || return 1
+	for w in "${W[@]}"; do
+		total=$(st_accepted "$CASE_DIR/rig.stats" "$w")
+		[ "$total" = 5000 ] || fail_because "worker $w accepted $total of 20000, want 5000" || return 1
+	done
+}
+
 steer_cases() {
 	run_case "steer roundrobin, TCP IPv4: 400 connections over 4 members are exactly 100 each" \
 		st_split_case tcp 127.0.0.1 "100 100 100 100" --policy roundrobin
@@ -662,6 +693,8 @@ steer_cases() {
 	run_case "steer leaves the server untouched and keeps no socket of it" case_steer_server_untouched
 	run_case "steer a second time under load: no connection escapes the policy" \
 		case_steer_second_steer_atomic
+	run_case "steer roundrobin, 50 rounds of 400 connections from one CPU: 100 each every round" \
+		case_steer_rr_rounds
 	run_case "steer --show names program types: eBPF socket filter, classic BPF" \
 		case_steer_program_types
 	run_case "steer refuses a foreign program without --force, replaces it with" \

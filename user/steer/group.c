@@ -304,6 +304,7 @@ static void set_owner(const struct group *g, const struct rt_listener *l, struct
 	m->fd = o.fd;
 	memcpy(m->comm, o.comm, sizeof(m->comm));
 	m->shared = l->nholders && l->holders[0].pid != l->holders[l->nholders - 1].pid;
+	m->drops = l->drops;
 }
 
 /*

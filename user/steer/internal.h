@@ -38,6 +38,11 @@ struct member {
 	char comm[RT_COMM_LEN];
 	enum rt_owner_source owner;
 	bool shared; /* other processes hold it too */
+	/*
+	 * The socket's drop counter (-1: unknown). A SYN dropped after the policy chose this member
+	 * (its accept queue was full) is selected again when the client retransmits it.
+	 */
+	int64_t drops;
 	int holders[MAX_HOLDERS]; /* every pid holding it, for MEMBER=PID */
 	size_t nholders;
 	int dupfd; /* our copy; -1 once closed */

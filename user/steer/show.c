@@ -159,23 +159,26 @@ static void program_json(struct json_writer *w, const struct show_view *v)
 
 static void members_plain(const struct show_view *v)
 {
-	printf("  %4s %-12s %-8s %5s %-16s %6s %-8s %10s %9s %7s\n", "SLOT", "INODE", "PID", "FD",
-	       "COMM", "WEIGHT", "STATE", "SELECTED", "MIGRATED", "FAILED");
+	printf("  %4s %-12s %-8s %5s %-16s %6s %-8s %10s %9s %7s %7s\n", "SLOT", "INODE", "PID",
+	       "FD", "COMM", "WEIGHT", "STATE", "SELECTED", "MIGRATED", "FAILED", "DROPS");
 	for (size_t i = 0; i < v->g->n; i++) {
 		const struct member_view *mv = &v->members[i];
 		const struct member *m = mv->m;
+		char drops[24] = "-";
 
+		if (m->drops >= 0)
+			snprintf(drops, sizeof(drops), "%lld", (long long)m->drops);
 		if (mv->known)
-			printf("  %4u %-12llu %-8d %5d %-16s %6u %-8s %10llu %9llu %7llu\n",
+			printf("  %4u %-12llu %-8d %5d %-16s %6u %-8s %10llu %9llu %7llu %7s\n",
 			       mv->slot, (unsigned long long)m->inode, m->pid, m->fd, m->comm,
 			       mv->weight, mv->drained ? "drained" : "active",
 			       (unsigned long long)mv->counters[0],
 			       (unsigned long long)mv->counters[1],
-			       (unsigned long long)mv->counters[2]);
+			       (unsigned long long)mv->counters[2], drops);
 		else
-			printf("  %4s %-12llu %-8d %5d %-16s %6s %-8s %10s %9s %7s\n", "-",
+			printf("  %4s %-12llu %-8d %5d %-16s %6s %-8s %10s %9s %7s %7s\n", "-",
 			       (unsigned long long)m->inode, m->pid, m->fd, m->comm, "-",
-			       v->ours ? "new" : "-", "-", "-", "-");
+			       v->ours ? "new" : "-", "-", "-", "-", drops);
 	}
 }
 
@@ -194,6 +197,10 @@ static void members_json(struct json_writer *w, const struct show_view *v)
 		else
 			json_null(w, "slot");
 		json_uint(w, "inode", mv->m->inode);
+		if (mv->m->drops >= 0)
+			json_int(w, "drops", mv->m->drops);
+		else
+			json_null(w, "drops");
 		json_int(w, "pid", mv->m->pid);
 		if (mv->m->fd >= 0)
 			json_int(w, "fd", mv->m->fd);
