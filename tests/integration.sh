@@ -191,6 +191,29 @@ case_groups_kernel_keys() {
 		fail_because "rig counts: $(cat "$CASE_DIR"/*.stats | jq -c -s 'map({pid, accepted})')"
 }
 
+# A process that enters a new netns and binds a little later: its listener is listed within an
+# interval or two, not after the next full scan (5 s).
+case_new_netns_late_bind() {
+	local port=8311 t0 t1 found=""
+	start_reusetop -d 0.25 -P $port || return 1
+	make_netns || return 1
+	ns_exec
+	"${NS_EXEC[@]}" sh -c "sleep 1.5; exec $RIG_SERVER --mode reuseport --workers 2 --port $port \
+		--stats $CASE_DIR/a.stats --ready $CASE_DIR/a.ready" >"$CASE_DIR/a.out" 2>&1 &
+	PIDS_TO_STOP+=("$!")
+	wait_for_file "$CASE_DIR/a.ready" 10 || return 1
+	t0=$(date +%s.%N)
+	for _ in $(seq 60); do
+		[ "$(groups_here "$(last_json "$CASE_DIR/rt.json")" | jq length)" = 1 ] && found=1 && break
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	[ -n "$found" ] || fail_because "not listed 3 s after the bind" || return 1
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 1.0) }' ||
+		fail_because "listed $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s after the bind" || return 1
+	stop_reusetop
+}
+
 case_pid_filter() {
 	local json pid port=8303
 	make_netns || return 1
@@ -397,6 +420,8 @@ integration_cases() {
 		case_groups_kernel_keys
 	run_case "filter: -p shows only groups the process takes part in" case_pid_filter
 	run_case "sockets of an exited server leave the view" case_stale_sockets_leave
+	run_case "a listener bound just after its process entered a new netns is listed at once" \
+		case_new_netns_late_bind
 	run_case "batch output with -n stops after N intervals" case_batch_and_iterations
 	run_case "batch output: each acceptor with the socket (inode, fd) it accepts from" \
 		case_batch_acceptors

@@ -405,6 +405,32 @@ int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_
 	return 0;
 }
 
+/*
+ * A process that just entered a new netns binds its sockets after the scan that found the
+ * netns: namespaces younger than a full scan's period are dumped whole every refresh, and a
+ * socket there that out[] lacks asks for a full scan (*full). Cheap: only young namespaces.
+ */
+static int young_netns_news(struct rt_discovery *d, bool *full)
+{
+	uint64_t now = mono_ns();
+	int err;
+
+	for (size_t i = 1; i < d->nns && !*full; i++) {
+		const struct ns_entry *e = &d->ns[i];
+
+		if (e->diag < 0 || now - e->added_ns >= FULL_SCAN_MAX_AGE_NS)
+			continue;
+		d->part.n = 0;
+		/* A netns going away meanwhile is the full scan's business. */
+		if ((err = dump_netns(d, e, &d->part)))
+			return err == -ENOMEM ? err : 0;
+		for (size_t k = 0; k < d->part.n && !*full; k++)
+			*full = d->part.v[k].inode && out_pos(d, d->part.v[k].inode) < 0 &&
+				!ignored(d, d->part.v[k].inode);
+	}
+	return 0;
+}
+
 int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nactive,
 		      const struct rt_listener **out, size_t *n)
 {
@@ -418,6 +444,8 @@ int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nac
 	full = !d->full_scan_ns || mono_ns() - d->full_scan_ns >= FULL_SCAN_MAX_AGE_NS ||
 	       d->ns_changed || d->npids_alive < d->nholder_pids;
 	if (!full && (err = refresh_some(d, active, nactive, &full)))
+		return err;
+	if (!full && (err = young_netns_news(d, &full)))
 		return err;
 	if (full) {
 		if ((err = scan_all(d)) || (err = note_ignored(d, active, nactive)))

@@ -42,6 +42,7 @@ struct ns_entry {
 	int nsfd; /* /proc/PID/ns/net, -1 for our own netns or when not opened (yet) */
 	int diag; /* NETLINK_SOCK_DIAG socket bound to this netns, -1 when we could not make one */
 	bool seen;
+	uint64_t added_ns; /* when discovery first saw it (CLOCK_MONOTONIC) */
 };
 
 /* Holders of one socket: d->holders[first .. first + count). inode 0 marks a free slot. */
@@ -197,5 +198,7 @@ int diag_socket(void);
 int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t netns, uint8_t family,
 	      uint8_t proto, const struct port_range *r, size_t nr);
 int dump_all(struct rt_discovery *d);
+/* Append every socket of netns e (the protocols asked for) to into. */
+int dump_netns(struct rt_discovery *d, const struct ns_entry *e, struct ls_vec *into);
 
 #endif

@@ -27,7 +27,7 @@ int ns_add(struct rt_discovery *d, uint64_t ino, int pid, int nsfd, int diag)
 {
 	if (reserve_array(&d->ns, &d->ns_cap, d->nns + 1, sizeof(*d->ns)))
 		return -ENOMEM;
-	d->ns[d->nns++] = (struct ns_entry){ino, pid, nsfd, diag, true};
+	d->ns[d->nns++] = (struct ns_entry){ino, pid, nsfd, diag, true, mono_ns()};
 	return 0;
 }
 

@@ -248,7 +248,7 @@ int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t ne
 	return 0;
 }
 
-static int dump_netns(struct rt_discovery *d, const struct ns_entry *e)
+int dump_netns(struct rt_discovery *d, const struct ns_entry *e, struct ls_vec *into)
 {
 	static const uint8_t families[] = {AF_INET, AF_INET6};
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
@@ -258,8 +258,8 @@ static int dump_netns(struct rt_discovery *d, const struct ns_entry *e)
 		for (size_t p = 0; p < sizeof(protos); p++) {
 			if (!(d->protos & (1u << protos[p])))
 				continue;
-			if ((err = diag_dump(d, &d->ls, e->diag, e->ino, families[f], protos[p],
-					     NULL, 0)))
+			if ((err = diag_dump(d, into, e->diag, e->ino, families[f], protos[p], NULL,
+					     0)))
 				return err;
 		}
 	}
@@ -280,7 +280,7 @@ int dump_all(struct rt_discovery *d)
 		struct ns_entry *e = &d->ns[i];
 		size_t before = d->ls.n;
 
-		if (e->diag < 0 || !(err = dump_netns(d, e)))
+		if (e->diag < 0 || !(err = dump_netns(d, e, &d->ls)))
 			continue;
 		close_fd(&e->diag);
 		if (i == 0 || err == -ENOMEM)
