@@ -96,6 +96,9 @@ $(OUTPUT)/tests/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUT
 $(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
+$(OUTPUT)/tests/shortlived: tests/shortlived.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
 # Prints what discovery finds, like ss -ltnp, with the cost of each scan (a debugging aid).
 $(OUTPUT)/tests/discovery_probe: tests/discovery_probe.c $(DISCOVERY_SRCS) $(DISCOVERY_HDRS) \
 				  | $(OUTPUT)/tests
@@ -121,7 +124,7 @@ $(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c $(FUZZ_SRCS) $(wildcard user/*.h us
 
 TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
 	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
-	     $(OUTPUT)/static/rig_client $(OUTPUT)/tests/refresh_check
+	     $(OUTPUT)/static/rig_client $(OUTPUT)/tests/refresh_check $(OUTPUT)/tests/shortlived
 TEST_BINS += $(OUTPUT)/steer_example.bpf.o
 
 # Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,

@@ -127,7 +127,8 @@ static __always_inline void count_wait(struct rt_sock_counters *c, __u64 queued_
  * One accept call on listener `inode` by the current task ended: with a connection (queued_us:
  * when it was queued, 0 when unknown), with an empty queue (eagain), or otherwise (not counted).
  */
-static __always_inline void count_accept(__u64 inode, bool ok, bool eagain, __u64 queued_us)
+static __always_inline void count_accept(const struct sock *sk, __u64 inode, bool ok, bool eagain,
+					 __u64 queued_us)
 {
 	struct rt_acceptor_counters zero_acceptor = {}, *a;
 	struct rt_acceptor_key key = {};
@@ -137,7 +138,7 @@ static __always_inline void count_accept(__u64 inode, bool ok, bool eagain, __u6
 	if (!ok && !eagain)
 		return;
 	/* The listener's own value only holds the wait: its accepts are its tasks' (reusetop.h). */
-	if (ok && (c = sock_counters_of(inode)))
+	if (ok && (c = sock_counters_of(sk, inode)))
 		count_wait(c, queued_us);
 
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -146,6 +147,8 @@ static __always_inline void count_accept(__u64 inode, bool ok, bool eagain, __u6
 	key.tid = (__u32)pid_tgid;
 	a = bpf_map_lookup_elem(&acceptors, &key);
 	if (!a) {
+		/* A listener that only ever saw EAGAIN has no entry of its own: identify it here. */
+		note_sock_id(sk, inode);
 		bpf_get_current_comm(zero_acceptor.comm, sizeof(zero_acceptor.comm));
 		a = lookup_or_init(&acceptors, &key, &zero_acceptor, &health,
 				   RT_STAT_ACCEPTOR_FULL);
@@ -180,7 +183,7 @@ int BPF_PROG(fexit_hashdance, struct sock *sk, struct sock *child, struct reques
 	if (st && st->depth)
 		st->depth--;
 	if (ret && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
+		count_enqueue(sk, sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -192,7 +195,7 @@ int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, s
 	struct hashdance_state *st = hashdance_state();
 
 	if (ret && (!st || !st->depth) && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
+		count_enqueue(sk, sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -221,7 +224,7 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg___n
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(inode, ret != NULL, !ret && inet_csk_accept_error(arg) == -EAGAIN,
+	count_accept(sk, inode, ret != NULL, !ret && inet_csk_accept_error(arg) == -EAGAIN,
 		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
@@ -239,7 +242,7 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(inode, ret != NULL, !ret && inet_csk_accept_error(err) == -EAGAIN,
+	count_accept(sk, inode, ret != NULL, !ret && inet_csk_accept_error(err) == -EAGAIN,
 		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
@@ -271,7 +274,7 @@ int BPF_KRETPROBE(kretprobe_hashdance, struct sock *ret)
 	st->depth--;
 	sk = st->listener;
 	if (ret && sk && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
+		count_enqueue(sk, sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -282,7 +285,7 @@ int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
 	struct hashdance_state *st = hashdance_state();
 
 	if ((!st || !st->depth) && sk_is_tcp_listener(sk))
-		count_enqueue(sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
+		count_enqueue(sk, sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
 	return 0;
 }
 
@@ -317,7 +320,7 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 			return;
 		if (ret >= 0 && (child = fd_table_sock_direct(&fds, (int)ret, NULL)))
 			queued_us = RT_CAST(child, struct tcp_sock)->rcvq_space.time;
-		count_accept(inode, ret >= 0, ret == -EAGAIN, queued_us);
+		count_accept(sk, inode, ret >= 0, ret == -EAGAIN, queued_us);
 		return;
 	}
 	if (!current_fd_table(&fds))
@@ -327,7 +330,7 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		return;
 	if (ret >= 0 && (child = fd_table_sock(&fds, (int)ret, NULL)))
 		queued_us = BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time);
-	count_accept(inode, ret >= 0, ret == -EAGAIN, queued_us);
+	count_accept(sk, inode, ret >= 0, ret == -EAGAIN, queued_us);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")

@@ -10,6 +10,7 @@
 
 #include "maps.bpf.h"
 #include "reusetop.h"
+#include "sock_id.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -28,14 +29,22 @@ struct {
 
 static const struct rt_sock_counters zero_sock;
 
-/* The counters of listener `inode`, created on first use; NULL when the map is full. */
-static __always_inline struct rt_sock_counters *sock_counters_of(__u64 inode)
+/*
+ * The counters of listener sk (socket inode `inode`), created on first use, when its identity is
+ * recorded too (sock_id.bpf.h); NULL when the map is full.
+ */
+static __always_inline struct rt_sock_counters *sock_counters_of(const struct sock *sk, __u64 inode)
 {
+	struct rt_sock_counters *c = bpf_map_lookup_elem(&sock_counters, &inode);
+
+	if (c)
+		return c;
+	note_sock_id(sk, inode);
 	return lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
 }
 
-/* One connection queued on the listener with socket inode `inode`; its queue is now `len` long. */
-static __always_inline void count_enqueue(__u64 inode, __u64 len)
+/* One connection queued on listener sk (inode `inode`); its queue is now `len` long. */
+static __always_inline void count_enqueue(const struct sock *sk, __u64 inode, __u64 len)
 {
 	struct rt_sock_counters *c;
 	__u32 zero = 0, half;
@@ -45,7 +54,7 @@ static __always_inline void count_enqueue(__u64 inode, __u64 len)
 		health_inc(&health, RT_STAT_NO_INODE);
 		return;
 	}
-	c = sock_counters_of(inode);
+	c = sock_counters_of(sk, inode);
 	if (!c)
 		return;
 	__sync_fetch_and_add(&c->enqueued, 1);

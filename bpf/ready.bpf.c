@@ -48,7 +48,7 @@ int raw_tp_sk_data_ready(struct bpf_raw_tracepoint_args *ctx)
 	if (proto == IPPROTO_TCP && sk->__sk_common.skc_state == TCP_LISTEN) {
 		inode = sk_inode_direct(sk);
 		if (count_enqueues)
-			count_enqueue(inode, sk->sk_ack_backlog);
+			count_enqueue(sk, inode, sk->sk_ack_backlog);
 		if (open_brackets && inode)
 			open_bracket(inode, true);
 		return 0;

@@ -49,6 +49,20 @@ struct rt_reader_counters {
 	char comm[16];
 };
 
+/* What identifies a socket's group, by socket inode (bpf/sock_id.bpf.h). */
+struct rt_sock_id {
+	__u64 netns; /* the inode of its network namespace */
+	__u8 family;
+	__u8 proto;
+	__u8 state; /* at the time: TCP_LISTEN, or a UDP socket's */
+	__s8 v6only; /* IPv6: IPV6_V6ONLY; IPv4: -1 */
+	__u16 port; /* host order */
+	__u16 pad;
+	__u32 bound_ifindex;
+	__u32 uid;
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
 /* Per (listener, accepting task). */
 struct rt_acceptor_key {
 	__u64 inode; /* the listener accepted from */

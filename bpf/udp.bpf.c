@@ -83,6 +83,7 @@ static __always_inline void count_read(const struct sock *sk, __u64 n)
 		return;
 	r = bpf_map_lookup_elem(&udp_readers, &key);
 	if (!r) {
+		note_sock_id(sk, key.inode);
 		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
 		r = lookup_or_init(&udp_readers, &key, &zero, &health, RT_STAT_ACCEPTOR_FULL);
 		if (!r)

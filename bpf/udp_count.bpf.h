@@ -10,6 +10,7 @@
 #include "maps.bpf.h"
 #include "reusetop.h"
 #include "sock.bpf.h"
+#include "sock_id.bpf.h"
 
 /* /proc/sys/net/ipv4/ip_local_port_range, set by user space before load. */
 const volatile __u16 ephemeral_lo = 32768;
@@ -47,7 +48,11 @@ static __always_inline void count_udp_enqueue(const struct sock *sk)
 
 	if (!inode)
 		return;
-	c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
+	c = bpf_map_lookup_elem(&udp_counters, &inode);
+	if (!c) {
+		note_sock_id(sk, inode);
+		c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
+	}
 	if (c)
 		__sync_fetch_and_add(&c->enqueued, 1);
 }

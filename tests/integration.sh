@@ -214,6 +214,34 @@ case_new_netns_late_bind() {
 	stop_reusetop
 }
 
+# A group that lives a few milliseconds, as the kernel's reuseport selftests make them: shown
+# with exact final counts, closed, for the retention; then gone, with nothing counted lost.
+case_shortlived_group() {
+	local port=8312 json group line truth n
+	make_netns || return 1
+	start_reusetop -d 0.2 -P $port --retain-exited 2 || return 1
+	ns_exec
+	truth=$("${NS_EXEC[@]}" "$BUILD/tests/shortlived" $port 3 60) ||
+		fail_because "shortlived failed: $truth" || return 1
+	echo "the group: $truth"
+	sleep 1.5
+	json=$(last_json "$CASE_DIR/rt.json")
+	group=$(group_of "$json" $port) || return 1
+	jq -e '.members == 3 and .enqueued == 60 and .accepted == 60 and all(.sockets[]; .closed)' \
+		<<<"$group" >/dev/null || fail_because "group: $group" || return 1
+	while IFS= read -r line; do
+		n=$(jq -e --argjson l "$line" '.sockets[] | select(.inode == $l.inode) |
+			select(.enqueued == $l.accepted and .accepted == $l.accepted) | .inode' \
+			<<<"$group") || fail_because "socket $line: $(jq -c '.sockets' <<<"$group")" || return 1
+	done <<<"$truth"
+	sleep 2.5
+	json=$(last_json "$CASE_DIR/rt.json")
+	[ "$(groups_here "$json" | jq length)" = 0 ] &&
+		jq -e '.lost.socket_unknown == 0' <<<"$json" >/dev/null ||
+		fail_because "after the retention: $json" || return 1
+	stop_reusetop
+}
+
 case_pid_filter() {
 	local json pid port=8303
 	make_netns || return 1
@@ -420,6 +448,8 @@ integration_cases() {
 		case_groups_kernel_keys
 	run_case "filter: -p shows only groups the process takes part in" case_pid_filter
 	run_case "sockets of an exited server leave the view" case_stale_sockets_leave
+	run_case "a group that lived 3 ms: exact final counts, closed, then gone after the retention" \
+		case_shortlived_group
 	run_case "a listener bound just after its process entered a new netns is listed at once" \
 		case_new_netns_late_bind
 	run_case "batch output with -n stops after N intervals" case_batch_and_iterations

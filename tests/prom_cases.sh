@@ -273,7 +273,8 @@ case_man_page() {
 		wakeups_per_conn interval_wakeups_per_conn spurious_wakeups imbalance \
 		interval_imbalance acceptor_imbalance max_share jain sockets acceptors inode holders \
 		share interval_share queue queue_max backlog drops drops_per_s wait_us received \
-		connected queue_bytes tid owner servers exited tasks fd; do
+		connected queue_bytes tid owner servers exited tasks fd closed bound_dev v6only \
+		socket_unknown receivers; do
 		grep -qw -- "$opt" <<<"$text" || fail_because "man page lacks the JSON field $opt" || return 1
 	done
 	grep -q 'EXIT STATUS' <<<"$text" && grep -q 'reusetop_accepted_total' <<<"$text" ||

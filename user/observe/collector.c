@@ -13,6 +13,7 @@
 
 #include "reusetop.h"
 #include "accept.skel.h"
+#include "observe/closed.h"
 #include "observe/collector.h"
 #include "observe/retention.h"
 #include "select.skel.h"
@@ -49,6 +50,9 @@ struct rt_collector {
 	struct rt_acceptor_sample *live; /* tasks' rows read from the maps */
 	size_t nlive, cap_live;
 	struct rt_retention *retention; /* what is left of tasks that exited */
+	struct rt_closed *closed; /* sockets that closed, shown for the same retention */
+	int sock_id_fd; /* what identifies each counted socket (struct rt_sock_id) */
+	uint64_t socket_unknown; /* sockets forgotten without an identity: their counts lost */
 	struct rt_acceptor_sample *acceptors; /* live and retained rows: the sample's */
 	size_t nacceptors, cap_acceptors;
 	struct stale *stale, *stale_next; /* sorted by inode */
@@ -71,7 +75,9 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p, double r
 		free(c);
 		return -EINVAL;
 	}
-	if (retention_new(&c->retention, retain_exited_s)) {
+	if (retention_new(&c->retention, retain_exited_s) ||
+	    closed_new(&c->closed, retain_exited_s)) {
+		retention_free(c->retention);
 		free(c);
 		return -ENOMEM;
 	}
@@ -88,6 +94,7 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p, double r
 	c->sock_fd = bpf_map__fd(p->accept->maps.sock_counters);
 	c->acceptor_fd = bpf_map__fd(p->accept->maps.acceptors);
 	c->epoch_fd = bpf_map__fd(p->accept->maps.rt_epoch);
+	c->sock_id_fd = bpf_map__fd(p->accept->maps.sock_ids);
 	if (bpf_map_lookup_elem(c->epoch_fd, &zero, &c->epoch))
 		c->epoch = 0;
 	c->health_fd[0] = bpf_map__fd(p->accept->maps.health);
@@ -111,6 +118,7 @@ void collector_free(struct rt_collector *c)
 	free(c->live);
 	free(c->acceptors);
 	retention_free(c->retention);
+	closed_free(c->closed);
 	free(c->stale);
 	free(c->stale_next);
 	free(c->alive);
@@ -522,11 +530,36 @@ static int forget_tasks_of_gone(struct rt_collector *c, size_t nalive)
 }
 
 /*
+ * A socket no scan lists any more: closed. Shown (1) for the retention from the identity BPF
+ * recorded when it first counted it, then forgotten (0) with its counters; one with no identity
+ * is forgotten at once, its counts lost (socket_unknown). -errno on failure.
+ */
+static int keep_closed(struct rt_collector *c, uint64_t inode, double now)
+{
+	int fds[] = {c->sock_fd, c->select_fd, c->udp_fd, c->sock_id_fd};
+	struct rt_sock_id id;
+	int err;
+
+	if (closed_known(c->closed, inode) && !closed_expired(c->closed, inode, now))
+		return 1;
+	if (!closed_known(c->closed, inode)) {
+		if (!bpf_map_lookup_elem(c->sock_id_fd, &inode, &id))
+			return (err = closed_add(c->closed, inode, &id, now)) ? err : 1;
+		c->socket_unknown++;
+	}
+	closed_remove(c->closed, inode);
+	for (size_t k = 0; k < ARRAY_LEN(fds); k++)
+		if (fds[k] >= 0)
+			bpf_map_delete_elem(fds[k], &inode);
+	return 0;
+}
+
+/*
  * Counters of closed sockets would fill the maps over time on a host whose servers restart.
  * A socket missing from several scans in a row (not just created between a probe hit and the
  * scan) is forgotten, and so is a task that exited.
  */
-static int forget_stale(struct rt_collector *c, const struct rt_listener *l, size_t nl)
+static int forget_stale(struct rt_collector *c, const struct rt_listener *l, size_t nl, double now)
 {
 	size_t nstale = 0, out = 0;
 	int err;
@@ -544,19 +577,19 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 	for (size_t i = 0; i < c->nsocks; i++) {
 		struct rt_sock_sample *s = &c->socks[i];
 		unsigned int misses;
+		int keep;
 
 		if (inode_alive(c, nl, s->inode)) {
+			closed_remove(c->closed, s->inode); /* listed again: it was not closed */
 			c->socks[out++] = *s;
 			continue;
 		}
 		misses = previous_misses(c, s->inode) + 1;
 		if (misses >= RT_STALE_SCANS) {
-			int fds[] = {c->sock_fd, c->select_fd};
-
-			for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
-				if (fds[k] >= 0)
-					bpf_map_delete_elem(fds[k], &s->inode);
-			continue;
+			if ((keep = keep_closed(c, s->inode, now)) < 0)
+				return keep;
+			if (!keep)
+				continue;
 		}
 		c->stale_next[nstale++] = (struct stale){s->inode, misses};
 		c->socks[out++] = *s;
@@ -639,6 +672,7 @@ static void read_health(struct rt_collector *c, struct rt_health_sample *h)
 	h->inflight_full = sum[RT_STAT_INFLIGHT_FULL];
 	h->no_inode = sum[RT_STAT_NO_INODE];
 	h->wait_unknown = sum[RT_STAT_WAIT_UNKNOWN];
+	h->socket_unknown = c->socket_unknown;
 }
 
 int collector_read(struct rt_collector *c, struct rt_sample *s)
@@ -693,7 +727,9 @@ int collector_finish(struct rt_collector *c, const struct rt_listener *listeners
 {
 	int err;
 
-	if ((err = forget_stale(c, listeners, n)) || (err = sync_udp_pids(c, listeners, n)))
+	if ((err = forget_stale(c, listeners, n, s->mono_s)) ||
+	    (err = sync_udp_pids(c, listeners, n)) ||
+	    (err = closed_merge(c->closed, listeners, n, &listeners, &n)))
 		return err;
 	read_health(c, &s->health);
 	/* Groups reusetop steers: their pinned maps, read-only. Absent pins are not an error. */

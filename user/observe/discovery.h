@@ -43,6 +43,7 @@ struct rt_listener {
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
 	char bound_dev[16]; /* its name in the socket's netns, "" when none (or not found) */
 	int8_t v6only; /* IPv6: IPV6_V6ONLY (1) or not (0); IPv4: -1 */
+	bool closed; /* not listed by sock_diag any more (observe/closed.h): final counts */
 	size_t nholders; /* processes/fds holding it, sorted by pid then fd */
 	const struct rt_holder *holders; /* owned by the discovery object, valid until next scan */
 };

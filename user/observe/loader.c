@@ -314,6 +314,8 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 	}
 	/* Without the file, the BPF defaults (Linux's 32768-60999) stay. */
 	read_ephemeral_range(&s->rodata->ephemeral_lo, &s->rodata->ephemeral_hi);
+	/* One record of every counted socket's identity, whichever object counted it first. */
+	bpf_map__reuse_fd(s->maps.sock_ids, bpf_map__fd(p->accept->maps.sock_ids));
 	switch (tier) {
 	case RT_TIER_FENTRY:
 		recvmsg_progs(s, &recv4, &recv6);
@@ -440,6 +442,8 @@ static void try_ready(struct rt_probes *p)
 		ret = bpf_map__reuse_fd(s->maps.rt_epoch, bpf_map__fd(p->accept->maps.rt_epoch));
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.sock_ids, bpf_map__fd(p->accept->maps.sock_ids));
 	if (!ret)
 		ret = ready_bpf__load(s);
 	if (!ret)

@@ -77,6 +77,7 @@ struct rt_health_sample {
 	uint64_t inflight_full;
 	uint64_t no_inode;
 	uint64_t wait_unknown;
+	uint64_t socket_unknown; /* sockets forgotten with no identity: their counts are lost */
 };
 
 struct steer_group_stats;

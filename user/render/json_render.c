@@ -101,6 +101,7 @@ static void owner_json(struct json_writer *w, const struct rt_sock_view *s)
 		else
 			json_null(w, "fd");
 	}
+	json_bool(w, "closed", s->l->closed);
 	if (source)
 		json_string(w, "owner", source);
 	else
@@ -495,6 +496,7 @@ static void header(struct json_writer *w, const struct rt_view *v)
 	json_uint(w, "inflight_map_full", v->health.inflight_full);
 	json_uint(w, "no_inode", v->health.no_inode);
 	json_uint(w, "wait_unknown", v->health.wait_unknown);
+	json_uint(w, "socket_unknown", v->health.socket_unknown);
 	json_object_end(w);
 	json_array_begin(w, "groups");
 }

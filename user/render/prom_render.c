@@ -349,11 +349,12 @@ static void group_families(FILE *f, const struct rt_view *v, size_t max)
 
 static void process_families(FILE *f, const struct rt_view *v, size_t max)
 {
-	static const char *const reasons[] = {"socket_map_full", "acceptor_map_full",
-					      "inflight_map_full", "no_inode", "wait_unknown"};
+	static const char *const reasons[] = {"socket_map_full",   "acceptor_map_full",
+					      "inflight_map_full", "no_inode",
+					      "wait_unknown",	   "socket_unknown"};
 	const uint64_t lost[] = {v->health.sock_map_full, v->health.acceptor_map_full,
 				 v->health.inflight_full, v->health.no_inode,
-				 v->health.wait_unknown};
+				 v->health.wait_unknown,  v->health.socket_unknown};
 	static const char *const features[] = {"enqueued", "accepted", "selected",
 					       "wakeups",  "wait",     "udp"};
 	const bool have[] = {v->features.enqueued, v->features.accepted, v->features.selected,

@@ -100,7 +100,10 @@ static void socket_row(FILE *f, const struct rt_view *v, const struct rt_sock_vi
 		"  %-10llu %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6u %5u %7u %7s "
 		"%7s %8s\n",
 		(unsigned long long)l->inode, pid_col(a, sizeof(a), o),
-		o->source == RT_OWNER_NONE ? "-" : o->comm, int_col(fd, sizeof(fd), o->fd),
+		o->source != RT_OWNER_NONE ? o->comm
+		: l->closed		   ? "(closed)"
+					   : "-",
+		int_col(fd, sizeof(fd), o->fd),
 		num(b, sizeof(b), has_enqueued(&v->features, l->proto), s->enqueued),
 		rate(c, sizeof(c), s->enqueued_rate),
 		num(d, sizeof(d), has_accepted(&v->features, l->proto), s->accepted),

@@ -128,7 +128,8 @@ static void cell_comm(const struct rt_view *v, const struct row *r, char *buf, i
 	} else if (o) {
 		put_comm(buf, "", o->comm);
 	} else {
-		snprintf(buf, CELL_LEN, "-");
+		snprintf(buf, CELL_LEN, "%s",
+			 r->kind == ROW_SOCK && r->s->l->closed ? "(closed)" : "-");
 	}
 }
 

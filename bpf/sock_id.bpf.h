@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What identifies a socket's group (netns, protocol, family, address, port, IPV6_V6ONLY, bound
+ * device, owner), recorded the first time a socket is counted: a socket that closes before user
+ * space lists it (a test's group that lives 10 ms, a crash loop) is still shown where it
+ * belongs, with its final counts. user space hands every object accept.bpf.c's map before
+ * loading it, and deletes an entry when it forgets the socket.
+ */
+#ifndef REUSETOP_SOCK_ID_BPF_H
+#define REUSETOP_SOCK_ID_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+#include "reusetop.h"
+#include "sock.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct rt_sock_id);
+} sock_ids SEC(".maps");
+
+/*
+ * Record socket sk's identity under its inode, unless known: on the paths that create a socket's
+ * or a task's entry only, never per event. The includer declares RT_HEALTH_MAP first.
+ */
+static __always_inline void note_sock_id(const struct sock *sk, __u64 inode)
+{
+	struct rt_sock_id id = {};
+
+	if (!inode || bpf_map_lookup_elem(&sock_ids, &inode))
+		return;
+	id.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	id.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	id.proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	id.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	id.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	id.bound_ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+	id.uid = BPF_CORE_READ(sk, sk_uid.val);
+	if (id.family == AF_INET6) {
+		id.v6only = BPF_CORE_READ_BITFIELD_PROBED(sk, __sk_common.skc_ipv6only);
+		BPF_CORE_READ_INTO(&id.addr, sk, __sk_common.skc_v6_rcv_saddr);
+	} else {
+		id.v6only = -1;
+		BPF_CORE_READ_INTO(&id.addr, sk, __sk_common.skc_rcv_saddr);
+	}
+	if (bpf_map_update_elem(&sock_ids, &inode, &id, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&sock_ids, &inode))
+		health_inc(&health, RT_STAT_SOCK_FULL);
+}
+
+#endif
