@@ -12,8 +12,9 @@
  * wakeups); on a UDP socket that hook runs once per datagram queued.
  *
  * The syscall tiers resolve the fd like accept does; to keep that off the path of every recv
- * on the host, they only look at processes user space listed in `udp_pids` (the holders of the
- * UDP sockets it shows). Reads with read(2) are not seen on those tiers. As for accept, the
+ * on the host, they only look at processes in `udp_pids`: the holders of the UDP sockets user
+ * space lists, and, so that a server's first reads are not missed before a scan lists it, any
+ * process that binds a UDP server socket (sys_exit_bind) and the children of one (fork). Reads with read(2) are not seen on those tiers. As for accept, the
  * fentry tier also runs the syscall exits, counting only the calls fexit missed because they
  * were already blocked in udp_recvmsg when the trampoline was attached.
  */
@@ -192,6 +193,45 @@ int BPF_KRETPROBE(kretprobe_udp_enqueue, int ret)
 	*slot = NULL;
 	if (!ret && udp_server_sock(sk))
 		count_udp_enqueue(sk);
+	return 0;
+}
+
+/* ---- which processes read UDP server sockets (the syscall tiers' filter) -------------------- */
+
+static __always_inline void watch_process(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&udp_pids, &tgid, &one, BPF_ANY))
+		health_inc(&health, RT_STAT_INFLIGHT_FULL);
+}
+
+/* A process that binds a UDP server socket will read it: from now on, before any scan. */
+SEC("tracepoint/syscalls/sys_exit_bind")
+int tp_exit_bind(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sock *sk;
+	__u64 inode = 0;
+
+	if (ctx->ret || bpf_map_lookup_elem(&udp_pids, &tgid))
+		return 0;
+	sk = current_fd_sock((int)current_syscall_arg1(false), &inode);
+	if (sk && udp_server_sock(sk))
+		watch_process(tgid);
+	return 0;
+}
+
+/* Workers forked by a watched process (nginx, unbound) inherit its sockets: watch them too. */
+SEC("raw_tracepoint/sched_process_fork")
+int raw_tp_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+
+	if (ptgid != ctgid && bpf_map_lookup_elem(&udp_pids, &ptgid))
+		watch_process(ctgid);
 	return 0;
 }
 

@@ -95,7 +95,25 @@ case_udp_clients_hidden() {
 		fail_because "client socket shown: $(groups_here "$json")"
 }
 
+# A UDP server that starts after reusetop and reads at once, before any scan lists it: its
+# reads are counted all the same (the BPF side notes the processes that bind UDP server sockets
+# and their children), never a silent shortfall.
+udp_new_server_reads() {
+	local port=8606 json group
+	make_netns || return 1
+	start_reusetop -d 2 -P "$port" || return 1
+	start_rig rig --mode reuseport --proto udp --workers 4 --port "$port" || return 1
+	run_client --proto udp --port "$port" --count 400 --rate 4000 || return 1
+	json=$(settle_json 2)
+	stop_reusetop || return 1
+	stop_rig rig || return 1
+	group=$(group_of "$json" "$port") || return 1
+	check_udp_exact "$group" "$CASE_DIR/rig.stats" 400 127.0.0.1
+}
+
 udp_cases() {
+	run_case "UDP: a server started after reusetop has its first reads counted" \
+		udp_new_server_reads
 	run_case "UDP IPv4 reuseport, 4 sockets, 1000 datagrams: exact per-socket queued and read" \
 		udp_exact 127.0.0.1 8601
 	run_case "UDP IPv6 reuseport, 4 sockets, 1000 datagrams: exact per-socket queued and read" \

@@ -607,9 +607,36 @@ static int u32_cmp(const void *a, const void *b)
 	return CMP3(*(const uint32_t *)a, *(const uint32_t *)b);
 }
 
+/* Processes in udp_pids that exited, whoever put them there (BPF adds servers as they bind). */
+static int prune_udp_pids(struct rt_collector *c)
+{
+	uint32_t key, next, *dead = NULL;
+	size_t ndead = 0, cap = 0;
+	bool first = true;
+	char path[32];
+	int err = 0;
+
+	while (!bpf_map_get_next_key(c->udp_pids_fd, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		snprintf(path, sizeof(path), "/proc/%u", key);
+		if (!access(path, F_OK))
+			continue;
+		if ((err = reserve_array(&dead, &cap, ndead + 1, sizeof(*dead))))
+			break;
+		dead[ndead++] = key;
+	}
+	/* Deleted after the walk: a delete during it could restart it. */
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(c->udp_pids_fd, &dead[i]);
+	free(dead);
+	return err;
+}
+
 /*
- * The UDP receive probes on the syscall tiers only resolve fds of processes in udp_pids: keep
- * it equal to the holders of the UDP sockets discovery found.
+ * The UDP receive probes on the syscall tiers only resolve fds of processes in udp_pids: add
+ * the holders of the UDP sockets discovery found (servers that started before reusetop; BPF
+ * adds the ones that bind or fork later), and drop the processes that exited.
  */
 static int sync_udp_pids(struct rt_collector *c, const struct rt_listener *l, size_t nl)
 {
@@ -636,21 +663,17 @@ static int sync_udp_pids(struct rt_collector *c, const struct rt_listener *l, si
 		if (!out || want[out - 1] != want[i])
 			want[out++] = want[i];
 	n = out;
-	/* Merge walk of the old and new sorted sets: delete what left, add what came. */
-	for (i = 0, j = 0; i < c->nudp_pids || j < n;) {
-		if (j >= n || (i < c->nudp_pids && c->udp_pids[i] < want[j])) {
-			bpf_map_delete_elem(c->udp_pids_fd, &c->udp_pids[i++]);
-		} else if (i >= c->nudp_pids || want[j] < c->udp_pids[i]) {
-			bpf_map_update_elem(c->udp_pids_fd, &want[j++], &one, BPF_ANY);
-		} else {
+	/* Only the holders not added last time: one syscall per new server. */
+	for (i = 0, j = 0; j < n; j++) {
+		while (i < c->nudp_pids && c->udp_pids[i] < want[j])
 			i++;
-			j++;
-		}
+		if (i >= c->nudp_pids || c->udp_pids[i] != want[j])
+			bpf_map_update_elem(c->udp_pids_fd, &want[j], &one, BPF_ANY);
 	}
 	free(c->udp_pids);
 	c->udp_pids = want;
 	c->nudp_pids = n;
-	return 0;
+	return prune_udp_pids(c);
 }
 
 static void read_health(struct rt_collector *c, struct rt_health_sample *h)

@@ -339,6 +339,9 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvfrom, F_UDP, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmsg, F_UDP, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmmsg, F_UDP, true};
+		/* The filter of those: servers bound or forked since the last scan. */
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_bind, F_UDP, true};
+		specs[n++] = (struct probe_spec){s->progs.raw_tp_process_fork, F_UDP, true};
 	}
 	if (load_extra(p, s->skeleton, specs, n, why, sizeof(why))) {
 		add_degraded(p, "UDP unknown: %s", why);
