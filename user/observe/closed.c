@@ -128,18 +128,28 @@ static int listener_cmp(const void *pa, const void *pb)
 int closed_merge(struct rt_closed *c, const struct rt_listener *l, size_t n,
 		 const struct rt_listener **out, size_t *nout)
 {
+	struct rt_listener *m, *closed;
+	size_t i = 0, j = 0, k = 0;
+
 	*out = l;
 	*nout = n;
 	if (!c->n)
 		return 0;
-	if (reserve_array(&c->merged, &c->merged_cap, n + c->n, sizeof(*c->merged)))
+	if (reserve_array(&c->merged, &c->merged_cap, n + 2 * c->n, sizeof(*c->merged)))
 		return -ENOMEM;
-	if (n)
-		memcpy(c->merged, l, n * sizeof(*l));
-	for (size_t i = 0; i < c->n; i++)
-		c->merged[n + i] = c->v[i].l;
-	qsort(c->merged, n + c->n, sizeof(*c->merged), listener_cmp);
-	*out = c->merged;
-	*nout = n + c->n;
+	/* The few closed ones sorted at the end, then one merge walk with discovery's. */
+	m = c->merged;
+	closed = m + n + c->n;
+	for (size_t x = 0; x < c->n; x++)
+		closed[x] = c->v[x].l;
+	qsort(closed, c->n, sizeof(*closed), listener_cmp);
+	while (i < n || j < c->n) {
+		if (j >= c->n || (i < n && listener_cmp(&l[i], &closed[j]) <= 0))
+			m[k++] = l[i++];
+		else
+			m[k++] = closed[j++];
+	}
+	*out = m;
+	*nout = k;
 	return 0;
 }
