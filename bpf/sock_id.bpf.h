@@ -43,8 +43,11 @@ static __always_inline void note_sock_id(const struct sock *sk, __u64 inode)
 		id.v6only = BPF_CORE_READ_BITFIELD_PROBED(sk, __sk_common.skc_ipv6only);
 		BPF_CORE_READ_INTO(&id.addr, sk, __sk_common.skc_v6_rcv_saddr);
 	} else {
+		/* Four bytes: BPF_CORE_READ_INTO would read as many as the 16 of id.addr. */
+		__u32 addr4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
 		id.v6only = -1;
-		BPF_CORE_READ_INTO(&id.addr, sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(id.addr, &addr4, sizeof(addr4));
 	}
 	if (bpf_map_update_elem(&sock_ids, &inode, &id, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&sock_ids, &inode))

@@ -39,8 +39,27 @@ case_server_restart() {
 	json=$(settle_json "$DELAY")
 	stop_rig new || return 1
 	stop_reusetop || return 1
-	group=$(group_of "$json" $port) || return 1
-	check_reuseport_exact "$group" "$CASE_DIR/new.stats" 300
+	# The live group is the new sockets only; the old ones are a closed group beside it, with
+	# their final counts (for the retention).
+	group=$(groups_here "$json" | jq -c --argjson p $port '.[] | select(.port == $p and .closed == false)')
+	check_reuseport_exact "$group" "$CASE_DIR/new.stats" 300 || return 1
+	group=$(groups_here "$json" | jq -c --argjson p $port '.[] | select(.port == $p and .closed)')
+	[ -n "$group" ] && jq -e 'all(.sockets[]; .closed)' <<<"$group" >/dev/null ||
+		fail_because "no closed group of the old sockets: $json" || return 1
+	check_closed_exact "$group" "$CASE_DIR/old.stats" 100
+}
+
+# A closed group: its sockets are the rig's (by inode), with their final counts, no holder.
+check_closed_exact() { # group stats total
+	local line ino n
+	[ "$(jq .members <<<"$1")" = "$(wc -l <"$2")" ] && [ "$(jq .accepted <<<"$1")" = "$3" ] ||
+		fail_because "closed group: $(jq -c 'del(.sockets, .acceptors)' <<<"$1")" || return 1
+	while IFS= read -r line; do
+		ino=$(jq .inode <<<"$line"); n=$(jq .accepted <<<"$line")
+		jq -e --argjson i "$ino" --argjson n "$n" '.sockets[] | select(.inode == $i) |
+			.enqueued == $n and .accepted == $n and .holders == []' <<<"$1" >/dev/null ||
+			fail_because "old socket $ino (rig $n): $(jq -c '.sockets' <<<"$1")" || return 1
+	done <"$2"
 }
 
 # The long-running loop under valgrind (the unsanitized build): no errors, no leaks.
@@ -113,7 +132,7 @@ case_bpffs_unmounted() {
 reliability_cases() {
 	run_case "two reusetop instances at once: each counts every connection exactly" \
 		case_two_instances
-	run_case "server restarted while observed: old sockets leave, new ones count exactly" \
+	run_case "server restarted while observed: new sockets exact, the old a closed group, exact" \
 		case_server_restart
 	run_case "valgrind: the observing loop has no memory errors or leaks" case_valgrind
 	run_case "steer --follow killed: the group keeps the policy, show and detach fix it" \

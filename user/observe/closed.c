@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "observe/closed.h"
 #include "util.h"
@@ -70,7 +71,8 @@ static void listener_of(uint64_t inode, const struct rt_sock_id *id, struct rt_l
 	l->family = id->family;
 	l->proto = id->proto;
 	l->port = id->port;
-	memcpy(l->addr, id->addr, sizeof(l->addr));
+	/* IPv4 in the first 4 bytes and zeros after, as discovery has it, or groups would differ. */
+	memcpy(l->addr, id->addr, id->family == AF_INET ? 4 : sizeof(l->addr));
 	l->state = id->state;
 	l->drops = -1;
 	l->uid = id->uid;

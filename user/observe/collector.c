@@ -42,6 +42,8 @@ struct rt_collector {
 	struct steer_group_stats *steering; /* from `reusetop steer`'s pinned maps */
 	size_t nsteering;
 	uint32_t *udp_pids; /* the pids in udp_pids_fd, sorted */
+	uint32_t *dead_pids; /* prune_udp_pids()'s scratch */
+	size_t ndead_pids, cap_dead_pids;
 	size_t nudp_pids, cap_udp_pids;
 	int health_fd[4];
 	struct rt_features features;
@@ -123,6 +125,7 @@ void collector_free(struct rt_collector *c)
 	free(c->stale_next);
 	free(c->alive);
 	free(c->udp_pids);
+	free(c->dead_pids);
 	free(c->steering);
 	free(c->keys);
 	free(c->values);
@@ -607,29 +610,32 @@ static int u32_cmp(const void *a, const void *b)
 	return CMP3(*(const uint32_t *)a, *(const uint32_t *)b);
 }
 
+/* An entry of udp_pids: note its process when it exited (prune_udp_pids). */
+static int note_dead_pid(struct rt_collector *c, const void *key, const void *value)
+{
+	uint32_t pid = *(const uint32_t *)key;
+	char path[32];
+
+	(void)value;
+	snprintf(path, sizeof(path), "/proc/%u", pid);
+	if (!access(path, F_OK))
+		return 0;
+	if (reserve_array(&c->dead_pids, &c->cap_dead_pids, c->ndead_pids + 1, sizeof(pid)))
+		return -ENOMEM;
+	c->dead_pids[c->ndead_pids++] = pid;
+	return 0;
+}
+
 /* Processes in udp_pids that exited, whoever put them there (BPF adds servers as they bind). */
 static int prune_udp_pids(struct rt_collector *c)
 {
-	uint32_t key, next, *dead = NULL;
-	size_t ndead = 0, cap = 0;
-	bool first = true;
-	char path[32];
-	int err = 0;
+	int err;
 
-	while (!bpf_map_get_next_key(c->udp_pids_fd, first ? NULL : &key, &next)) {
-		first = false;
-		key = next;
-		snprintf(path, sizeof(path), "/proc/%u", key);
-		if (!access(path, F_OK))
-			continue;
-		if ((err = reserve_array(&dead, &cap, ndead + 1, sizeof(*dead))))
-			break;
-		dead[ndead++] = key;
-	}
-	/* Deleted after the walk: a delete during it could restart it. */
-	for (size_t i = 0; i < ndead; i++)
-		bpf_map_delete_elem(c->udp_pids_fd, &dead[i]);
-	free(dead);
+	c->ndead_pids = 0;
+	/* Deleted after the walk: deleting during it could make it restart. */
+	err = read_map(c, c->udp_pids_fd, sizeof(uint32_t), sizeof(__u8), note_dead_pid);
+	for (size_t i = 0; i < c->ndead_pids; i++)
+		bpf_map_delete_elem(c->udp_pids_fd, &c->dead_pids[i]);
 	return err;
 }
 

@@ -52,6 +52,8 @@ struct rt_listener {
  * The order of groups: 0 for sockets the kernel puts in one reuseport group. Besides netns,
  * protocol, family, address and port, the kernel only groups sockets that agree on
  * IPV6_V6ONLY, the bound device and the owner (reuseport_match(), inet_csk_bind_conflict()).
+ * Sockets that closed are a group of their own, after the live one: a restarted server's old
+ * sockets are not members of the group its new ones form.
  */
 static inline int listener_group_cmp(const struct rt_listener *a, const struct rt_listener *b)
 {
@@ -62,9 +64,10 @@ static inline int listener_group_cmp(const struct rt_listener *a, const struct r
 		return c;
 	if ((c = memcmp(a->addr, b->addr, sizeof(a->addr))))
 		return c;
-	if ((c = RT_LCMP(port)) || (c = RT_LCMP(v6only)) || (c = RT_LCMP(bound_ifindex)))
+	if ((c = RT_LCMP(port)) || (c = RT_LCMP(v6only)) || (c = RT_LCMP(bound_ifindex)) ||
+	    (c = RT_LCMP(uid)))
 		return c;
-	return RT_LCMP(uid);
+	return RT_LCMP(closed);
 #undef RT_LCMP
 }
 

@@ -597,6 +597,7 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 		memcpy(g->addr, s->listeners[first].addr, sizeof(g->addr));
 		g->v6only = s->listeners[first].v6only;
 		g->bound_ifindex = s->listeners[first].bound_ifindex;
+		g->closed = s->listeners[first].closed;
 		memcpy(g->bound_dev, s->listeners[first].bound_dev, sizeof(g->bound_dev));
 		g->socks = &m->socks[first];
 		memset(g->socks, 0, (end - first) * sizeof(*g->socks));

@@ -143,6 +143,7 @@ struct rt_group_view {
 	int8_t v6only; /* IPv6: the members' IPV6_V6ONLY; IPv4: -1 */
 	uint32_t bound_ifindex; /* 0: not bound to a device */
 	char bound_dev[16];
+	bool closed; /* its sockets closed: their final counts (observe/closed.h) */
 	struct rt_sock_view *socks;
 	size_t nsocks;
 	struct rt_acceptor_view *acceptors; /* the folded row, if any, last */

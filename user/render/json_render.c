@@ -284,6 +284,7 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 		json_bool(w, "v6only", g->v6only);
 	else
 		json_null(w, "v6only");
+	json_bool(w, "closed", g->closed);
 	json_uint(w, "members", g->nsocks);
 	steering_json(w, g);
 	counter(w, "enqueued", has_enqueued(&v->features, g->proto), g->enqueued);
@@ -347,6 +348,7 @@ struct group_text {
 	uint16_t port;
 	int8_t v6only;
 	uint32_t bound_ifindex;
+	bool closed;
 	bool valid; /* the text is complete (no allocation failed) */
 	struct json_fingerprint fp;
 	struct json_buf text;
@@ -404,7 +406,9 @@ static int group_text_cmp(const struct group_text *t, const struct rt_group_view
 	if ((c = (t->port > g->port) - (t->port < g->port)) ||
 	    (c = (t->v6only > g->v6only) - (t->v6only < g->v6only)))
 		return c;
-	return (t->bound_ifindex > g->bound_ifindex) - (t->bound_ifindex < g->bound_ifindex);
+	if ((c = (t->bound_ifindex > g->bound_ifindex) - (t->bound_ifindex < g->bound_ifindex)))
+		return c;
+	return (t->closed > g->closed) - (t->closed < g->closed);
 }
 
 /*
@@ -440,7 +444,8 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 					 .proto = g->proto,
 					 .port = g->port,
 					 .v6only = g->v6only,
-					 .bound_ifindex = g->bound_ifindex};
+					 .bound_ifindex = g->bound_ifindex,
+					 .closed = g->closed};
 		memcpy(t->addr, g->addr, sizeof(t->addr));
 	}
 	t->fp = fp;

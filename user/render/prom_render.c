@@ -88,6 +88,9 @@ static void group_labels(FILE *f, bool *first, const struct rt_group_view *g)
 	}
 	if (g->v6only > 0)
 		label(f, first, "v6only", "1");
+	/* The closed sockets of a restarted server form a group beside the live one. */
+	if (g->closed)
+		label(f, first, "closed", "1");
 }
 
 /* A socket's series: its group's labels, its inode, and its owner (the process serving it). */

@@ -68,14 +68,14 @@ static void group_head(FILE *f, const struct rt_group_view *g)
 	char a[96], b[32], c[32], d[32], e[32], h[32];
 
 	fprintf(f,
-		"%s %s%s  netns %llu  members %zu  enq/s %s  acc/s %s  max-share %s  jain %s"
+		"%s %s%s%s  netns %llu  members %zu  enq/s %s  acc/s %s  max-share %s  jain %s"
 		"  wakeups/conn %s\n",
 		g->proto == IPPROTO_UDP ? "UDP" : "TCP",
 		endpoint_str(g->family, g->addr, g->bound_dev, g->port, a, sizeof(a)),
-		g->v6only > 0 ? " v6only" : "", (unsigned long long)g->netns, g->nsocks,
-		rate(b, sizeof(b), g->enqueued_rate), rate(c, sizeof(c), g->accepted_rate),
-		pct(d, sizeof(d), g->imbalance.max_share), ratio(e, sizeof(e), g->imbalance.jain),
-		ratio(h, sizeof(h), g->wakeups_per_conn));
+		g->v6only > 0 ? " v6only" : "", g->closed ? " closed" : "",
+		(unsigned long long)g->netns, g->nsocks, rate(b, sizeof(b), g->enqueued_rate),
+		rate(c, sizeof(c), g->accepted_rate), pct(d, sizeof(d), g->imbalance.max_share),
+		ratio(e, sizeof(e), g->imbalance.jain), ratio(h, sizeof(h), g->wakeups_per_conn));
 	if (g->steering)
 		fprintf(f,
 			"  steered by reusetop: %s (program %u), %llu left to the kernel's hash\n",

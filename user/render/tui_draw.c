@@ -111,8 +111,8 @@ static void draw_group(const struct tui *t, int y, const struct rt_group_view *g
 	size_t n = 0;
 
 	endpoint_str(g->family, g->addr, g->bound_dev, g->port, addr, sizeof(addr));
-	add_piece(p, &n, 0, "%s %s%s", g->proto == IPPROTO_UDP ? "UDP" : "TCP", addr,
-		  g->v6only > 0 ? " v6only" : "");
+	add_piece(p, &n, 0, "%s %s%s%s", g->proto == IPPROTO_UDP ? "UDP" : "TCP", addr,
+		  g->v6only > 0 ? " v6only" : "", g->closed ? " closed" : "");
 	add_piece(p, &n, 2, "members %zu", g->nsocks);
 	add_piece(p, &n, 0, "conn/s %s", fmt_rate(rate, sizeof(rate), g->enqueued_rate, 1));
 	add_piece(p, &n, 4, "acc/s %s", fmt_rate(rate, sizeof(rate), g->accepted_rate, 1));
