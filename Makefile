@@ -163,7 +163,7 @@ vm-smoke: deps
 DEB_PACKAGES := valgrind clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
 		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio libncurses-dev tmux \
 		libmicrohttpd-dev prometheus curl groff-base \
-		nginx-light haproxy socat python3-gunicorn nodejs unbound dnsperf
+		nginx-light haproxy socat python3-gunicorn nodejs unbound dnsperf libnuma-dev
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
