@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/servers_cases.sh
 . tests/reliability_cases.sh
 . tests/prom_cases.sh
+. tests/selftests_cases.sh
 . tests/vm_cases.sh
 
 parts=${*:-unit host vm}
@@ -76,6 +77,7 @@ if want host; then
 	servers_cases
 	reliability_cases
 	prom_cases
+	selftests_cases
 fi
 if want vm; then
 	echo "== integration tests on Debian's 6.1 kernel (qemu)"
