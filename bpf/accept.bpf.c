@@ -333,6 +333,24 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 	count_accept(sk, inode, ret >= 0, ret == -EAGAIN, queued_us);
 }
 
+/*
+ * A listener started listening: its entry and identity now, so that one that closes before a
+ * scan without a connection (a test's group, a crash loop) is still shown (closed.h).
+ */
+SEC("tracepoint/syscalls/sys_exit_listen")
+int tp_exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sock *sk;
+	__u64 inode = 0;
+
+	if (ctx->ret)
+		return 0;
+	sk = current_fd_sock((int)current_syscall_arg1(false), &inode);
+	if (sk && inode && sk_is_tcp_listener(sk))
+		sock_counters_of(sk, inode);
+	return 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 {

@@ -61,6 +61,9 @@ struct rt_sock_id {
 	__u32 bound_ifindex;
 	__u32 uid;
 	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes */
+	/* The kernel's reuseport group (reuseport_id), 0 when none: successive groups differ. */
+	__u32 group_id;
+	__u32 pad2;
 };
 
 /* Per (listener, accepting task). */

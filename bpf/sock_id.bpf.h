@@ -39,6 +39,7 @@ static __always_inline void note_sock_id(const struct sock *sk, __u64 inode)
 	id.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	id.bound_ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
 	id.uid = BPF_CORE_READ(sk, sk_uid.val);
+	id.group_id = BPF_CORE_READ(sk, sk_reuseport_cb, reuseport_id);
 	if (id.family == AF_INET6) {
 		id.v6only = BPF_CORE_READ_BITFIELD_PROBED(sk, __sk_common.skc_ipv6only);
 		BPF_CORE_READ_INTO(&id.addr, sk, __sk_common.skc_v6_rcv_saddr);

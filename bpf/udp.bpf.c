@@ -206,7 +206,11 @@ static __always_inline void watch_process(__u32 tgid)
 		health_inc(&health, RT_STAT_INFLIGHT_FULL);
 }
 
-/* A process that binds a UDP server socket will read it: from now on, before any scan. */
+/*
+ * A UDP server socket was bound: its entry and identity now, so that one that closes before a
+ * scan without a datagram is still shown (closed.h); and its process will read it, so watch it
+ * from now on, before any scan (the syscall tiers' filter; harmless on fentry).
+ */
 SEC("tracepoint/syscalls/sys_exit_bind")
 int tp_exit_bind(struct trace_event_raw_sys_exit *ctx)
 {
@@ -214,10 +218,13 @@ int tp_exit_bind(struct trace_event_raw_sys_exit *ctx)
 	struct sock *sk;
 	__u64 inode = 0;
 
-	if (ctx->ret || bpf_map_lookup_elem(&udp_pids, &tgid))
+	if (ctx->ret)
 		return 0;
 	sk = current_fd_sock((int)current_syscall_arg1(false), &inode);
-	if (sk && udp_server_sock(sk))
+	if (!sk || !inode || !udp_server_sock(sk))
+		return 0;
+	udp_counters_of(sk, inode);
+	if (!bpf_map_lookup_elem(&udp_pids, &tgid))
 		watch_process(tgid);
 	return 0;
 }

@@ -39,21 +39,28 @@ static __always_inline bool udp_server_sock(const struct sock *sk)
 	return sk_is_inet_proto(sk, IPPROTO_UDP) && udp_server_port(sk);
 }
 
+/*
+ * The counters of UDP server socket sk (inode `inode`), created on first use, when its identity
+ * is recorded too (sock_id.bpf.h); NULL when the map is full.
+ */
+static __always_inline struct rt_udp_counters *udp_counters_of(const struct sock *sk, __u64 inode)
+{
+	static const struct rt_udp_counters zero;
+	struct rt_udp_counters *c = bpf_map_lookup_elem(&udp_counters, &inode);
+
+	if (c)
+		return c;
+	note_sock_id(sk, inode);
+	return lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
+}
+
 /* One datagram queued to server socket sk. Reads are counted per task (udp.bpf.c). */
 static __always_inline void count_udp_enqueue(const struct sock *sk)
 {
-	static const struct rt_udp_counters zero;
 	struct rt_udp_counters *c;
 	__u64 inode = sk_inode(sk);
 
-	if (!inode)
-		return;
-	c = bpf_map_lookup_elem(&udp_counters, &inode);
-	if (!c) {
-		note_sock_id(sk, inode);
-		c = lookup_or_init(&udp_counters, &inode, &zero, &health, RT_STAT_SOCK_FULL);
-	}
-	if (c)
+	if (inode && (c = udp_counters_of(sk, inode)))
 		__sync_fetch_and_add(&c->enqueued, 1);
 }
 

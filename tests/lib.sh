@@ -208,7 +208,7 @@ settle_json() { # delay_s
 # IDs of loaded BPF programs with reusetop's program names (bpftool shows 15 characters).
 reusetop_prog_ids() {
 	bpftool prog show 2>/dev/null | grep -E \
-		'name (fexit_hashdance|fentry_hashdanc|fexit_reqsk_que|fexit_inet_csk_|kprobe_hashdanc|kretprobe_hash|kprobe_reqsk_qu|raw_tp_sk_data_|raw_tp_inet_soc|tp_exit_accept|fexit_reuseport|kretprobe_reuse|raw_tp_sched_wa|raw_tp_softirq_|raw_tp_wakeup_d|fentry_tcp_chil|fexit_tcp_child|kprobe_tcp_chil|kretprobe_tcp_|fexit_udp_|kprobe_udp_enqu|kretprobe_udp_e|raw_tp_udp_data|tp_exit_recv|tp_exit_bind|raw_tp_process_)' |
+		'name (fexit_hashdance|fentry_hashdanc|fexit_reqsk_que|fexit_inet_csk_|kprobe_hashdanc|kretprobe_hash|kprobe_reqsk_qu|raw_tp_sk_data_|raw_tp_inet_soc|tp_exit_accept|fexit_reuseport|kretprobe_reuse|raw_tp_sched_wa|raw_tp_softirq_|raw_tp_wakeup_d|fentry_tcp_chil|fexit_tcp_child|kprobe_tcp_chil|kretprobe_tcp_|fexit_udp_|kprobe_udp_enqu|kretprobe_udp_e|raw_tp_udp_data|tp_exit_recv|tp_exit_bind|tp_exit_listen|raw_tp_process_)' |
 		cut -d: -f1 | sort
 }
 

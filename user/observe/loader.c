@@ -21,6 +21,7 @@ enum feature {
 	F_ENQUEUE_DIRECT, /* enqueues by Fast Open and SYN cookies */
 	F_ACCEPT, /* accepted and eagain counts */
 	F_ACCEPT_CATCHUP, /* accept calls already blocked when reusetop attached */
+	F_LISTEN, /* listeners recorded as they start listening (idle ones that close) */
 	F_SELECT, /* reuseport selections */
 	F_WAKEUP, /* wakeups by listeners */
 	F_UDP, /* UDP datagrams queued and read */
@@ -85,6 +86,8 @@ static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe
 	bool direct = tier != RT_TIER_FENTRY && kernel_features()->rdonly_cast;
 	size_t n = 0;
 
+	/* Every tier: a listener is recorded when it starts listening (closed.h). */
+	specs[n++] = (struct probe_spec){s->progs.tp_exit_listen, F_LISTEN, false};
 	switch (tier) {
 	case RT_TIER_FENTRY:
 		specs[n++] = (struct probe_spec){kernel_features()->proto_accept_arg
@@ -144,6 +147,13 @@ static void note_missing(struct rt_probes *p, const struct probe_spec *spec, int
 			     "accept calls already blocked at start are not counted: "
 			     "%s did not attach (%s)",
 			     what, strerror(-err));
+		break;
+	case F_LISTEN:
+		add_degraded(
+			p,
+			"a listener that closes before a scan without a connection is not shown: "
+			"%s did not attach (%s)",
+			what, strerror(-err));
 		break;
 	default:
 		p->features.accepted = false;
@@ -339,10 +349,11 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvfrom, F_UDP, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmsg, F_UDP, true};
 		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmmsg, F_UDP, true};
-		/* The filter of those: servers bound or forked since the last scan. */
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_bind, F_UDP, true};
+		/* The filter of those: servers forked since the last scan (and bound: below). */
 		specs[n++] = (struct probe_spec){s->progs.raw_tp_process_fork, F_UDP, true};
 	}
+	/* Every tier: servers recorded as they bind (closed.h), watched before a scan. */
+	specs[n++] = (struct probe_spec){s->progs.tp_exit_bind, F_UDP, true};
 	if (load_extra(p, s->skeleton, specs, n, why, sizeof(why))) {
 		add_degraded(p, "UDP unknown: %s", why);
 		udp_bpf__destroy(s);
