@@ -61,9 +61,12 @@ struct rt_sock_id {
 	__u32 bound_ifindex;
 	__u32 uid;
 	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes */
-	/* The kernel's reuseport group (reuseport_id), 0 when none: successive groups differ. */
-	__u32 group_id;
-	__u32 pad2;
+	/*
+	 * Which reuseport group it was in: the inode of the socket that made the group (the
+	 * kernel reuses its reuseport_id values), 0 when it was in none. Successive groups on one
+	 * address differ.
+	 */
+	__u64 group;
 };
 
 /* Per (listener, accepting task). */

@@ -23,6 +23,42 @@ struct {
 } sock_ids SEC(".maps");
 
 /*
+ * The current group behind each reuseport_id: the inode of a socket of it (the one that made it,
+ * when reusetop saw it being made). The kernel hands a dead group's id to the next new group, so
+ * the id alone would merge successive groups on one address.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_MAX_SOCKETS);
+	__type(key, __u32);
+	__type(value, __u64);
+} group_marks SEC(".maps");
+
+/* The group sk (inode `inode`) is in, as struct rt_sock_id.group: 0 when none. */
+static __always_inline __u64 sock_group(const struct sock *sk, __u64 inode)
+{
+	struct sock_reuseport *reuse = BPF_CORE_READ(sk, sk_reuseport_cb);
+	__u32 id;
+	__u64 *mark;
+
+	if (!reuse)
+		return 0;
+	id = BPF_CORE_READ(reuse, reuseport_id);
+	/* Its only socket made it (at bind or listen): a new group, whatever the id was before. */
+	if (BPF_CORE_READ(reuse, num_socks) <= 1) {
+		bpf_map_update_elem(&group_marks, &id, &inode, BPF_ANY);
+		return inode;
+	}
+	mark = bpf_map_lookup_elem(&group_marks, &id);
+	if (mark)
+		return *mark;
+	/* Made before reusetop attached: this member marks it for the others. */
+	bpf_map_update_elem(&group_marks, &id, &inode, BPF_NOEXIST);
+	mark = bpf_map_lookup_elem(&group_marks, &id);
+	return mark ? *mark : inode;
+}
+
+/*
  * Record socket sk's identity under its inode, unless known: on the paths that create a socket's
  * or a task's entry only, never per event. The includer declares RT_HEALTH_MAP first.
  */
@@ -39,7 +75,7 @@ static __always_inline void note_sock_id(const struct sock *sk, __u64 inode)
 	id.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	id.bound_ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
 	id.uid = BPF_CORE_READ(sk, sk_uid.val);
-	id.group_id = BPF_CORE_READ(sk, sk_reuseport_cb, reuseport_id);
+	id.group = sock_group(sk, inode);
 	if (id.family == AF_INET6) {
 		id.v6only = BPF_CORE_READ_BITFIELD_PROBED(sk, __sk_common.skc_ipv6only);
 		BPF_CORE_READ_INTO(&id.addr, sk, __sk_common.skc_v6_rcv_saddr);

@@ -242,6 +242,30 @@ case_shortlived_group() {
 	stop_reusetop
 }
 
+# Two groups on one port, one after the other (the kernel gives the second the first's
+# reuseport_id once that is free): two closed groups, each with its own exact counts.
+case_successive_groups() {
+	local port=8313 json groups t1 t2
+	make_netns || return 1
+	start_reusetop -d 0.2 -P $port || return 1
+	ns_exec
+	t1=$("${NS_EXEC[@]}" "$BUILD/tests/shortlived" $port 3 30) || fail_because "$t1" || return 1
+	sleep 0.3
+	t2=$("${NS_EXEC[@]}" "$BUILD/tests/shortlived" $port 2 20) || fail_because "$t2" || return 1
+	sleep 1.5
+	json=$(last_json "$CASE_DIR/rt.json")
+	stop_reusetop || return 1
+	groups=$(groups_here "$json" | jq -c --argjson p $port '[.[] | select(.port == $p)]')
+	jq -e --argjson a "$(jq -s -c 'map({inode, n: .accepted}) | sort_by(.inode)' <<<"$t1")" \
+		--argjson b "$(jq -s -c 'map({inode, n: .accepted}) | sort_by(.inode)' <<<"$t2")" '
+		length == 2 and all(.[]; .closed) and
+		([.[] | [.sockets[] | {inode, n: .accepted}] | sort_by(.inode)] | sort) ==
+			([$a, $b] | sort) and
+		all(.[].sockets[]; .enqueued == .accepted)' <<<"$groups" >/dev/null ||
+		fail_because "groups $(jq -c '[.[] | [.sockets[] | [.inode, .enqueued, .accepted]]]' \
+			<<<"$groups"), want $t1 then $t2"
+}
+
 case_pid_filter() {
 	local json pid port=8303
 	make_netns || return 1
@@ -450,6 +474,8 @@ integration_cases() {
 	run_case "sockets of an exited server leave the view" case_stale_sockets_leave
 	run_case "a group that lived 3 ms: exact final counts, closed, then gone after the retention" \
 		case_shortlived_group
+	run_case "two groups on one port one after the other: two closed groups, each exact" \
+		case_successive_groups
 	run_case "a listener bound just after its process entered a new netns is listed at once" \
 		case_new_netns_late_bind
 	run_case "batch output with -n stops after N intervals" case_batch_and_iterations

@@ -79,7 +79,8 @@ static void listener_of(uint64_t inode, const struct rt_sock_id *id, struct rt_l
 	l->bound_ifindex = id->bound_ifindex;
 	l->v6only = id->v6only;
 	l->closed = true;
-	l->group_id = id->group_id;
+	/* A socket in no reuseport group is a group of its own, closed ones too. */
+	l->group_mark = id->group ? id->group : inode;
 }
 
 int closed_add(struct rt_closed *c, uint64_t inode, const struct rt_sock_id *id, double now)

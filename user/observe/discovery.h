@@ -44,7 +44,8 @@ struct rt_listener {
 	char bound_dev[16]; /* its name in the socket's netns, "" when none (or not found) */
 	int8_t v6only; /* IPv6: IPV6_V6ONLY (1) or not (0); IPv4: -1 */
 	bool closed; /* not listed by sock_diag any more (observe/closed.h): final counts */
-	uint32_t group_id; /* closed: the kernel's reuseport group it was in (0: none, or live) */
+	/* Closed: the reuseport group it was in (struct rt_sock_id.group), else its own inode. */
+	uint64_t group_mark;
 	size_t nholders; /* processes/fds holding it, sorted by pid then fd */
 	const struct rt_holder *holders; /* owned by the discovery object, valid until next scan */
 };
@@ -71,7 +72,7 @@ static inline int listener_group_cmp(const struct rt_listener *a, const struct r
 	if ((c = RT_LCMP(closed)))
 		return c;
 	/* Successive groups on one address that closed are as many groups. */
-	return RT_LCMP(group_id);
+	return RT_LCMP(group_mark);
 #undef RT_LCMP
 }
 

@@ -326,6 +326,7 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 	read_ephemeral_range(&s->rodata->ephemeral_lo, &s->rodata->ephemeral_hi);
 	/* One record of every counted socket's identity, whichever object counted it first. */
 	bpf_map__reuse_fd(s->maps.sock_ids, bpf_map__fd(p->accept->maps.sock_ids));
+	bpf_map__reuse_fd(s->maps.group_marks, bpf_map__fd(p->accept->maps.group_marks));
 	switch (tier) {
 	case RT_TIER_FENTRY:
 		recvmsg_progs(s, &recv4, &recv6);
@@ -458,6 +459,9 @@ static void try_ready(struct rt_probes *p)
 		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.sock_ids, bpf_map__fd(p->accept->maps.sock_ids));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.group_marks,
+					bpf_map__fd(p->accept->maps.group_marks));
 	if (!ret)
 		ret = ready_bpf__load(s);
 	if (!ret)
