@@ -157,43 +157,60 @@ static __always_inline unsigned long arch_syscall_arg1_direct(const struct pt_re
 #endif
 
 /*
- * The system call task p, blocked from user space, is waiting in, or -1 when its registers were
- * not found. direct: p comes from RT_CAST and is read with plain loads.
+ * Where the user registers of task p are saved (the top of its kernel stack), or 0 when not
+ * found; *nr the system call they say it is in. direct: p comes from RT_CAST and is read with
+ * plain loads.
  */
-static __always_inline long blocked_syscall(struct task_struct *p, bool direct)
+static __always_inline unsigned long user_regs_of(struct task_struct *p, bool direct, long *nr)
 {
 #ifdef ARCH_USER_REGS_KNOWN
 	const int nsizes = sizeof(arch_stack_sizes) / sizeof(arch_stack_sizes[0]);
 	const int npads = sizeof(arch_stack_pads) / sizeof(arch_stack_pads[0]);
 	__u32 regs_size = bpf_core_type_size(struct pt_regs);
 	char *stack = direct ? p->stack : BPF_CORE_READ(p, stack);
-	long nr;
 
 	if (!stack)
-		return -1;
+		return 0;
 	for (int i = 0; i < nsizes; i++) {
 		for (int j = 0; j < npads; j++) {
 			unsigned long at = (unsigned long)stack + arch_stack_sizes[i] -
 					   arch_stack_pads[j] - regs_size;
 
-			if (arch_user_regs_syscall(at, direct, &nr))
-				return nr;
+			if (arch_user_regs_syscall(at, direct, nr))
+				return at;
 		}
 	}
 #endif
-	return -1;
+	return 0;
+}
+
+/* The system call task p, blocked from user space, is waiting in, or -1 when not found. */
+static __always_inline long blocked_syscall(struct task_struct *p, bool direct)
+{
+	long nr = -1;
+
+	return user_regs_of(p, direct, &nr) ? nr : -1;
 }
 
 /*
  * The first argument of the current task's system call, from its saved user registers (still
  * there at the call's exit tracepoint). direct: with a plain load, which the verifier allows on
- * what bpf_task_pt_regs() returns; otherwise with a CO-RE read.
+ * what bpf_task_pt_regs() returns; otherwise with a CO-RE read, the registers found by the
+ * helper where the kernel has it (task_pt_regs_helper, core_fixes.bpf.h) or on the stack.
  */
 static __always_inline unsigned long current_syscall_arg1(bool direct)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs;
+	long nr;
 
-	return direct ? arch_syscall_arg1_direct(regs) : PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (direct || task_pt_regs_helper) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		return direct ? arch_syscall_arg1_direct(regs) : PT_REGS_PARM1_CORE_SYSCALL(regs);
+	}
+	regs = (struct pt_regs *)user_regs_of((struct task_struct *)bpf_get_current_task(), false,
+					      &nr);
+	/* Not found: an fd no task has. */
+	return regs ? PT_REGS_PARM1_CORE_SYSCALL(regs) : (unsigned long)-1;
 }
 
 #endif

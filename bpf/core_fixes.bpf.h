@@ -39,6 +39,18 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 	((type *)bpf_rdonly_cast((const void *)(unsigned long)(p), bpf_core_type_id_kernel(type)))
 
 /*
+ * "bpf: Add bpf_task_pt_regs() helper" (dd6e10fbd9fb), with bpf_get_current_task_btf() from
+ * "bpf: Implement get_current_task_btf and RET_PTR_TO_BTF_ID" (3ca1032ab7ab): the current
+ * task's saved user registers in two calls. The system call exits (accept.bpf.c, udp.bpf.c, steering's load
+ * tracker) read the call's first argument there. User space sets task_pt_regs_helper where the
+ * kernel's BTF lists both in enum bpf_func_id (rt_kernel.task_pt_regs); elsewhere
+ * current_syscall_arg1() (arch.bpf.h) finds the registers at the top of the task's kernel stack,
+ * like blocked_syscall() for a sleeping task. The verifier follows only the branch the constant
+ * takes, so older kernels never see the helpers they lack.
+ */
+const volatile bool task_pt_regs_helper;
+
+/*
  * "net: change proto and proto_ops accept type" (92ef0fd55ac8): inet_csk_accept(sk, flags, err,
  * kern) became inet_csk_accept(sk, arg), the three now in struct proto_accept_arg. accept.bpf.c
  * has an fexit program per signature (fexit_inet_csk_accept for the new one,
@@ -133,11 +145,7 @@ static __always_inline __u16 reuseport_num_closed_socks(const struct sock_reusep
  */
 
 /*
- * Not handled: what the programs still require, so that older kernels load fewer tiers (on
- * Debian 11's 5.10, none).
- *   - The system call exits (accept.bpf.c, udp.bpf.c, steering's load tracker) read the call's
- *     arguments through bpf_get_current_task_btf() and bpf_task_pt_regs() ("bpf: Add
- *     bpf_task_pt_regs() helper", dd6e10fbd9fb); every tier loads them.
+ * Not handled: what the programs still require, so that older kernels load fewer tiers.
  *   - fexit_inet_csk_accept_old reads its int *err, which verifiers before "bpf: Allow access
  *     to int pointer arguments in tracing programs" (bb6728d75611) refuse: the fentry tier
  *     fails there and auto takes the kprobe tier.

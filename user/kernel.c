@@ -91,6 +91,8 @@ const struct rt_kernel *kernel_features(void)
 	k.btf = true;
 	k.proto_accept_arg = btf__find_by_name_kind(btf, "proto_accept_arg", BTF_KIND_STRUCT) >= 0;
 	k.rdonly_cast = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+	k.task_pt_regs = has_enumerator(btf, "bpf_func_id", "BPF_FUNC_get_current_task_btf") &&
+			 has_enumerator(btf, "bpf_func_id", "BPF_FUNC_task_pt_regs");
 	k.udp_recvmsg_params = func_params(btf, "udp_recvmsg");
 	k.reuseport_migrate =
 		has_enumerator(btf, "bpf_attach_type", "BPF_SK_REUSEPORT_SELECT_OR_MIGRATE");

@@ -15,6 +15,8 @@ struct rt_kernel {
 	bool proto_accept_arg;
 	/* bpf_rdonly_cast (6.2): programs may read kernel memory with plain loads (RT_CAST) */
 	bool rdonly_cast;
+	/* bpf_get_current_task_btf and bpf_task_pt_regs (5.15): a task's user registers by helper */
+	bool task_pt_regs;
 	/* parameters of udp_recvmsg(): 6, 5 or 4 (bpf/core_fixes.bpf.h); -1 when not in the BTF */
 	int udp_recvmsg_params;
 	/* BPF_SK_REUSEPORT_SELECT_OR_MIGRATE (5.14): a closing member's requests can be migrated */

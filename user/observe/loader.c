@@ -231,6 +231,7 @@ static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t 
 	}
 	n = accept_specs(p->accept, tier, specs);
 	autoload_only(p->accept->obj, specs, n);
+	p->accept->rodata->task_pt_regs_helper = kernel_features()->task_pt_regs;
 	ret = accept_bpf__load(p->accept);
 	if (ret) {
 		snprintf(err, errlen, "failed to load BPF programs: %s", strerror(-ret));
@@ -327,6 +328,7 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 	/* One record of every counted socket's identity, whichever object counted it first. */
 	bpf_map__reuse_fd(s->maps.sock_ids, bpf_map__fd(p->accept->maps.sock_ids));
 	bpf_map__reuse_fd(s->maps.group_marks, bpf_map__fd(p->accept->maps.group_marks));
+	s->rodata->task_pt_regs_helper = kernel_features()->task_pt_regs;
 	switch (tier) {
 	case RT_TIER_FENTRY:
 		recvmsg_progs(s, &recv4, &recv6);

@@ -70,6 +70,7 @@ int load_builtin(struct ctx *c, struct loaded *l, const struct pinned *p, bool s
 		return fail(c, RT_EXIT_RUNTIME, "failed to open the steering object: %s",
 			    strerror(errno));
 	tracker_programs(l->skel, l->trackers);
+	l->skel->rodata->task_pt_regs_helper = kernel_features()->task_pt_regs;
 	bpf_object__for_each_program(prog, l->skel->obj)
 		bpf_program__set_autoload(prog, (prog == l->skel->progs.steer_select && select) ||
 							(trackers && is_tracker(l, prog)));
