@@ -24,7 +24,8 @@
  * exit resolves the listening fd from the syscall's saved registers, so an accept that was
  * already blocked when reusetop attached is counted when it returns. The fentry tier gets the
  * same for those calls by letting the syscall exit count the calls fexit did not see (a call
- * already inside inet_csk_accept when the trampoline was attached returns past it).
+ * already inside inet_csk_accept when the trampoline was attached returns past it), and, with
+ * the old inet_csk_accept() signature, the calls that returned no connection (core_fixes.bpf.h).
  * User space attaches the accept programs before the enqueue programs, so every connection
  * counted as enqueued is counted again when accepted.
  *
@@ -230,20 +231,23 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg___n
 	return 0;
 }
 
-/* inet_csk_accept(sk, flags, err, kern), the older signature. */
+/*
+ * inet_csk_accept(sk, flags, err, kern), the older signature: err is not read (core_fixes.bpf.h),
+ * so a call that returned no connection is not marked and the syscall's exit counts it.
+ */
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bool kern,
 	     struct sock *ret)
 {
 	__u64 inode;
 
-	if (!sk_is_inet_proto(sk, IPPROTO_TCP))
+	if (!ret || !sk_is_inet_proto(sk, IPPROTO_TCP))
 		return 0;
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(sk, inode, ret != NULL, !ret && inet_csk_accept_error(err) == -EAGAIN,
-		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
+	count_accept(sk, inode, true, false,
+		     BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
 	mark_accept_counted();
 	return 0;
 }

@@ -55,30 +55,22 @@ const volatile bool task_pt_regs_helper;
  * kern) became inet_csk_accept(sk, arg), the three now in struct proto_accept_arg. accept.bpf.c
  * has an fexit program per signature (fexit_inet_csk_accept for the new one,
  * fexit_inet_csk_accept_old); user space loads the one rt_kernel.proto_accept_arg (the struct is
- * in the kernel's BTF) says. Each reads the error through inet_csk_accept_error().
+ * in the kernel's BTF) says. The new one reads the error through inet_csk_accept_error().
+ *
+ * The old one does not read its int *err: verifiers before "bpf: Allow access to int pointer
+ * arguments in tracing programs" (bb6728d75611) refuse a tracing program that loads an argument
+ * pointing to anything but a struct. It counts the calls that returned a connection and leaves
+ * the others to the accept system call's exit (tp_exit_accept*_missed), which has the call's
+ * return value (-EAGAIN), so that one program serves the old signature on every kernel.
  */
 struct proto_accept_arg___new {
 	int err;
 } __attribute__((preserve_access_index));
 
-static __always_inline int accept_arg_error(const struct proto_accept_arg___new *arg)
+static __always_inline int inet_csk_accept_error(const struct proto_accept_arg___new *arg)
 {
 	return BPF_CORE_READ(arg, err);
 }
-
-static __always_inline int accept_err_param(const int *err)
-{
-	int error = 0;
-
-	if (err)
-		bpf_probe_read_kernel(&error, sizeof(error), err);
-	return error;
-}
-
-/* The error inet_csk_accept() set, from its arg (new signature) or its err (old signature). */
-#define inet_csk_accept_error(arg_or_err) \
-	_Generic((arg_or_err), struct proto_accept_arg___new *: accept_arg_error,                 \
-		 int *: accept_err_param)(arg_or_err)
 
 /*
  * udp_recvmsg() and udpv6_recvmsg() changed twice:
@@ -142,13 +134,6 @@ static __always_inline __u16 reuseport_num_closed_socks(const struct sock_reusep
  * sched_entity.cfs_rq), or whose preempt count is no variable of its own (x86 kernels between
  * "x86/percpu: Move preempt_count next to current_task", which put it in struct pcpu_hot, and
  * the dissolution of that struct; other architectures keep it in thread_info).
- */
-
-/*
- * Not handled: what the programs still require, so that older kernels load fewer tiers.
- *   - fexit_inet_csk_accept_old reads its int *err, which verifiers before "bpf: Allow access
- *     to int pointer arguments in tracing programs" (bb6728d75611) refuse: the fentry tier
- *     fails there and auto takes the kprobe tier.
  */
 
 #endif

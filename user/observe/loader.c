@@ -84,20 +84,21 @@ static int attach_prog(struct rt_probes *p, struct bpf_program *prog)
 static size_t accept_specs(struct accept_bpf *s, enum rt_tier tier, struct probe_spec *specs)
 {
 	bool direct = tier != RT_TIER_FENTRY && kernel_features()->rdonly_cast;
+	/* The old signature's fexit leaves the calls without a connection to the syscall's exit. */
+	bool old = !kernel_features()->proto_accept_arg;
 	size_t n = 0;
 
 	/* Every tier: a listener is recorded when it starts listening (closed.h). */
 	specs[n++] = (struct probe_spec){s->progs.tp_exit_listen, F_LISTEN, false};
 	switch (tier) {
 	case RT_TIER_FENTRY:
-		specs[n++] = (struct probe_spec){kernel_features()->proto_accept_arg
-							 ? s->progs.fexit_inet_csk_accept
-							 : s->progs.fexit_inet_csk_accept_old,
+		specs[n++] = (struct probe_spec){old ? s->progs.fexit_inet_csk_accept_old
+						     : s->progs.fexit_inet_csk_accept,
 						 F_ACCEPT, true};
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept4_missed, F_ACCEPT_CATCHUP,
-						 false};
-		specs[n++] = (struct probe_spec){s->progs.tp_exit_accept_missed, F_ACCEPT_CATCHUP,
-						 false};
+		specs[n++] =
+			(struct probe_spec){s->progs.tp_exit_accept4_missed, F_ACCEPT_CATCHUP, old};
+		specs[n++] =
+			(struct probe_spec){s->progs.tp_exit_accept_missed, F_ACCEPT_CATCHUP, old};
 		specs[n++] = (struct probe_spec){s->progs.fexit_hashdance, F_ENQUEUE, true};
 		specs[n++] = (struct probe_spec){s->progs.fentry_hashdance, F_ENQUEUE, true};
 		specs[n++] = (struct probe_spec){s->progs.fexit_reqsk_queue_add, F_ENQUEUE_DIRECT,
