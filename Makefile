@@ -10,6 +10,7 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 VERSION   := 0.1.0
 
+# The BPF target architecture (libbpf's __TARGET_ARCH_*); the arm64 VM build sets ARCH=arm64.
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
 VMLINUX_DIR := vmlinux/$(ARCH)
 
@@ -125,7 +126,7 @@ $(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c $(FUZZ_SRCS) $(wildcard user/*.h us
 TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
 	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
 	     $(OUTPUT)/static/rig_client $(OUTPUT)/tests/refresh_check $(OUTPUT)/tests/shortlived
-TEST_BINS += $(OUTPUT)/steer_example.bpf.o
+TEST_BINS += $(OUTPUT)/steer_example.bpf.o arm64-static
 
 # Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,
 # so the fentry and kprobe tiers run under qemu on Debian's 6.1 kernel, whose busybox initramfs
@@ -134,6 +135,13 @@ TEST_BINS += $(OUTPUT)/steer_example.bpf.o
 VM_CFLAGS     := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
 VM_LDLIBS     := $(or $(shell pkg-config --static --libs libbpf 2>/dev/null),-lbpf -lelf -lz) -lm \
 		 $(or $(shell pkg-config --static --libs ncursesw 2>/dev/null),-lncursesw -ltinfo)
+# A cross build (the arm64 one below) names a sysroot holding the target's headers and static
+# libraries; the host's pkg-config knows nothing of them.
+ifneq ($(SYSROOT),)
+TRIPLE        := $(shell $(CC) -dumpmachine)
+ALL_CFLAGS    += -isystem $(SYSROOT)/usr/include -isystem $(SYSROOT)/usr/include/$(TRIPLE)
+VM_LDLIBS     := -L$(SYSROOT)/usr/lib/$(TRIPLE) -lbpf -lelf -lz -lm -lncursesw -ltinfo
+endif
 .PHONY: vm-smoke
 $(OUTPUT)/static:
 	$(Q)mkdir -p $@
@@ -152,6 +160,18 @@ $(OUTPUT)/static/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OU
 $(OUTPUT)/static/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(VM_CFLAGS) -static $< -o $@
+STATIC_BINS := $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server $(OUTPUT)/static/rig_client
+.PHONY: static-bins arm64-static
+static-bins: $(STATIC_BINS) $(OUTPUT)/steer_example.bpf.o
+
+# The same for the arm64 VM, in $(OUTPUT)/arm64: Debian's cross compiler, the arm64 libraries
+# tests/vm/fetch-sysroot.sh unpacks under .cache/, BPF objects for arm64 (vmlinux/arm64, from
+# the arm64 kernel's BTF by `make vmlinux-arm64`).
+ARM64_CC := aarch64-linux-gnu-gcc
+arm64-static:
+	$(Q)sysroot=$$(tests/vm/fetch-sysroot.sh) && \
+		$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/arm64 ARCH=arm64 CC=$(ARM64_CC) \
+			SYSROOT=$$sysroot static-bins
 
 # Boot the 6.1 kernel (fetched once, with qemu, by tests/vm/fetch-kernel.sh) and run the static
 # reusetop with each tier: tests/vm/smoke.sh. VM_TIMEOUT=SECONDS bounds the run (default 300).
@@ -161,7 +181,8 @@ vm-smoke: deps
 
 # Packages the build and the tests need, installed only when missing (Debian/Ubuntu).
 DEB_PACKAGES := valgrind clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
-		iproute2 jq libclang-rt-14-dev qemu-system-x86 busybox-static cpio libncurses-dev tmux \
+		iproute2 jq libclang-rt-14-dev qemu-system-x86 qemu-system-arm busybox-static cpio \
+		gcc-aarch64-linux-gnu libc6-dev-arm64-cross libncurses-dev tmux \
 		libmicrohttpd-dev prometheus curl groff-base \
 		nginx-light haproxy socat python3-gunicorn nodejs unbound dnsperf libnuma-dev
 deps:
@@ -221,6 +242,12 @@ stress: deps
 vmlinux:
 	$(Q)mkdir -p $(VMLINUX_DIR)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
+
+# The arm64 one from the BTF of the arm64 kernel the VM tests boot.
+.PHONY: vmlinux-arm64
+vmlinux-arm64:
+	$(Q)image=$$(tests/vm/fetch-kernel.sh 6.1 aarch64) && mkdir -p vmlinux/arm64 && \
+		tests/vm/extract-btf.sh $$image > vmlinux/arm64/vmlinux.h
 
 format:
 	clang-format -i $$(git ls-files -- 'user/*.[ch]' 'bpf/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')

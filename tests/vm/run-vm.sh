@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Run a shell script inside a throwaway VM booted on Debian's 6.1 cloud kernel (qemu, TCG), so
-# that what the host kernel refuses (fentry/fexit, kprobes) is tested on a real kernel.
+# Run a shell script inside a throwaway VM booted on one of Debian's cloud kernels (qemu, TCG;
+# x86_64 or aarch64), so that what the host kernel refuses (fentry/fexit, kprobes) and what other
+# kernels and architectures do is tested on real kernels.
 #
 # Usage: tests/vm/run-vm.sh SCRIPT [FILES...]
 #   SCRIPT and FILES (statically linked binaries, data files) are copied into the guest's /vm/.
 #   The guest's /init mounts proc, sysfs, devtmpfs, a tmpfs on /tmp, tracefs, debugfs and bpffs,
 #   loads the modules kept beside vmlinuz (sock_diag's inet handlers), brings lo up, runs
 #   `/bin/sh /vm/SCRIPT` with PATH=/vm:/bin:/sbin in /vm, prints `VM-EXIT <status>` and powers
-#   off. The guest has busybox and nothing else; no network but lo.
+#   off. The guest has busybox, the terminfo entry of `screen` (TERM=screen) and nothing else; no
+#   network but lo. FILES must be static binaries of the kernel's architecture.
 #
 # The serial console goes to stdout (carriage returns stripped); timings and verdicts to stderr
 # ("boot to script" is host time from starting qemu to /init's VM-INIT line).
@@ -15,8 +17,11 @@
 # 1 for anything else (script failed, kernel panic, qemu failed, no VM-EXIT line).
 #
 # Env: VM_TIMEOUT  seconds before the VM counts as hung (default 300)
-#      VMLINUZ     kernel to boot (default: the one tests/vm/fetch-kernel.sh caches); modules
-#                  are taken from modules/ beside it (modules.load lists them in load order)
+#      VM_KERNEL   which kernel: "VERSION [ARCH]" as tests/vm/fetch-kernel.sh takes them
+#                  (default "6.1 x86_64"), fetched and cached by it
+#      VMLINUZ     a kernel image to boot instead; modules are taken from modules/ beside it
+#                  (modules.load lists them in load order), its architecture from the file arch
+#                  there (x86_64 when absent)
 #      VM_APPEND   extra kernel command line (e.g. "loglevel=7" to drop quiet's filtering)
 # Never add -enable-kvm: /dev/kvm is nested here and hangs or fails; TCG is the tested path.
 set -euo pipefail
@@ -47,11 +52,33 @@ for f in "$script" "$@"; do
 	seen[$name]=1
 done
 
-kernel=${VMLINUZ:-$("$here/fetch-kernel.sh")}
+if [[ -z ${VMLINUZ:-} ]]; then
+	# shellcheck disable=SC2086 # VERSION and ARCH
+	VMLINUZ=$("$here/fetch-kernel.sh" ${VM_KERNEL:-6.1 x86_64}) || die "no kernel to boot"
+fi
+kernel=$VMLINUZ
 [[ -f $kernel ]] || die "no kernel at $kernel"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (tests/vm/fetch-kernel.sh installs it)"
-busybox=$(command -v busybox || true)
-[[ -n $busybox ]] || die "busybox missing (tests/vm/fetch-kernel.sh installs busybox-static)"
+kdir=$(dirname "$(readlink -f "$kernel")")
+arch=x86_64
+[[ ! -f $kdir/arch ]] || arch=$(<"$kdir/arch")
+# The machine: -cpu max for x86 (TCG); for arm64 the virt board and a Cortex-A72, whose plain
+# ARMv8.0 TCG runs faster than max's pointer authentication. The serial console differs.
+case $arch in
+x86_64)
+	qemu=(qemu-system-x86_64 -cpu max)
+	console=ttyS0 elf_machine='X86-64'
+	busybox=$(command -v busybox || true)
+	[[ -n $busybox ]] || die "busybox missing (tests/vm/fetch-kernel.sh installs busybox-static)"
+	;;
+aarch64)
+	qemu=(qemu-system-aarch64 -machine virt -cpu cortex-a72)
+	console=ttyAMA0 elf_machine='AArch64'
+	sysroot=$("$here/fetch-sysroot.sh") || die "no arm64 busybox (tests/vm/fetch-sysroot.sh)"
+	busybox=$sysroot/bin/busybox
+	;;
+*) die "unknown architecture '$arch' in $kdir/arch" ;;
+esac
+command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} missing (tests/vm/fetch-kernel.sh installs it)"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -60,16 +87,21 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,vm,root,usr}
 cp "$busybox" "$root/bin/busybox"
-for applet in $("$busybox" --list); do
+# The host's busybox lists the applets (the same Debian version as the arm64 one).
+for applet in $(command -v busybox >/dev/null && busybox --list || "$busybox" --list); do
 	[[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"
 done
 ln -s bin "$root/sbin"
 ln -s ../bin "$root/usr/bin"
 ln -s ../bin "$root/usr/sbin"
+# The live view's terminal: the guest runs it with TERM=screen, which tmux renders on the host.
+mkdir -p "$root/usr/share/terminfo/s"
+cp /lib/terminfo/s/screen "$root/usr/share/terminfo/s/" ||
+	die "no /lib/terminfo/s/screen (package ncurses-base)"
 
 # Modules, loaded by /init in the order modules.load gives (Debian builds inet_diag and
 # tcp_diag as modules, and the guest has no modprobe setup to load them on demand).
-moddir=$(dirname "$(readlink -f "$kernel")")/modules
+moddir=$kdir/modules
 if [[ -f $moddir/modules.load ]]; then
 	mkdir -p "$root/lib/modules"
 	cp "$moddir"/*.ko "$moddir/modules.load" "$root/lib/modules/"
@@ -84,6 +116,11 @@ for f in "$@"; do
 	if command -v readelf >/dev/null && readelf -l "$f" 2>/dev/null | grep -q 'program interpreter'; then
 		log "warning: $f is dynamically linked; it will not run in the guest"
 	fi
+	# A program of another architecture fails with "not found" or "Exec format error".
+	if command -v readelf >/dev/null && readelf -h "$f" 2>/dev/null | grep -q 'Type: *EXEC' &&
+		! readelf -h "$f" | grep -q "Machine: .*$elf_machine$"; then
+		die "$f is not built for $arch"
+	fi
 done
 
 {
@@ -92,7 +129,7 @@ done
 	cat <<'INIT'
 # PID 1 of the test VM, written by tests/vm/run-vm.sh: mount what the tests need, run the
 # script, report its exit status, power off.
-export PATH=/vm:/bin:/sbin HOME=/tmp
+export PATH=/vm:/bin:/sbin HOME=/tmp TERM=screen
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -146,9 +183,9 @@ t_start=$EPOCHREALTIME
 # --foreground keeps qemu in our process group, so Ctrl-C and an outer timeout reach it.
 set +e
 timeout --foreground -k 10 "$timeout_s" \
-	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2 -nic none \
+	"${qemu[@]}" -accel tcg,thread=multi -m 1024 -smp 2 -nic none \
 	-nographic -no-reboot -kernel "$kernel" -initrd "$tmp/initrd.gz" \
-	-append "console=ttyS0 panic=-1 quiet${VM_APPEND:+ $VM_APPEND}" </dev/null | console
+	-append "console=$console panic=-1 quiet${VM_APPEND:+ $VM_APPEND}" </dev/null | console
 rcs=("${PIPESTATUS[@]}")
 set -e
 t_end=$EPOCHREALTIME
