@@ -20,7 +20,8 @@
  *     says which slots may get new connections;
  *   - one SEC("sk_reuseport") or SEC("sk_reuseport/migrate") program (or name yours with
  *     --program when the object has several); the "/migrate" flavour is also asked where the
- *     queued connections of a member that closes should go (md->migrating_sk is then set);
+ *     queued connections of a member that closes should go (md->migrating_sk is then set), on
+ *     kernels that migrate (5.14+: elsewhere reusetop attaches it as plain select);
  *   - select with bpf_sk_select_reuseport(md, &members, &slot, 0); when nothing can be
  *     selected return SK_PASS (the kernel's own hash decides), never SK_DROP;
  *   - count in steer_stats and steer_fallback if you want `--show` and the live view to show
@@ -29,6 +30,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "steer.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -57,9 +59,17 @@ int sport_affinity(struct sk_reuseport_md *md)
 {
 	struct steer_members *set;
 	__u32 zero = 0, n, pos, slot;
-	bool migrating = md->migrating_sk != NULL;
+	bool migrating = false;
 	__u16 ports[2]; /* the TCP or UDP header starts with source port, destination port */
 	__u64 *fallback;
+
+	/*
+	 * md->migrating_sk came with migration (5.14); older kernels have neither, and reusetop
+	 * attaches the program as plain select there. bpf_core_field_exists() asks the running
+	 * kernel, so that one object loads on both.
+	 */
+	if (bpf_core_field_exists(md->migrating_sk))
+		migrating = md->migrating_sk != NULL;
 
 	set = bpf_map_lookup_elem(&steer_members, &zero);
 	if (!set)

@@ -46,6 +46,13 @@ void loaded_free(struct loaded *l)
 	l->skel = NULL;
 }
 
+/* Before 5.14 there is no migrate attach type: plain selection still works, and says so. */
+static void warn_no_migration(void)
+{
+	report_warning("this kernel has no select_or_migrate attach type: queued connections of a "
+		       "closing member are not migrated");
+}
+
 static bool is_tracker(const struct loaded *l, const struct bpf_program *prog)
 {
 	for (size_t i = 0; i < PIN_NLINKS; i++)
@@ -57,7 +64,6 @@ static bool is_tracker(const struct loaded *l, const struct bpf_program *prog)
 int load_builtin(struct ctx *c, struct loaded *l, const struct pinned *p, bool select,
 		 bool trackers)
 {
-	/* Before 5.14 there is no migrate attach type: plain selection still works. */
 	bool migrate = kernel_features()->reuseport_migrate;
 	struct bpf_program *prog;
 	int err;
@@ -87,8 +93,7 @@ int load_builtin(struct ctx *c, struct loaded *l, const struct pinned *p, bool s
 			    verbose_enabled() ? "" : " (-v shows the verifier's messages)");
 	l->migrate = migrate;
 	if (select && !migrate)
-		report_warning("this kernel has no select_or_migrate attach type: queued "
-			       "connections of a closing member are not migrated");
+		warn_no_migration();
 	for (int i = 0; i < M_COUNT; i++)
 		l->fd[i] = bpf_map__fd(skel_map(l->skel, i));
 	return 0;
@@ -170,12 +175,17 @@ int load_custom(struct ctx *c, struct loaded *l, const char *path, const char *p
 		return -1;
 	bpf_object__for_each_program(prog, l->custom)
 		bpf_program__set_autoload(prog, prog == found);
+	l->migrate = bpf_program__expected_attach_type(found) == BPF_SK_REUSEPORT_SELECT_OR_MIGRATE;
+	if (l->migrate && !kernel_features()->reuseport_migrate) {
+		bpf_program__set_expected_attach_type(found, BPF_SK_REUSEPORT_SELECT);
+		l->migrate = false;
+		warn_no_migration();
+	}
 	if (share_abi_maps(c, l, path))
 		return -1;
 	if ((err = bpf_object__load(l->custom)))
 		return fail(c, RT_EXIT_RUNTIME, "failed to load %s: %s%s", path, strerror(-err),
 			    verbose_enabled() ? "" : " (-v shows the verifier's messages)");
 	l->custom_prog = found;
-	l->migrate = bpf_program__expected_attach_type(found) == BPF_SK_REUSEPORT_SELECT_OR_MIGRATE;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include "internal.h"
+#include "kernel.h"
 #include "render/json.h"
 #include "util.h"
 
@@ -121,6 +122,12 @@ static void program_plain(const struct show_view *v)
 	else
 		printf("  program: id %u, %s (%s), not attached by reusetop\n", g->prog_id,
 		       g->prog_name[0] ? g->prog_name : "no name", program_kind_text(g));
+	if (g->has_prog && g->attach_type == BPF_SK_REUSEPORT_SELECT)
+		printf("  no migration: %s; the queued connections of a member that closes are "
+		       "reset\n",
+		       kernel_features()->reuseport_migrate
+			       ? "the program is attached as select"
+			       : "this kernel has no select_or_migrate attach type");
 	if (v->ours)
 		printf("  fallbacks to the kernel's hash: %llu\n",
 		       (unsigned long long)v->fallbacks);
