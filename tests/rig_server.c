@@ -49,6 +49,12 @@
  * Ready: each worker (or thread) sends an empty line on a pipe once it listens (or its error as
  * a line of text, which the master prints alone); with all of them, "ready" goes to --ready (a
  * temporary file renamed) and to stdout.
+ *
+ * --sigio FILE (accept and epoll modes): the master asks for SIGIO on the shared listener
+ * (O_ASYNC, itself the owner), so the listener's readiness callback also wakes the master, which
+ * sleeps in sigsuspend(), a call that waits for no socket: a wakeup reusetop must not charge to
+ * the listener. When it stops, the master writes {"pid":PID,"sigio":N} to FILE, N the signals
+ * it took.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,6 +126,7 @@ struct opts {
 	const char *device; /* SO_BINDTODEVICE, NULL: none */
 	const char *stats;
 	const char *ready;
+	const char *sigio; /* --sigio FILE */
 };
 
 /* One accepting process: a worker, or the handoff master (idx -1). */
@@ -166,6 +173,13 @@ struct server {
 };
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t sigio_taken;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	sigio_taken++;
+}
 /* A socket only this worker (or thread) waits on: the stop handler shuts it down. */
 static __thread volatile sig_atomic_t wake_fd = -1;
 
@@ -218,6 +232,7 @@ static void usage(FILE *f)
 		"       [--slow-worker I --slow-ms MS] [--cbpf] [--ebpf-filter] [--dual-stack]\n"
 		"       [--device DEV]\n"
 		"       [--stats FILE] [--ready FILE]\n"
+		"       [--sigio FILE]\n"
 		"modes: reuseport accept epoll epoll-exclusive handoff (N forked workers)\n"
 		"       reuseport-threads accept-threads epoll-threads (N threads)\n",
 		PROG);
@@ -243,6 +258,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"device", required_argument, NULL, 'd'},
 		{"stats", required_argument, NULL, 'o'},
 		{"ready", required_argument, NULL, 'r'},
+		{"sigio", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -320,6 +336,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'r':
 			o->ready = optarg;
+			break;
+		case 'I':
+			o->sigio = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1281,6 +1300,42 @@ static int master_setup(struct server *s)
 	return 0;
 }
 
+/* --sigio: SIGIO to the master whenever the shared listener becomes readable. */
+static int ask_sigio(const struct server *s)
+{
+	struct sigaction sa;
+	int flags;
+
+	if (thread_mode(s->o.mode) || s->lfd < 0) {
+		rig_log(PROG, "failed to parse arguments: --sigio needs a shared listener (accept, "
+			      "epoll) and forked workers");
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_sigio;
+	sa.sa_flags = SA_RESTART;
+	flags = fcntl(s->lfd, F_GETFL);
+	if (sigaction(SIGIO, &sa, NULL) || fcntl(s->lfd, F_SETOWN, getpid()) || flags < 0 ||
+	    fcntl(s->lfd, F_SETFL, flags | O_ASYNC)) {
+		rig_log(PROG, "failed to ask for SIGIO on the listener: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int report_sigio(const struct server *s)
+{
+	FILE *f = fopen(s->o.sigio, "w");
+
+	if (!f || fprintf(f, "{\"pid\":%d,\"sigio\":%d}\n", (int)s->master, (int)sigio_taken) < 0 ||
+	    fclose(f)) {
+		rig_log(PROG, "failed to write %s: %s", s->o.sigio, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct server srv;
@@ -1334,6 +1389,8 @@ int main(int argc, char **argv)
 	if (master_setup(s))
 		return RIG_EXIT_FAIL;
 	s->master = getpid();
+	if (s->o.sigio && ask_sigio(s))
+		return RIG_EXIT_FAIL;
 	if (thread_mode(s->o.mode))
 		return run_threads(s) ? RIG_EXIT_FAIL : 0;
 	for (i = 0; i < s->o.workers; i++) {
@@ -1370,6 +1427,8 @@ int main(int argc, char **argv)
 			sigsuspend(&s->waitmask);
 	}
 	if (stop_workers(s))
+		err = -1;
+	if (s->o.sigio && report_sigio(s))
 		err = -1;
 	return err ? RIG_EXIT_FAIL : 0;
 }
