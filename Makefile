@@ -125,7 +125,8 @@ $(OUTPUT)/tests/fuzz_opts: tests/fuzz_opts.c $(FUZZ_SRCS) $(wildcard user/*.h us
 
 TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/rig_server $(OUTPUT)/tests/rig_client \
 	     $(OUTPUT)/tests/unit $(OUTPUT)/tests/discovery_probe $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server \
-	     $(OUTPUT)/static/rig_client $(OUTPUT)/tests/refresh_check $(OUTPUT)/tests/shortlived
+	     $(OUTPUT)/static/rig_client $(OUTPUT)/tests/refresh_check $(OUTPUT)/tests/shortlived \
+	     $(OUTPUT)/static/pty_drive
 TEST_BINS += $(OUTPUT)/steer_example.bpf.o arm64-static
 
 # Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,
@@ -160,9 +161,15 @@ $(OUTPUT)/static/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OU
 $(OUTPUT)/static/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(VM_CFLAGS) -static $< -o $@
-STATIC_BINS := $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server $(OUTPUT)/static/rig_client
+# The live view's terminal in the VMs, which have no tmux.
+$(OUTPUT)/static/pty_drive: tests/pty_drive.c | $(OUTPUT)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(VM_CFLAGS) -static $< -o $@
+STATIC_BINS := $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server $(OUTPUT)/static/rig_client \
+	       $(OUTPUT)/static/pty_drive
 .PHONY: static-bins arm64-static
 static-bins: $(STATIC_BINS) $(OUTPUT)/steer_example.bpf.o
+	@:
 
 # The same for the arm64 VM, in $(OUTPUT)/arm64: Debian's cross compiler, the arm64 libraries
 # tests/vm/fetch-sysroot.sh unpacks under .cache/, BPF objects for arm64 (vmlinux/arm64, from
