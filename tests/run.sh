@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The whole suite: unit tests (sanitized), integration tests of the sanitized reusetop against
-# the ground-truth rig on this kernel, and the same scenarios on Debian's 6.1 kernel under qemu
-# for the fentry and kprobe tiers. Run as root from the project root after building (make check
+# the ground-truth rig on this kernel, and the same scenarios, steering and the live view on
+# Debian's 5.10, 6.1 and 6.12 kernels (x86_64) and 6.1 (arm64) under qemu (tests/vm_cases.sh). Run as root from the project root after building (make check
 # does both). `tests/run.sh unit host vm` picks parts (default: all).
 # Ends with "N passed, N failed"; exits non-zero when anything failed.
 set -u
@@ -80,7 +80,7 @@ if want host; then
 	selftests_cases
 fi
 if want vm; then
-	echo "== integration tests on Debian's 6.1 kernel (qemu)"
+	echo "== integration tests on Debian's kernels under qemu: $VM_KERNELS"
 	vm_cases
 fi
 
