@@ -12,7 +12,7 @@
  *   - User space decides: a change to a function's signature, or to what a program may call,
  *     needs one program per side (an fexit program's return value follows the arguments).
  *     user/kernel.c's kernel_features() answers from the kernel's BTF, read once, and
- *     user/observe/loader.c (user/steer/steer.c for steering) loads the matching variant or sets
+ *     user/observe/loader.c (user/steer/load.c for steering) loads the matching variant or sets
  *     the rodata before loading. Those are listed here too, with their variants, so that this
  *     file tells the whole story; where the choice lives is said with each.
  *
