@@ -61,8 +61,10 @@ su_state() {
 				steer_table | steer_stats | steer_load | steer_rr | steer_fallback)
 					echo "$name $id $(bpftool -j map dump pinned "$f" | md5sum | cut -c1-32)" ;;
 				*)
+					# Sorted: a hash map's dump follows its buckets, and keys that share
+					# one come out in the order they were (re)inserted.
 					echo "$name $id $(bpftool -j map dump pinned "$f" |
-						jq -c '[.[] | select(.value | type == "array") | [.key, .value] | map(join(""))]')" ;;
+						jq -c '[.[] | select(.value | type == "array") | [.key, .value] | map(join(""))] | sort')" ;;
 				esac
 				;;
 			esac
