@@ -171,7 +171,13 @@ tui_scenario() {
 		2>/tmp/tui.err; echo $? >/tmp/tui.status; stty -a >/tmp/tui.after' </tmp/keys &
 	drive=$!
 	exec 8>/tmp/keys
-	sleep 3
+	# The first screen is up once its column header was drawn (30 s at most).
+	i=0
+	while ! grep -q COMM /tmp/tui.rec.0 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.5
 	echo "--- client $(rig_client --port 8409 --count 400 --concurrency 8)"
 	sleep 2
 	echo p >&8
