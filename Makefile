@@ -129,9 +129,9 @@ TEST_BINS := $(OUTPUT)/tests/fuzz_opts $(OUTPUT)/san/reusetop $(OUTPUT)/tests/ri
 	     $(OUTPUT)/static/pty_drive
 TEST_BINS += $(OUTPUT)/steer_example.bpf.o arm64-static
 
-# Static builds for the second-kernel VM (tests/vm/): the host kernel allows only tracepoints,
-# so the fentry and kprobe tiers run under qemu on Debian's 6.1 kernel, whose busybox initramfs
-# has no libraries. No sanitizers; reusetop reuses the ordinary objects. Debian 12's libelf.a
+# Static builds for the VMs (tests/vm/): the host kernel allows only tracepoints, so the other
+# tiers, and the kernels users run, are tested under qemu, whose busybox initramfs has no
+# libraries. No sanitizers; reusetop reuses the ordinary objects. Debian 12's libelf.a
 # needs only zlib; pkg-config --static adds whatever another distribution's needs (zstd...).
 VM_CFLAGS     := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
 VM_LDLIBS     := $(or $(shell pkg-config --static --libs libbpf 2>/dev/null),-lbpf -lelf -lz) -lm \
