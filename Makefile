@@ -14,7 +14,7 @@ VERSION   := 0.1.0
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
 VMLINUX_DIR := vmlinux/$(ARCH)
 
-BPF_NAMES := accept select wakeup udp ready steer steer_example
+BPF_NAMES := accept select wakeup udp ready handoff steer steer_example
 BPF_OBJS  := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 

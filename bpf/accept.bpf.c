@@ -42,6 +42,7 @@
 #include "sock.bpf.h"
 #include "core_fixes.bpf.h"
 #include "arch.bpf.h"
+#include "handoff.bpf.h"
 
 #define EAGAIN 11
 
@@ -89,23 +90,6 @@ static __always_inline struct hashdance_state *hashdance_state(void)
 	return bpf_map_lookup_elem(&hashdance, &zero);
 }
 
-/* The histogram slot of a wait: 0 under 1 us, i for [2^(i-1), 2^i) us, the last one beyond. */
-static __always_inline __u32 log2_slot(__u64 us)
-{
-	__u32 slot = 1;
-
-	if (!us)
-		return 0;
-	/* floor(log2(us)) + 1 by halving the search: 6 steps, not a loop of up to 31 shifts. */
-	for (__u32 shift = 32; shift; shift >>= 1) {
-		if (us >> shift) {
-			us >>= shift;
-			slot += shift;
-		}
-	}
-	return slot < RT_WAIT_SLOTS ? slot : RT_WAIT_SLOTS - 1;
-}
-
 /*
  * A child was accepted from listener c: how long did it wait in the queue? The kernel already
  * noted when (queued_us, read by the caller from the child): tcp_init_buffer_space() sets
@@ -125,11 +109,12 @@ static __always_inline void count_wait(struct rt_sock_counters *c, __u64 queued_
 }
 
 /*
- * One accept call on listener `inode` by the current task ended: with a connection (queued_us:
- * when it was queued, 0 when unknown), with an empty queue (eagain), or otherwise (not counted).
+ * One accept call on listener `inode` by the current task ended: with a connection (child, when
+ * known; queued_us: when it was queued, 0 when unknown), with an empty queue (eagain), or
+ * otherwise (not counted).
  */
 static __always_inline void count_accept(const struct sock *sk, __u64 inode, bool ok, bool eagain,
-					 __u64 queued_us)
+					 const struct sock *child, __u64 queued_us)
 {
 	struct rt_acceptor_counters zero_acceptor = {}, *a;
 	struct rt_acceptor_key key = {};
@@ -141,6 +126,8 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, boo
 	/* The listener's own value only holds the wait: its accepts are its tasks' (reusetop.h). */
 	if (ok && (c = sock_counters_of(sk, inode)))
 		count_wait(c, queued_us);
+	if (ok)
+		handoff_note_accept(child, queued_us);
 
 	pid_tgid = bpf_get_current_pid_tgid();
 	key.inode = inode;
@@ -225,7 +212,7 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg___n
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(sk, inode, ret != NULL, !ret && inet_csk_accept_error(arg) == -EAGAIN,
+	count_accept(sk, inode, ret != NULL, !ret && inet_csk_accept_error(arg) == -EAGAIN, ret,
 		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
@@ -246,7 +233,7 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(sk, inode, true, false,
+	count_accept(sk, inode, true, false, ret,
 		     BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
 	mark_accept_counted();
 	return 0;
@@ -301,7 +288,7 @@ int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
  */
 static __always_inline void accept_exit(long ret, bool skip_counted, bool direct)
 {
-	struct sock *sk, *child;
+	struct sock *sk, *child = NULL;
 	struct fd_table fds;
 	__u64 inode = 0, queued_us = 0;
 	int fd;
@@ -324,7 +311,7 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 			return;
 		if (ret >= 0 && (child = fd_table_sock_direct(&fds, (int)ret, NULL)))
 			queued_us = RT_CAST(child, struct tcp_sock)->rcvq_space.time;
-		count_accept(sk, inode, ret >= 0, ret == -EAGAIN, queued_us);
+		count_accept(sk, inode, ret >= 0, ret == -EAGAIN, child, queued_us);
 		return;
 	}
 	if (!current_fd_table(&fds))
@@ -334,7 +321,7 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		return;
 	if (ret >= 0 && (child = fd_table_sock(&fds, (int)ret, NULL)))
 		queued_us = BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time);
-	count_accept(sk, inode, ret >= 0, ret == -EAGAIN, queued_us);
+	count_accept(sk, inode, ret >= 0, ret == -EAGAIN, child, queued_us);
 }
 
 /*

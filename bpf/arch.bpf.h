@@ -153,7 +153,6 @@ static __always_inline unsigned long arch_syscall_arg1_direct(const struct pt_re
 {
 	return PT_REGS_PARM1_SYSCALL(regs);
 }
-
 #endif
 
 /*
@@ -211,6 +210,20 @@ static __always_inline unsigned long current_syscall_arg1(bool direct)
 					      &nr);
 	/* Not found: an fd no task has. */
 	return regs ? PT_REGS_PARM1_CORE_SYSCALL(regs) : (unsigned long)-1;
+}
+
+/* The current system call's second argument, at its exit: 0 when its registers were not found. */
+static __always_inline unsigned long current_syscall_arg2(void)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (task_pt_regs_helper)
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	else
+		regs = (struct pt_regs *)user_regs_of((struct task_struct *)bpf_get_current_task(),
+						      false, &nr);
+	return regs ? PT_REGS_PARM2_CORE_SYSCALL(regs) : 0;
 }
 
 #endif

@@ -82,6 +82,47 @@ struct rt_acceptor_counters {
 	char comm[16];
 };
 
+/*
+ * The local end of an accepted connection: its listener's group is found by it in user space
+ * (the connection itself does not point back to the listener it came from).
+ */
+struct rt_endpoint {
+	__u64 netns; /* the inode of its network namespace */
+	__u8 family;
+	__u8 pad;
+	__u16 port; /* host order */
+	__u32 pad2;
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
+/* Connections one task received over a Unix socket (SCM_RIGHTS), per group and acceptor. */
+struct rt_handoff_key {
+	struct rt_endpoint ep;
+	__u32 tgid; /* the receiving task */
+	__u32 tid;
+	__u32 from_tgid; /* the process that accepted them */
+	__u32 pad;
+};
+
+struct rt_handoff_counters {
+	__u64 received; /* each connection once, at its last receiver */
+	__u64 wait[RT_WAIT_SLOTS]; /* by time from accept to receipt, where the accept was seen */
+	char comm[16];
+};
+
+/* Connections a task accepted and passed on, keyed by group endpoint and task. */
+struct rt_handed_key {
+	struct rt_endpoint ep;
+	__u32 tgid;
+	__u32 tid;
+};
+
+/* Per group endpoint: hand-offs sent to a Unix socket and received; the difference is pending. */
+struct rt_handoff_flow {
+	__u64 sent;
+	__u64 received;
+};
+
 /* Per socket the kernel's reuseport selection picked, keyed by socket inode (per-CPU). */
 struct rt_select_counters {
 	__u64 selected;
