@@ -15,6 +15,7 @@
 #include "accept.skel.h"
 #include "observe/closed.h"
 #include "observe/collector.h"
+#include "observe/handoff.h"
 #include "observe/retention.h"
 #include "select.skel.h"
 #include "steer/steer.h"
@@ -46,6 +47,7 @@ struct rt_collector {
 	size_t ndead_pids, cap_dead_pids;
 	size_t nudp_pids, cap_udp_pids;
 	int health_fd[4];
+	struct rt_handoffs *handoffs; /* NULL without hand-off probes */
 	struct rt_features features;
 	struct rt_sock_sample *socks;
 	size_t nsocks, cap_socks;
@@ -78,8 +80,10 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p, double r
 		return -EINVAL;
 	}
 	if (retention_new(&c->retention, retain_exited_s) ||
-	    closed_new(&c->closed, retain_exited_s)) {
+	    closed_new(&c->closed, retain_exited_s) ||
+	    (p->handoff && handoffs_new(&c->handoffs, p->handoff, retain_exited_s))) {
 		retention_free(c->retention);
+		closed_free(c->closed);
 		free(c);
 		return -ENOMEM;
 	}
@@ -121,6 +125,7 @@ void collector_free(struct rt_collector *c)
 	free(c->acceptors);
 	retention_free(c->retention);
 	closed_free(c->closed);
+	handoffs_free(c->handoffs);
 	free(c->stale);
 	free(c->stale_next);
 	free(c->alive);
@@ -739,6 +744,8 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 			       add_task_wakeups);
 	if (err)
 		return err;
+	if (c->handoffs && (err = handoffs_read(c->handoffs, s->mono_s, s)))
+		return err;
 	merge_socks(c);
 	merge_live(c);
 	if ((err = retire_exited(c, s->mono_s)) || (err = assemble_acceptors(c)) ||
@@ -758,6 +765,7 @@ int collector_finish(struct rt_collector *c, const struct rt_listener *listeners
 
 	if ((err = forget_stale(c, listeners, n, s->mono_s)) ||
 	    (err = sync_udp_pids(c, listeners, n)) ||
+	    (c->handoffs && (err = handoffs_watch(c->handoffs, listeners, n))) ||
 	    (err = closed_merge(c->closed, listeners, n, &listeners, &n)))
 		return err;
 	read_health(c, &s->health);

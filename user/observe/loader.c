@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "accept.skel.h"
+#include "handoff.skel.h"
 #include "kernel.h"
 #include "observe/loader.h"
 #include "setup.h"
@@ -25,6 +26,7 @@ enum feature {
 	F_SELECT, /* reuseport selections */
 	F_WAKEUP, /* wakeups by listeners */
 	F_UDP, /* UDP datagrams queued and read */
+	F_HANDOFF, /* connections passed over Unix sockets */
 };
 
 struct probe_spec {
@@ -57,6 +59,8 @@ static void close_all(struct rt_probes *p)
 	wakeup_bpf__destroy(p->wakeup);
 	udp_bpf__destroy(p->udp);
 	ready_bpf__destroy(p->ready);
+	handoff_bpf__destroy(p->handoff);
+	p->handoff = NULL;
 	p->udp = NULL;
 	p->ready = NULL;
 	p->accept = NULL;
@@ -369,6 +373,55 @@ static void try_udp(struct rt_probes *p, enum rt_tier tier)
 		p->ready->bss->count_datagrams = true;
 }
 
+/*
+ * Hand-offs over Unix sockets (handoff.bpf.c): an extra. Receipts by the kernel function that
+ * installs the passed files on fentry and kprobe, by recvmsg's exit on the tracepoint tier;
+ * passing by sendmsg's entry and exit on every tier. It shares accept.bpf.c's filter and
+ * connection states, and its health counters.
+ */
+static void try_handoff(struct rt_probes *p, enum rt_tier tier)
+{
+	struct probe_spec specs[5];
+	size_t n = 0;
+	struct handoff_bpf *s;
+	char why[160];
+	int ret;
+
+	s = p->handoff = handoff_bpf__open();
+	if (!s) {
+		add_degraded(p, "hand-offs unknown: failed to open BPF object: %s",
+			     strerror(errno));
+		return;
+	}
+	s->rodata->task_pt_regs_helper = kernel_features()->task_pt_regs;
+	ret = bpf_map__reuse_fd(s->maps.handoff_pids, bpf_map__fd(p->accept->maps.handoff_pids));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.handoff_conns,
+					bpf_map__fd(p->accept->maps.handoff_conns));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
+	if (tier == RT_TIER_FENTRY)
+		specs[n++] = (struct probe_spec){s->progs.fentry_scm_detach_fds, F_HANDOFF, true};
+	else if (tier == RT_TIER_KPROBE)
+		specs[n++] = (struct probe_spec){s->progs.kprobe_scm_detach_fds, F_HANDOFF, true};
+	else
+		specs[n++] = (struct probe_spec){s->progs.tp_exit_recvmsg, F_HANDOFF, true};
+	specs[n++] = (struct probe_spec){s->progs.tp_enter_sendmsg, F_HANDOFF, true};
+	specs[n++] = (struct probe_spec){s->progs.tp_exit_sendmsg, F_HANDOFF, true};
+	specs[n++] = (struct probe_spec){s->progs.raw_tp_handoff_fork, F_HANDOFF, true};
+	if (ret)
+		snprintf(why, sizeof(why), "failed to share maps: %s", strerror(-ret));
+	else
+		ret = load_extra(p, s->skeleton, specs, n, why, sizeof(why));
+	if (ret) {
+		add_degraded(p, "hand-offs unknown: %s", why);
+		handoff_bpf__destroy(s);
+		p->handoff = NULL;
+		return;
+	}
+	p->features.handoff = true;
+}
+
 /* Wakeups are an extra too; the tracepoint tier needs sock:sk_data_ready for them. */
 static void try_wakeup(struct rt_probes *p, enum rt_tier tier)
 {
@@ -495,6 +548,7 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 	try_select(p, tier);
 	try_wakeup(p, tier);
 	try_udp(p, tier);
+	try_handoff(p, tier);
 	return 0;
 }
 

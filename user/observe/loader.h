@@ -16,13 +16,14 @@
 #include "tier.h"
 
 #define RT_MAX_LINKS	32
-#define RT_MAX_DEGRADED 6
+#define RT_MAX_DEGRADED 8
 
 struct accept_bpf;
 struct select_bpf;
 struct wakeup_bpf;
 struct udp_bpf;
 struct ready_bpf;
+struct handoff_bpf;
 struct bpf_link;
 
 struct rt_probes {
@@ -33,6 +34,7 @@ struct rt_probes {
 	struct wakeup_bpf *wakeup; /* NULL when wakeups cannot be attributed */
 	struct udp_bpf *udp; /* NULL when UDP sockets cannot be counted */
 	struct ready_bpf *ready; /* tracepoint tier: the one sk_data_ready program, or NULL */
+	struct handoff_bpf *handoff; /* NULL when hand-offs cannot be followed */
 	int ready_err; /* why ready is NULL on the tracepoint tier (-errno) */
 	struct bpf_link *links[RT_MAX_LINKS];
 	size_t nlinks;

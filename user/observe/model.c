@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "observe/model.h"
+#include "observe/model_handoff.h"
 #include "steer/steer.h"
 
 struct inode_drops {
@@ -44,6 +45,7 @@ struct rt_model {
 	size_t scratch_cap;
 	int *servers; /* every member's servers (rt_sock_view.servers point here) */
 	size_t nservers, servers_cap;
+	struct rt_handoff_model handoff;
 };
 
 /* A counter below its previous value was recreated (map entry deleted): count from 0. */
@@ -559,7 +561,7 @@ static int save_prev(struct rt_model *m, const struct rt_sample *s)
 	m->nprev_acceptors = s->nacceptors;
 	m->prev_mono_s = s->mono_s;
 	m->have_prev = true;
-	return 0;
+	return handoff_model_save(&m->handoff, s);
 }
 
 int model_update(struct rt_model *m, const struct rt_sample *s, double start_mono_s,
@@ -615,6 +617,8 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 			return err;
 		view->nsockets += g->nsocks;
 	}
+	if ((err = handoff_model_fill(&m->handoff, s, m->groups, m->ngroups, interval)))
+		return err;
 	view->realtime = s->realtime;
 	view->interval_s = interval;
 	view->features = s->features;
@@ -664,5 +668,6 @@ void model_free(struct rt_model *m)
 	free(m->prev_acceptors);
 	free(m->prev_drops);
 	free(m->prev_drops_sorted);
+	handoff_model_free(&m->handoff);
 	free(m);
 }

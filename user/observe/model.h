@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <linux/types.h>
 
 #include "observe/discovery.h"
 #include "observe/owner.h"
+#include "reusetop.h"
 #include "util.h"
 
 /* Cumulative counters of one socket since reusetop attached, keyed by socket inode. */
@@ -49,6 +51,35 @@ struct rt_acceptor_sample {
 	uint32_t tasks; /* 1; on a folded row, the tasks folded into it */
 };
 
+/*
+ * Connections one task received over a Unix socket (SCM_RIGHTS) from one acceptor, for the group
+ * of local end ep, cumulative since attach. Like acceptors, exited tasks are kept (exited) and
+ * later folded into one row per (ep, from_pid) with pid 0 and tid 0 (tasks: how many).
+ */
+struct rt_handoff_sample {
+	struct rt_endpoint ep;
+	uint32_t pid, tid;
+	uint32_t from_pid; /* the process that accepted them */
+	char comm[RT_COMM_LEN];
+	uint64_t received;
+	uint64_t wait[RT_WAIT_BUCKETS]; /* by time from accept to receipt */
+	bool exited;
+	uint32_t tasks;
+};
+
+/* Connections a task accepted and passed on, for the group of ep. */
+struct rt_handed_sample {
+	struct rt_endpoint ep;
+	uint32_t pid, tid;
+	uint64_t handed_off;
+};
+
+/* Per group endpoint: connections passed to a Unix socket (each hop) and received. */
+struct rt_handoff_flow_sample {
+	struct rt_endpoint ep;
+	uint64_t sent, received;
+};
+
 /* Which counters the attached probes can produce; the others are reported as unknown (null). */
 struct rt_features {
 	bool enqueued;
@@ -57,6 +88,7 @@ struct rt_features {
 	bool wakeups; /* wakeups charged to listeners and woken tasks */
 	bool wait; /* queue wait histograms */
 	bool udp; /* UDP datagrams queued (enqueued) and read (received) */
+	bool handoff; /* connections passed over Unix sockets and who received them */
 };
 
 /* Whether a socket of this protocol has queued / taken-off counts under these features. */
@@ -96,6 +128,12 @@ struct rt_sample {
 	struct rt_health_sample health;
 	const struct steer_group_stats *steering; /* groups `reusetop steer` attached to */
 	size_t nsteering;
+	const struct rt_handoff_sample *handoffs; /* sorted by (ep, pid, tid, from_pid) */
+	size_t nhandoffs;
+	const struct rt_handed_sample *handed;
+	size_t nhanded;
+	const struct rt_handoff_flow_sample *flows;
+	size_t nflows;
 };
 
 /* Percentiles of a queue wait histogram: the upper bound of the bucket, NAN when empty. */
@@ -123,10 +161,19 @@ struct rt_sock_view {
 
 struct rt_acceptor_view {
 	const struct rt_acceptor_sample *a; /* pid 0: the group's folded exited tasks */
+	uint64_t handed_off; /* connections it accepted and passed on (its tid's) */
 	int fd; /* a->pid's descriptor for the listener, -1 when unknown (exited, folded) */
 	double accepted_rate, eagain_rate, wakeups_rate; /* NAN on the folded row */
 	uint64_t spurious; /* wakeups that did not end in an accept: wakeups beyond accepts */
 	double share; /* of the group's accepted since start; NAN when unknown */
+};
+
+/* One receiving task of a group's hand-offs. */
+struct rt_handoff_view {
+	const struct rt_handoff_sample *h; /* pid 0: folded exited receivers */
+	double received_rate; /* per s; NAN on the folded row */
+	double share; /* of the group's received connections */
+	struct rt_wait_summary wait; /* accept to receipt over the last interval */
 };
 
 struct rt_imbalance {
@@ -156,6 +203,11 @@ struct rt_group_view {
 	struct rt_imbalance imbalance; /* over enqueued since start */
 	struct rt_imbalance interval_imbalance; /* over enqueued in the last interval */
 	struct rt_imbalance acceptor_imbalance; /* over accepted by task since start */
+	struct rt_handoff_view *handoffs; /* receivers with received > 0, by received */
+	size_t nhandoffs;
+	uint64_t handoff_received; /* the receivers' sum */
+	uint64_t handoff_pending; /* passed to a Unix socket and not received (yet) */
+	struct rt_imbalance handoff_imbalance; /* over received by task since start */
 };
 
 struct rt_filter {

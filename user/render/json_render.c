@@ -241,7 +241,59 @@ static void acceptor_json(struct json_writer *w, const struct rt_view *v,
 	json_double(w, "wakeups_per_s", a->wakeups_rate, 3);
 	counter(w, "spurious_wakeups", v->features.wakeups, a->spurious);
 	json_double(w, "share", a->share, 4);
+	counter(w, "handed_off", v->features.handoff, a->handed_off);
 	json_object_end(w);
+}
+
+/* A task that received connections of the group passed over a Unix socket. */
+static void handoff_json(struct json_writer *w, const struct rt_handoff_view *h)
+{
+	json_object_begin(w, NULL);
+	if (h->h->pid) {
+		json_uint(w, "pid", h->h->pid);
+		json_uint(w, "tid", h->h->tid);
+	} else {
+		json_null(w, "pid");
+		json_null(w, "tid");
+	}
+	json_string(w, "comm", h->h->comm);
+	json_uint(w, "from_pid", h->h->from_pid);
+	json_bool(w, "exited", h->h->exited);
+	json_uint(w, "tasks", h->h->tasks);
+	json_uint(w, "received", h->h->received);
+	json_double(w, "received_per_s", h->received_rate, 3);
+	json_double(w, "share", h->share, 4);
+	if (h->wait.count) {
+		json_object_begin(w, "wait_us");
+		json_double(w, "p50", h->wait.p50_us, 0);
+		json_double(w, "p90", h->wait.p90_us, 0);
+		json_double(w, "p99", h->wait.p99_us, 0);
+		json_uint(w, "interval_count", h->wait.count);
+		json_object_end(w);
+	} else {
+		json_null(w, "wait_us");
+	}
+	json_object_end(w);
+}
+
+/* Connections the group's acceptors passed to other processes, and who received them. */
+static void handoffs_json(struct json_writer *w, const struct rt_view *v,
+			  const struct rt_group_view *g)
+{
+	if (!v->features.handoff) {
+		json_null(w, "handoffs");
+		json_null(w, "handoff_received");
+		json_null(w, "handoff_pending");
+		imbalance(w, "handoff_imbalance", &g->handoff_imbalance);
+		return;
+	}
+	json_array_begin(w, "handoffs");
+	for (size_t i = 0; i < g->nhandoffs; i++)
+		handoff_json(w, &g->handoffs[i]);
+	json_array_end(w);
+	json_uint(w, "handoff_received", g->handoff_received);
+	json_uint(w, "handoff_pending", g->handoff_pending);
+	imbalance(w, "handoff_imbalance", &g->handoff_imbalance);
 }
 
 /* A task reading a UDP socket of the group (its row's accepted are the datagrams it read). */
@@ -334,6 +386,7 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 	for (size_t i = 0; i < g->nacceptors; i++)
 		acceptor_json(w, v, &g->acceptors[i]);
 	json_array_end(w);
+	handoffs_json(w, v, g);
 	json_object_end(w);
 }
 
@@ -490,6 +543,7 @@ static void header(struct json_writer *w, const struct rt_view *v)
 	json_bool(w, "wakeups", v->features.wakeups);
 	json_bool(w, "wait", v->features.wait);
 	json_bool(w, "udp", v->features.udp);
+	json_bool(w, "handoff", v->features.handoff);
 	json_object_end(w);
 	json_array_begin(w, "degraded");
 	for (size_t i = 0; v->degraded && v->degraded[i]; i++)
