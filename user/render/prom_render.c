@@ -350,6 +350,85 @@ static void group_families(FILE *f, const struct rt_view *v, size_t max)
 	}
 }
 
+/* The max share and Jain's index over each group's receivers of hand-offs. */
+static void handoff_imbalance_families(FILE *f, const struct rt_view *v, size_t max)
+{
+	static const char *const names[] = {"reusetop_handoff_max_share", "reusetop_handoff_jain"};
+	static const char *const helps[] = {
+		"Largest receiving task's share of the group's handed-off connections.",
+		"Jain's fairness index over the tasks receiving the group's handed-off "
+		"connections."};
+
+	for (int m = 0; m < 2; m++) {
+		size_t before = 0;
+
+		header(f, names[m], "gauge", helps[m]);
+		for (size_t k = 0; k < v->ngroups && before < max; k++) {
+			const struct rt_group_view *g = &v->groups[k];
+			double value =
+				m ? g->handoff_imbalance.jain : g->handoff_imbalance.max_share;
+			bool first = true;
+
+			before += g->nsocks;
+			if (!g->nhandoffs || !isfinite(value))
+				continue;
+			fputs(names[m], f);
+			group_labels(f, &first, g);
+			fputc('}', f);
+			sample_double(f, value);
+		}
+	}
+}
+
+/* Receivers of connections passed over Unix sockets, and each group's pending and imbalance. */
+static void handoff_families(FILE *f, const struct rt_view *v, size_t max)
+{
+	static const char received[] = "reusetop_handoff_received_total";
+	size_t before = 0;
+
+	if (!v->features.handoff)
+		return;
+	header(f, received, "counter",
+	       "Connections the task received over a Unix socket (SCM_RIGHTS) from the acceptor "
+	       "from_pid, each counted at its last receiver, since reusetop started.");
+	for (size_t k = 0; k < v->ngroups && before < max; k++) {
+		const struct rt_group_view *g = &v->groups[k];
+
+		before += g->nsocks;
+		for (size_t i = 0; i < g->nhandoffs; i++) {
+			const struct rt_handoff_view *h = &g->handoffs[i];
+			bool first = true;
+
+			fputs(received, f);
+			group_labels(f, &first, g);
+			if (h->h->pid) {
+				label_uint(f, &first, "pid", h->h->pid);
+				label_uint(f, &first, "tid", h->h->tid);
+				label(f, &first, "comm", h->h->comm);
+			} else {
+				label(f, &first, "comm", "(exited)");
+			}
+			label_uint(f, &first, "from_pid", h->h->from_pid);
+			fprintf(f, "} %llu\n", (unsigned long long)h->h->received);
+		}
+	}
+	header(f, "reusetop_handoff_pending", "gauge",
+	       "Connections passed to a Unix socket and not received yet.");
+	before = 0;
+	for (size_t k = 0; k < v->ngroups && before < max; k++) {
+		const struct rt_group_view *g = &v->groups[k];
+		bool first = true;
+
+		before += g->nsocks;
+		if (!g->nhandoffs && !g->handoff_pending)
+			continue;
+		fputs("reusetop_handoff_pending", f);
+		group_labels(f, &first, g);
+		fprintf(f, "} %llu\n", (unsigned long long)g->handoff_pending);
+	}
+	handoff_imbalance_families(f, v, max);
+}
+
 static void process_families(FILE *f, const struct rt_view *v, size_t max)
 {
 	static const char *const reasons[] = {"socket_map_full",   "acceptor_map_full",
@@ -358,10 +437,11 @@ static void process_families(FILE *f, const struct rt_view *v, size_t max)
 	const uint64_t lost[] = {v->health.sock_map_full, v->health.acceptor_map_full,
 				 v->health.inflight_full, v->health.no_inode,
 				 v->health.wait_unknown,  v->health.socket_unknown};
-	static const char *const features[] = {"enqueued", "accepted", "selected",
-					       "wakeups",  "wait",     "udp"};
+	static const char *const features[] = {"enqueued", "accepted", "selected", "wakeups",
+					       "wait",	   "udp",      "handoff"};
 	const bool have[] = {v->features.enqueued, v->features.accepted, v->features.selected,
-			     v->features.wakeups,  v->features.wait,	 v->features.udp};
+			     v->features.wakeups,  v->features.wait,	 v->features.udp,
+			     v->features.handoff};
 	size_t omitted = v->nsockets > max ? v->nsockets - max : 0;
 	bool first = true;
 
@@ -405,5 +485,6 @@ void render_prometheus(FILE *f, const struct rt_view *v, size_t max_sockets)
 	sock_families(f, v, max_sockets);
 	wait_histogram(f, v, max_sockets);
 	group_families(f, v, max_sockets);
+	handoff_families(f, v, max_sockets);
 	fflush(f);
 }

@@ -144,6 +144,40 @@ static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_grou
 	}
 }
 
+/* Connections the group's acceptors passed over Unix sockets, and each task that received them. */
+static void handoff_rows(FILE *f, const struct rt_group_view *g)
+{
+	char a[32], b[32], c[32], d[32], e[32], share[16], state[32];
+
+	fprintf(f, "  handoffs: %llu received, %llu pending, max-share %s  jain %s;",
+		(unsigned long long)g->handoff_received, (unsigned long long)g->handoff_pending,
+		pct(a, sizeof(a), g->handoff_imbalance.max_share),
+		ratio(b, sizeof(b), g->handoff_imbalance.jain));
+	for (size_t k = 0; k < g->nacceptors; k++)
+		if (g->acceptors[k].handed_off)
+			fprintf(f, " %u handed off %llu", g->acceptors[k].a->pid,
+				(unsigned long long)g->acceptors[k].handed_off);
+	fprintf(f, "\n  %-10s %-10s %-10s %-15s %-10s %10s %9s %7s %9s %9s  %s\n",
+		"receivers:", "PID", "TID", "COMM", "FROM", "RECEIVED", "RCV/S", "SHARE",
+		"WAIT50us", "WAIT99us", "STATE");
+	for (size_t k = 0; k < g->nhandoffs; k++) {
+		const struct rt_handoff_view *r = &g->handoffs[k];
+		bool folded = !r->h->pid;
+
+		if (folded)
+			snprintf(state, sizeof(state), "%u folded", r->h->tasks);
+		else
+			snprintf(state, sizeof(state), "%s", r->h->exited ? "exited" : "live");
+		fprintf(f, "  %-10s %-10s %-10s %-15s %-10u %10llu %9s %7s %9s %9s  %s\n", "",
+			int_col(a, sizeof(a), folded ? -1 : (long long)r->h->pid),
+			int_col(b, sizeof(b), folded ? -1 : (long long)r->h->tid), r->h->comm,
+			r->h->from_pid, (unsigned long long)r->h->received,
+			rate(c, sizeof(c), r->received_rate), pct(share, sizeof(share), r->share),
+			rate(d, sizeof(d), r->wait.count ? r->wait.p50_us : NAN),
+			rate(e, sizeof(e), r->wait.count ? r->wait.p99_us : NAN), state);
+	}
+}
+
 static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_view *g)
 {
 	group_head(f, g);
@@ -151,6 +185,8 @@ static void group_text(FILE *f, const struct rt_view *v, const struct rt_group_v
 		socket_row(f, v, &g->socks[k]);
 	if (g->nacceptors)
 		acceptor_rows(f, v, g);
+	if (g->nhandoffs || g->handoff_pending)
+		handoff_rows(f, g);
 }
 
 void render_text(FILE *f, const struct rt_view *v)
