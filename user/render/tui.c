@@ -308,5 +308,6 @@ int tui_run(const struct rt_source *src, double delay_s, unsigned long iteration
 	}
 	tui_end();
 	free(t.rows);
+	free(t.recv);
 	return ret;
 }

@@ -117,7 +117,7 @@ static double key_pid(const struct rt_view *v, const struct row *r)
 static void cell_comm(const struct rt_view *v, const struct row *r, char *buf, int width)
 {
 	const struct rt_owner *o = sock_owner(r);
-	const char *tree = r->last ? "`- " : "|- ";
+	const char *tree = r->handoff ? (r->last ? "  `=> " : "  |=> ") : r->last ? "`- " : "|- ";
 
 	(void)v;
 	(void)width;

@@ -30,6 +30,7 @@ struct row {
 	const struct rt_sock_view *s; /* ROW_SOCK */
 	const struct rt_acceptor_view *a; /* ROW_ACCEPTOR */
 	bool last; /* the last acceptor under its socket */
+	bool handoff; /* a task that received connections passed to it: a = its counts as accepts */
 	size_t idx; /* position in the model's order: ties keep it */
 };
 
@@ -78,6 +79,13 @@ double key_acc_rate(const struct rt_view *v, const struct row *r);
 
 /* ---- state and layout ----------------------------------------------------------------------- */
 
+/* A task that received hand-offs, shown as an acceptor row (tui_layout.c). */
+struct tui_receiver {
+	struct rt_acceptor_sample a;
+	struct rt_acceptor_view v;
+	bool placed;
+};
+
 struct tui {
 	/* what the user chose */
 	size_t sort_col;
@@ -94,6 +102,9 @@ struct tui {
 	/* the layout of that view */
 	struct row *rows;
 	size_t nrows, cap;
+	/* receivers of hand-offs as acceptor rows: their received connections as accepts */
+	struct tui_receiver *recv;
+	size_t nrecv, recv_cap;
 	size_t groups_shown;
 	/* the screen */
 	bool colors;

@@ -131,6 +131,71 @@ static void sort_rows(struct tui *t, size_t from)
 		qsort_r(t->rows + from, t->nrows - from, sizeof(*t->rows), row_cmp, &ctx);
 }
 
+/*
+ * Receiver j of group g's hand-offs as an acceptor row: the connections it received count as
+ * its accepts, its share is of the group's handed-off connections.
+ */
+static struct row receiver_row(struct tui *t, const struct rt_group_view *g, size_t j)
+{
+	const struct rt_handoff_view *h = &g->handoffs[j];
+	struct rt_acceptor_sample *a = &t->recv[t->nrecv].a;
+	struct rt_acceptor_view *v = &t->recv[t->nrecv].v;
+
+	*a = (struct rt_acceptor_sample){.pid = h->h->pid,
+					 .tid = h->h->tid,
+					 .accepted = h->h->received,
+					 .exited = h->h->exited,
+					 .tasks = h->h->tasks};
+	memcpy(a->comm, h->h->comm, sizeof(a->comm));
+	*v = (struct rt_acceptor_view){.a = a,
+				       .fd = -1,
+				       .accepted_rate = h->received_rate,
+				       .eagain_rate = NAN,
+				       .wakeups_rate = NAN,
+				       .share = h->share};
+	t->recv[t->nrecv].placed = true;
+	return (struct row){
+		.kind = ROW_ACCEPTOR, .g = g, .a = v, .handoff = true, .idx = t->nrecv++};
+}
+
+/* Whether pid accepted from member s of g (its owner, or one of its acceptor rows). */
+static bool accepts_from(const struct rt_group_view *g, const struct rt_sock_view *s, uint32_t pid)
+{
+	if (s->owner.source != RT_OWNER_NONE && (uint32_t)s->owner.pid == pid)
+		return true;
+	for (size_t k = 0; k < g->nacceptors; k++)
+		if (g->acceptors[k].a->inode == s->l->inode && g->acceptors[k].a->pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * The tasks that received connections handed off by whoever accepted from member s (all the
+ * group's still unplaced ones when s is NULL), under it, sorted. first: the group's first
+ * receiver in the storage.
+ */
+static int layout_receivers(struct tui *t, const struct rt_group_view *g,
+			    const struct rt_sock_view *s, size_t first)
+{
+	size_t start = t->nrows;
+	int err;
+
+	if (!t->tree)
+		return 0;
+	for (size_t j = 0; j < g->nhandoffs; j++) {
+		if (t->recv[first + j].placed ||
+		    (s && !accepts_from(g, s, g->handoffs[j].h->from_pid)))
+			continue;
+		t->nrecv = first + j;
+		if ((err = push_row(t, receiver_row(t, g, j))))
+			return err;
+	}
+	sort_rows(t, start);
+	if (t->nrows > start)
+		t->rows[t->nrows - 1].last = true;
+	return 0;
+}
+
 /* The group's exited tasks folded into one row (the model puts it last), under its members. */
 static int layout_folded(struct tui *t, const struct rt_group_view *g)
 {
@@ -147,8 +212,13 @@ static int layout_folded(struct tui *t, const struct rt_group_view *g)
 /* One group: its line, its members sorted, each with its acceptors (sorted) under it. */
 static int layout_group(struct tui *t, const struct rt_group_view *g)
 {
-	size_t first, nsocks;
+	size_t first, nsocks, recv_first = t->nrecv;
 	int err;
+
+	/* The group's receivers take the next g->nhandoffs slots of the storage. */
+	for (size_t j = 0; j < g->nhandoffs; j++)
+		t->recv[recv_first + j].placed = false;
+	t->nrecv += g->nhandoffs;
 
 	if ((err = push_row(t, (struct row){.kind = ROW_GROUP, .g = g})))
 		return err;
@@ -172,8 +242,11 @@ static int layout_group(struct tui *t, const struct rt_group_view *g)
 		for (size_t k = 0; k < g->nacceptors; k++)
 			if (g->acceptors[k].a->inode == s->l->inode && !n++)
 				a = &g->acceptors[k];
-		if (!t->tree || !show_acceptors(s, a, n))
+		if (!t->tree || !show_acceptors(s, a, n)) {
+			if ((err = layout_receivers(t, g, s, recv_first)))
+				return err;
 			continue;
+		}
 		start = t->nrows;
 		for (size_t k = 0; k < g->nacceptors; k++) {
 			const struct rt_acceptor_view *ac = &g->acceptors[k];
@@ -184,12 +257,30 @@ static int layout_group(struct tui *t, const struct rt_group_view *g)
 		}
 		sort_rows(t, start);
 		t->rows[t->nrows - 1].last = true;
+		if ((err = layout_receivers(t, g, s, recv_first)))
+			return err;
 	}
 	/* Drop the unsorted copies: move the block down over them. */
 	memmove(t->rows + first, t->rows + first + nsocks,
 		(t->nrows - first - nsocks) * sizeof(*t->rows));
 	t->nrows -= nsocks;
-	return layout_folded(t, g);
+	if ((err = layout_folded(t, g)))
+		return err;
+	/* Receivers whose acceptor is not a member's any more (exited). */
+	err = layout_receivers(t, g, NULL, recv_first);
+	t->nrecv = recv_first + g->nhandoffs;
+	return err;
+}
+
+/* Room for every group's receivers, as layout_receivers() makes them. */
+static int reserve_receivers(struct tui *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->view.ngroups; i++)
+		n += t->view.groups[i].nhandoffs;
+	t->nrecv = 0;
+	return reserve_array(&t->recv, &t->recv_cap, n + 1, sizeof(*t->recv));
 }
 
 /* The view, filtered and sorted, into rows. */
@@ -204,6 +295,8 @@ int layout(struct tui *t)
 	t->groups_shown = 0;
 	if (!t->have_view || !t->view.ngroups)
 		return 0;
+	if ((err = reserve_receivers(t)))
+		return err;
 	ord = calloc(t->view.ngroups, sizeof(*ord));
 	if (!ord)
 		return -ENOMEM;
