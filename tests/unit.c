@@ -16,6 +16,7 @@
 
 #include "render/json.h"
 #include "observe/model.h"
+#include "observe/model_handoff.h"
 #include "observe/owner.h"
 #include "observe/retention.h"
 #include "opts.h"
@@ -431,6 +432,146 @@ static bool test_model_groups(void)
 	      "lone listener is its own group");
 	model_free(m);
 	return ok;
+}
+
+static struct rt_endpoint endpoint(int family, const char *addr, uint16_t port)
+{
+	struct rt_endpoint ep = {.netns = 1, .family = (uint8_t)family, .port = port};
+
+	inet_pton(family, addr, ep.addr);
+	return ep;
+}
+
+/* Hand-offs land in the group whose address takes the connection's local end. */
+static bool test_endpoint_in_group(void)
+{
+	struct rt_group_view g = {
+		.netns = 1, .family = AF_INET, .proto = IPPROTO_TCP, .port = 80, .v6only = -1};
+	struct rt_endpoint ep = endpoint(AF_INET, "10.0.0.1", 80);
+
+	CHECK(endpoint_in_group(&g, &ep) == 1, "0.0.0.0 takes 10.0.0.1");
+	inet_pton(AF_INET, "10.0.0.1", g.addr);
+	CHECK(endpoint_in_group(&g, &ep) == 2, "the same address is a better match");
+	inet_pton(AF_INET, "10.0.0.2", g.addr);
+	CHECK(!endpoint_in_group(&g, &ep), "another address is not it");
+	ep.port = 81;
+	CHECK(!endpoint_in_group(&g, &ep), "another port is not it");
+	memset(&g.addr, 0, sizeof(g.addr));
+	g.family = AF_INET6;
+	g.v6only = 1;
+	ep = endpoint(AF_INET6, "::ffff:10.0.0.1", 80);
+	CHECK(!endpoint_in_group(&g, &ep), "IPV6_V6ONLY takes no IPv4 connection");
+	g.v6only = 0;
+	CHECK(endpoint_in_group(&g, &ep) == 1, "a dual-stack wildcard takes it");
+	g.proto = IPPROTO_UDP;
+	CHECK(!endpoint_in_group(&g, &ep), "UDP groups have no hand-offs");
+	return true;
+}
+
+static bool test_model_handoff(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {SOCK(5, 1, 1, 0, 0), SOCK(10, 40, 40, 0, 0)};
+	struct rt_acceptor_sample a[] = {ACCEPTOR(10, 100, 100, "master", 40, 0, 0)};
+	struct rt_handoff_sample h[] = {{.ep = endpoint(AF_INET, "127.0.0.1", 8080),
+					 .pid = 201,
+					 .tid = 201,
+					 .from_pid = 100,
+					 .comm = "w",
+					 .received = 30,
+					 .wait = {[4] = 30},
+					 .tasks = 1},
+					{.ep = endpoint(AF_INET, "127.0.0.1", 8080),
+					 .pid = 202,
+					 .tid = 202,
+					 .from_pid = 100,
+					 .comm = "w",
+					 .received = 10,
+					 .wait = {[6] = 10},
+					 .tasks = 1},
+					/* A broker that passed on all it received: not listed. */
+					{.ep = endpoint(AF_INET, "127.0.0.1", 8080),
+					 .pid = 203,
+					 .tid = 203,
+					 .from_pid = 100,
+					 .comm = "broker",
+					 .tasks = 1},
+					/* Another address: no group of the view. */
+					{.ep = endpoint(AF_INET, "10.0.0.1", 8080),
+					 .pid = 204,
+					 .tid = 204,
+					 .from_pid = 100,
+					 .comm = "w",
+					 .received = 7,
+					 .tasks = 1},
+					{.ep = endpoint(AF_INET6, "::1", 9090),
+					 .pid = 205,
+					 .tid = 205,
+					 .from_pid = 100,
+					 .comm = "w",
+					 .received = 1,
+					 .tasks = 1}};
+	struct rt_handed_sample handed[] = {{.ep = endpoint(AF_INET, "127.0.0.1", 8080),
+					     .pid = 100,
+					     .tid = 100,
+					     .handed_off = 40}};
+	struct rt_handoff_flow_sample flows[] = {
+		{.ep = endpoint(AF_INET, "127.0.0.1", 8080), .sent = 45, .received = 40},
+		{.ep = endpoint(AF_INET6, "::1", 9090), .sent = 0, .received = 1}};
+	struct rt_sample sample = {
+		.mono_s = 2.0, .features = {.enqueued = true, .accepted = true, .handoff = true}};
+	const struct rt_group_view *g;
+	struct rt_model *m;
+	struct rt_view v;
+
+	make_listeners(l);
+	/* 127.0.0.1:8080 (inode 10), then [::1]:9090 (inode 5), as discovery sorts them. */
+	struct rt_listener two[2] = {l[0], l[3]};
+	sample.listeners = two;
+	sample.nlisteners = 2;
+	sample.socks = s;
+	sample.nsocks = 2;
+	sample.acceptors = a;
+	sample.nacceptors = 1;
+	sample.handoffs = h;
+	sample.nhandoffs = 5;
+	sample.handed = handed;
+	sample.nhanded = 1;
+	sample.flows = flows;
+	sample.nflows = 2;
+	CHECK(!model_new(&m) && !model_update(m, &sample, 1.0, NULL, &v) && v.ngroups == 2,
+	      "update");
+	g = &v.groups[0];
+	CHECK(g->nhandoffs == 2 && g->handoffs[0].h->pid == 201 && g->handoffs[1].h->pid == 202,
+	      "receivers with something received: %zu", g->nhandoffs);
+	CHECK(g->handoff_received == 40 && NEAR(g->handoffs[0].share, 0.75) &&
+		      NEAR(g->handoffs[1].share, 0.25),
+	      "shares of the group's received");
+	CHECK(NEAR(g->handoff_imbalance.max_share, 0.75) &&
+		      NEAR(g->handoff_imbalance.jain, 1600.0 / (2.0 * (900 + 100))),
+	      "imbalance over receivers");
+	CHECK(g->handoff_pending == 5, "pending: sent less received (%llu)",
+	      (unsigned long long)g->handoff_pending);
+	CHECK(g->nacceptors == 1 && g->acceptors[0].handed_off == 40, "the acceptor handed off");
+	CHECK(NEAR(g->handoffs[0].received_rate, 30.0), "first rate from start");
+	CHECK(g->handoffs[0].wait.count == 30 && NEAR(g->handoffs[0].wait.p50_us, 16.0),
+	      "wait over the interval: %f", g->handoffs[0].wait.p50_us);
+	CHECK(v.groups[1].nhandoffs == 1 && v.groups[1].handoff_pending == 0,
+	      "IPv6 group; a receipt seen before its send never makes pending negative");
+	h[0].received = 60;
+	h[0].wait[4] = 60;
+	sample.mono_s = 4.0;
+	CHECK(!model_update(m, &sample, 1.0, NULL, &v), "second update");
+	g = &v.groups[0];
+	CHECK(NEAR(g->handoffs[0].received_rate, 15.0), "rate against the previous sample");
+	CHECK(g->handoffs[0].wait.count == 30 && g->handoffs[1].wait.count == 0,
+	      "waits of the interval only");
+	sample.features.handoff = false;
+	CHECK(!model_update(m, &sample, 1.0, NULL, &v) && !v.groups[0].nhandoffs &&
+		      isnan(v.groups[0].handoff_imbalance.max_share),
+	      "unknown without the probes");
+	model_free(m);
+	return true;
 }
 
 static bool test_model_filters(void)
@@ -947,6 +1088,8 @@ int main(void)
 	run("options: invalid values give one-line errors", test_opts_invalid);
 	run("model: groups, rates, shares, acceptors", test_model_groups);
 	run("model: port and pid filters", test_model_filters);
+	run("model: a connection's local end finds its group", test_endpoint_in_group);
+	run("model: hand-offs per receiver, shares, pending, handed off", test_model_handoff);
 	run("render: unknown values are null", test_render_json_nulls);
 	run("render: cached JSON equals fresh JSON across intervals", test_render_json_cached);
 	run("options: --prometheus listen addresses", test_listen_addr);
