@@ -160,7 +160,8 @@ last_json() { # file
 # check_invariants FILE [NETNS_INODE]: no count is lost, on every complete JSON line reusetop
 # printed to FILE (of the groups in that namespace, or all): per TCP group the acceptors'
 # accepted, eagain and wakeups add up to the group's (eagain and wakeups where the tier has
-# them) and their shares (4 decimals each) to 1, per UDP group the receivers' received to the
+# them) and their shares (4 decimals each) to 1, and so do the hand-off receivers' received and
+# shares to the group's handoff_received and 1; per UDP group the receivers' received to the
 # group's received. stop_reusetop checks it in every case.
 check_invariants() {
 	local file=$1 ns=${2:-null} snap bad status lines
@@ -181,6 +182,11 @@ check_invariants() {
 		end) as $sums |
 		select(if .proto == "tcp" then
 			$sums.acceptors.accepted != .accepted or
+			((.handoffs | type) == "array" and
+				(([.handoffs[].received] | add // 0) != .handoff_received or
+				 (.handoff_received > 0 and
+					(([.handoffs[].share] | add) - 1 | fabs) >
+						0.0001 * (.handoffs | length)))) or
 			(.eagain != null and $sums.acceptors.eagain != .eagain) or
 			(.wakeups != null and $sums.acceptors.wakeups != .wakeups) or
 			(.accepted != null and .accepted > 0 and
