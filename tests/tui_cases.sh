@@ -82,7 +82,7 @@ keys() {
 
 # The table rows of a screen ($1), one per line: KIND PID COMM then the cells of the columns
 # named in $2 ("_" when the cell is empty, "?" when the column is not on screen). KIND is S for
-# a member socket, A for an accepting task. Cells are read under their headers: columns are
+# a member socket, A for an accepting task, R for a task that received hand-offs. Cells are read under their headers: columns are
 # right aligned below their names.
 table() { # screen "COLUMN ..."
 	awk -v cols="$2" '
@@ -98,6 +98,7 @@ table() { # screen "COLUMN ..."
 		hdr && /^ *[0-9]+(\+[0-9]+)? / {
 			kind = "S"; comm = $2
 			if ($2 == "|-" || $2 == "`-") { kind = "A"; comm = $3 }
+			if ($2 == "|=>" || $2 == "`=>") { kind = "R"; comm = $3 }
 			out = kind " " $1 " " comm
 			for (i = 1; i <= nc; i++) {
 				if (!end[i]) { out = out " ?"; continue }
@@ -174,6 +175,55 @@ tui_case_counts() {
 	keys p
 	wait_screen_not "^TCP 127\.0\.0\.1:$port " 5 || return 1
 	stop_tui q
+}
+
+# A master that accepts and passes each connection to one of 4 workers over a Unix socket: under
+# its row, one row per worker (|=>) with the worker's pid and the connections it received, its
+# share of the hand-offs a quarter; -b prints the same receivers.
+tui_case_handoff() {
+	local port=8402 rows line pid n row text
+	make_netns || return 1
+	start_rig rig --mode handoff --workers 4 --port $port || return 1
+	start_tui -P $port -p "$(rig_pids rig)" || return 1
+	run_client --port $port --count 400 --concurrency 8 || return 1
+	wait_screen "^TCP 127\.0\.0\.1:$port .*enqueued 400( |$)" 10 || return 1
+	wait_screen '`=> ' 5 || return 1
+	stop_rig rig || return 1
+	rows=$(table "$SCREEN" "ACCEPTED SHARE" | grep '^R ')
+	[ "$(wc -l <<<"$rows")" = 4 ] || fail_because "want 4 receiver rows:"$'\n'"$SCREEN" || return 1
+	while IFS= read -r line; do
+		[ "$(jq .worker <<<"$line")" -ge 0 ] || continue
+		pid=$(jq .pid <<<"$line")
+		n=$(jq .accepted <<<"$line")
+		row=$(grep "^R $pid " <<<"$rows")
+		[ "$row" = "R $pid rig_server $n 25.0%" ] ||
+			fail_because "worker $pid received $n; row: '$row' in"$'\n'"$rows" || return 1
+	done <"$CASE_DIR/rig.stats"
+	stop_tui q || return 1
+	# The same in -b, from the JSON's numbers: the rig is gone, so a fresh one.
+	start_rig rig2 --mode handoff --workers 2 --port $port || return 1
+	ns_exec
+	"${NS_EXEC[@]}" "$REUSETOP" -b -d 0.3 -P $port >"$CASE_DIR/rt.txt" 2>"$CASE_DIR/rt.err" &
+	RT_PID=$!
+	PIDS_TO_STOP+=("$RT_PID")
+	wait_for_file "$CASE_DIR/rt.txt" 20 || return 1
+	run_client --port $port --count 100 --concurrency 4 || return 1
+	sleep 1
+	kill -INT "$RT_PID"
+	wait "$RT_PID"
+	stop_rig rig2 || return 1
+	text=$(awk '/^reusetop /{block = ""} {block = block $0 "\n"} END {printf "%s", block}' \
+		"$CASE_DIR/rt.txt")
+	grep -q "handoffs: 100 received, 0 pending, max-share 50.0%" <<<"$(printf '%b' "$text")" ||
+		fail_because "-b summary:"$'\n'"$(printf '%b' "$text")" || return 1
+	while IFS= read -r line; do
+		[ "$(jq .worker <<<"$line")" -ge 0 ] || continue
+		pid=$(jq .pid <<<"$line")
+		n=$(jq .accepted <<<"$line")
+		printf '%b' "$text" | grep -Eq "^ +$pid +$pid +rig_server +[0-9]+ +$n " ||
+			fail_because "-b lacks worker $pid with $n:"$'\n'"$(printf '%b' "$text")" ||
+			return 1
+	done <"$CASE_DIR/rig2.stats"
 }
 
 # Values in column $2 of rows $1 are ordered: "desc" or "asc".
@@ -375,6 +425,8 @@ tui_cases() {
 	fi
 	run_case "live view: group and member rows with the workers' pids and exact counts; p pauses" \
 		tui_case_counts
+	run_case "live view: a master's hand-offs, each worker's received under it; -b the same" \
+		tui_case_handoff
 	run_case "live view: s < > pick the sort column, r reverses rows and groups" tui_case_sort
 	run_case "live view: f and / filter by port and by command, Esc cancels, empty clears" \
 		tui_case_filter
