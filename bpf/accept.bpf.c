@@ -127,7 +127,7 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, boo
 	if (ok && (c = sock_counters_of(sk, inode)))
 		count_wait(c, queued_us);
 	if (ok)
-		handoff_note_accept(child, queued_us);
+		handoff_note_accept(child);
 
 	pid_tgid = bpf_get_current_pid_tgid();
 	key.inode = inode;

@@ -72,7 +72,7 @@ static __always_inline bool tcp_connection(const struct sock *sk)
 static __always_inline void conn_key_of(const struct sock *sk, struct rt_conn_key *key)
 {
 	key->sk = (__u64)sk;
-	key->established_us = BPF_CORE_READ((struct tcp_sock *)sk, rcvq_space.time);
+	key->tuple = conn_tuple(sk);
 }
 
 static __always_inline void endpoint_of(const struct sock *sk, struct rt_endpoint *ep)
@@ -320,13 +320,14 @@ static __always_inline void pass_done(struct sock *sk)
 
 enum conn_step { PASS_BEGIN, PASS_DONE, RECEIPT };
 
-/* One step for each connection behind the current task's descriptors fds[0..n). */
-static __always_inline void each_conn(const int *fds, int n, enum conn_step step)
+/* One step for each connection behind the current task's descriptors fds[0..n): how many. */
+static __always_inline int each_conn(const int *fds, int n, enum conn_step step)
 {
 	struct fd_table t;
+	int conns = 0;
 
 	if (!n || !current_fd_table(&t))
-		return;
+		return 0;
 	for (int i = 0; i < RT_HANDOFF_FDS; i++) {
 		struct sock *sk;
 
@@ -335,6 +336,7 @@ static __always_inline void each_conn(const int *fds, int n, enum conn_step step
 		sk = fd_table_sock(&t, fds[i], NULL);
 		if (!tcp_connection(sk))
 			continue;
+		conns++;
 		if (step == PASS_BEGIN)
 			pass_begin(sk);
 		else if (step == PASS_DONE)
@@ -342,6 +344,7 @@ static __always_inline void each_conn(const int *fds, int n, enum conn_step step
 		else
 			note_receipt(sk);
 	}
+	return conns;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -352,10 +355,9 @@ int tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	if (!watched())
 		return 0;
 	n = user_scm_rights((const void *)ctx->args[1], fds);
-	if (!n)
-		return 0;
-	watch(bpf_get_current_pid_tgid() >> 32, RT_HANDOFF_SENDER);
-	each_conn(fds, n, PASS_BEGIN);
+	/* Passing connections (not pipes or other files) makes it a sender. */
+	if (each_conn(fds, n, PASS_BEGIN))
+		watch(bpf_get_current_pid_tgid() >> 32, RT_HANDOFF_SENDER);
 	return 0;
 }
 
@@ -371,28 +373,49 @@ int tp_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* A receiver: a watched process, or the child of a sender (forked before it passed anything). */
+static __always_inline bool may_receive(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 ptgid;
+	__u8 *flags;
+
+	if (watched())
+		return true;
+	ptgid = BPF_CORE_READ(task, real_parent, tgid);
+	flags = bpf_map_lookup_elem(&handoff_pids, &ptgid);
+	return flags && (*flags & RT_HANDOFF_SENDER);
+}
+
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int tp_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	int fds[RT_HANDOFF_FDS] = {}, n;
 
-	if (ctx->ret < 0 || !watched())
+	if (ctx->ret < 0 || !may_receive())
 		return 0;
 	n = user_scm_rights((const void *)current_syscall_arg2(), fds);
 	each_conn(fds, n, RECEIPT);
 	return 0;
 }
 
-/* Workers forked by a watched process (a cluster's primary) receive what it passes. */
+/*
+ * Workers a sender forks (a cluster's primary replacing one) receive what it passes, and so do
+ * their children.
+ */
 SEC("raw_tracepoint/sched_process_fork")
 int raw_tp_handoff_fork(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-	__u8 flags = RT_HANDOFF_WATCHED;
+	__u8 *pflags, flags = RT_HANDOFF_WATCHED;
 
-	if (ptgid != ctgid && bpf_map_lookup_elem(&handoff_pids, &ptgid))
+	if (ptgid == ctgid || !(pflags = bpf_map_lookup_elem(&handoff_pids, &ptgid)))
+		return 0;
+	if (*pflags & (RT_HANDOFF_SENDER | RT_HANDOFF_DESCENDANT)) {
+		flags |= RT_HANDOFF_DESCENDANT;
 		bpf_map_update_elem(&handoff_pids, &ctgid, &flags, BPF_NOEXIST);
+	}
 	return 0;
 }

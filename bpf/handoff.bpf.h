@@ -12,16 +12,15 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.bpf.h"
 #include "reusetop.h"
-
-/* handoff_pids values. */
-#define RT_HANDOFF_WATCHED 1 /* its sendmsg and recvmsg calls are looked at */
-#define RT_HANDOFF_SENDER  2 /* it passed a connection on: time its accepts */
+#include "sock.bpf.h"
 
 /*
- * Processes whose system calls the hand-off programs look at: those that accept from or hold
- * shown listeners (user space, and accept.bpf.c at each accept), their children (fork) and the
- * processes that received a connection (a broker may pass it on). Every other process pays one
- * lookup per sendmsg or recvmsg.
+ * Processes whose system calls the hand-off programs look at: those that accept connections
+ * (accept.bpf.c, at their first accept), the processes that received one (a broker may pass it
+ * on), and the children and descendants of senders (fork; user space for those forked before).
+ * On the tracepoint tier a recvmsg also counts when the caller's parent is a sender (workers
+ * forked before their master passed anything). Every other process pays one lookup per sendmsg
+ * and two per recvmsg (one on fentry and kprobe, where receipts need no filter).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -31,14 +30,26 @@ struct {
 } handoff_pids SEC(".maps");
 
 /*
- * One accepted connection: the socket and the time it was established (tcp_sock's
- * rcvq_space.time, which no later event moves), so that a socket struct reused by the kernel
- * for a new connection is a new key.
+ * One accepted connection: the socket and its addresses and ports, so that a socket struct the
+ * kernel reuses for a new connection is a new key. (Its established time would not do: the
+ * child may still be turning ESTABLISHED on another CPU when inet_csk_accept() returns it.)
  */
 struct rt_conn_key {
 	__u64 sk;
-	__u64 established_us;
+	__u64 tuple;
 };
+
+/* What makes the connection on sk: ports and the peer's address (its last 32 bits for IPv6). */
+static __always_inline __u64 conn_tuple(const struct sock *sk)
+{
+	__u32 ports = BPF_CORE_READ(sk, __sk_common.skc_portpair), peer;
+
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET6)
+		peer = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[3]);
+	else
+		peer = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	return (__u64)ports << 32 | peer;
+}
 
 struct rt_conn_state {
 	__u64 accepted_ns; /* bpf_ktime_get_ns() at its accept; 0: not seen */
@@ -79,24 +90,25 @@ static __always_inline __u32 log2_slot(__u64 us)
 }
 
 /*
- * The current process accepted child (established at established_us): watch the process from
- * now on, and when it is known to pass connections on, note when this one was accepted. One
+ * The current process accepted child: watch the process from now on (its first pass marks it a
+ * sender), and when it is known to pass connections on, note when this one was accepted. One
  * lookup for every other process.
  */
-static __always_inline void handoff_note_accept(const struct sock *child, __u64 established_us)
+static __always_inline void handoff_note_accept(const struct sock *child)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	__u8 *flags = bpf_map_lookup_elem(&handoff_pids, &tgid), watched = RT_HANDOFF_WATCHED;
-	struct rt_conn_key key = {.sk = (__u64)child, .established_us = established_us};
+	struct rt_conn_key key = {.sk = (__u64)child};
 	struct rt_conn_state st = {.wait_slot = RT_WAIT_SLOTS};
 
 	if (!flags) {
 		bpf_map_update_elem(&handoff_pids, &tgid, &watched, BPF_NOEXIST);
 		return;
 	}
-	if (!(*flags & RT_HANDOFF_SENDER) || !child || !established_us)
+	if (!(*flags & RT_HANDOFF_SENDER) || !child)
 		return;
+	key.tuple = conn_tuple(child);
 	st.accepted_ns = bpf_ktime_get_ns();
 	st.acceptor_tgid = tgid;
 	st.acceptor_tid = (__u32)pid_tgid;

@@ -110,6 +110,11 @@ struct rt_handoff_counters {
 	char comm[16];
 };
 
+/* The flags of a process in the hand-off programs' filter (bpf/handoff.bpf.h's handoff_pids). */
+#define RT_HANDOFF_WATCHED    1 /* its sendmsg and recvmsg calls are looked at */
+#define RT_HANDOFF_SENDER     2 /* it passed a connection on: its accepts are timed */
+#define RT_HANDOFF_DESCENDANT 4 /* forked from a sender, or from such a descendant */
+
 /* Connections a task accepted and passed on, keyed by group endpoint and task. */
 struct rt_handed_key {
 	struct rt_endpoint ep;

@@ -722,6 +722,12 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	size_t ino = sizeof(uint64_t), task = sizeof(struct rt_acceptor_key);
 	size_t cpus = (size_t)c->ncpus;
 
+	/*
+	 * Hand-offs first: what was handed off then was accepted before the acceptors' counts
+	 * are read, so that handed_off never exceeds accepted in one sample.
+	 */
+	if (c->handoffs && (err = handoffs_read(c->handoffs, s->mono_s, s)))
+		return err;
 	/* End the queue peaks' epoch: enqueues from now on write the other half. */
 	c->epoch++;
 	err = bpf_map_update_elem(c->epoch_fd, &(__u32){0}, &c->epoch, BPF_ANY) ? -errno : 0;
@@ -744,8 +750,6 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 			       add_task_wakeups);
 	if (err)
 		return err;
-	if (c->handoffs && (err = handoffs_read(c->handoffs, s->mono_s, s)))
-		return err;
 	merge_socks(c);
 	merge_live(c);
 	if ((err = retire_exited(c, s->mono_s)) || (err = assemble_acceptors(c)) ||
@@ -765,7 +769,7 @@ int collector_finish(struct rt_collector *c, const struct rt_listener *listeners
 
 	if ((err = forget_stale(c, listeners, n, s->mono_s)) ||
 	    (err = sync_udp_pids(c, listeners, n)) ||
-	    (c->handoffs && (err = handoffs_watch(c->handoffs, listeners, n))) ||
+	    (c->handoffs && (err = handoffs_watch(c->handoffs))) ||
 	    (err = closed_merge(c->closed, listeners, n, &listeners, &n)))
 		return err;
 	read_health(c, &s->health);

@@ -12,6 +12,8 @@
 #include "handoff.skel.h"
 #include "observe/handoff.h"
 
+#define BATCH 256
+
 /* A receiver that exited: its final counts, and since when it is gone (folded rows: unused). */
 struct kept_receiver {
 	struct rt_handoff_sample s;
@@ -29,8 +31,9 @@ struct rt_handoffs {
 	size_t nhanded, cap_handed;
 	struct rt_handoff_flow_sample *flows;
 	size_t nflows, cap_flows;
-	uint32_t *want; /* handoffs_watch()'s scratch */
-	size_t nwant, cap_want;
+	void *keys, *values; /* read_map()'s batches */
+	uint32_t *want, *dead; /* handoffs_watch()'s scratch */
+	size_t nwant, cap_want, ndead, cap_dead;
 };
 
 int handoffs_new(struct rt_handoffs **out, const struct handoff_bpf *skel, double keep_s)
@@ -44,6 +47,12 @@ int handoffs_new(struct rt_handoffs **out, const struct handoff_bpf *skel, doubl
 	h->flows_fd = bpf_map__fd(skel->maps.handoff_flows);
 	h->pids_fd = bpf_map__fd(skel->maps.handoff_pids);
 	h->keep_s = keep_s;
+	h->keys = calloc(BATCH, sizeof(struct rt_handoff_key));
+	h->values = calloc(BATCH, sizeof(struct rt_handoff_counters));
+	if (!h->keys || !h->values) {
+		handoffs_free(h);
+		return -ENOMEM;
+	}
 	*out = h;
 	return 0;
 }
@@ -57,7 +66,43 @@ void handoffs_free(struct rt_handoffs *h)
 	free(h->handed);
 	free(h->flows);
 	free(h->want);
+	free(h->dead);
+	free(h->keys);
+	free(h->values);
 	free(h);
+}
+
+typedef int (*entry_fn)(struct rt_handoffs *h, const void *key, const void *value);
+
+/*
+ * Every entry of hash map fd, in batches (one system call per BATCH entries, and no walk to
+ * restart when an entry goes meanwhile), each handed to fn.
+ */
+static int read_map(struct rt_handoffs *h, int fd, size_t ksize, size_t vsize, entry_fn fn)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	char *keys = h->keys, *values = h->values;
+	uint64_t in_batch = 0, out_batch = 0;
+	bool first = true, done = false;
+	int err;
+
+	if (ksize > sizeof(struct rt_handoff_key) || vsize > sizeof(struct rt_handoff_counters))
+		return -EINVAL;
+	while (!done) {
+		__u32 count = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, values,
+					   &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		done = err != 0; /* ENOENT: this was the last batch */
+		for (__u32 i = 0; i < count; i++)
+			if ((err = fn(h, keys + i * ksize, values + i * vsize)))
+				return err;
+		in_batch = out_batch;
+		first = false;
+	}
+	return 0;
 }
 
 static bool task_alive(uint32_t pid, uint32_t tid)
@@ -102,27 +147,27 @@ static int keep(struct rt_handoffs *h, const struct rt_handoff_sample *s, double
 	return 0;
 }
 
+static int add_receiver(struct rt_handoffs *h, const void *key, const void *value)
+{
+	struct rt_handoff_sample s;
+
+	sample_of(key, value, &s);
+	return add_row(h, &s);
+}
+
 /*
  * The receivers' map: live tasks' rows; a task that exited leaves the map (which would fill
- * up with recycled workers) for the kept rows, with its final counts. The walk reads every
- * entry first: deleting one while walking would restart it.
+ * up with recycled workers) for the kept rows, with its final counts.
  */
 static int read_receivers(struct rt_handoffs *h, double now)
 {
-	struct rt_handoff_key key, *prev = NULL;
 	struct rt_handoff_counters v;
-	struct rt_handoff_sample s;
 	size_t nlive = 0;
 	int err;
 
-	while (!bpf_map_get_next_key(h->receivers_fd, prev, &key)) {
-		prev = &key;
-		if (bpf_map_lookup_elem(h->receivers_fd, &key, &v))
-			continue;
-		sample_of(&key, &v, &s);
-		if ((err = add_row(h, &s)))
-			return err;
-	}
+	if ((err = read_map(h, h->receivers_fd, sizeof(struct rt_handoff_key), sizeof(v),
+			    add_receiver)))
+		return err;
 	for (size_t i = 0; i < h->nrows; i++) {
 		struct rt_handoff_sample *r = &h->rows[i];
 		struct rt_handoff_key k = {
@@ -195,39 +240,25 @@ static int row_cmp(const void *a, const void *b)
 	return CMP3(x->from_pid, y->from_pid);
 }
 
-static int read_handed(struct rt_handoffs *h)
+static int add_handed(struct rt_handoffs *h, const void *key, const void *value)
 {
-	struct rt_handed_key key, *prev = NULL;
-	__u64 v;
+	const struct rt_handed_key *k = key;
 
-	h->nhanded = 0;
-	while (!bpf_map_get_next_key(h->handed_fd, prev, &key)) {
-		prev = &key;
-		if (bpf_map_lookup_elem(h->handed_fd, &key, &v))
-			continue;
-		if (reserve_array(&h->handed, &h->cap_handed, h->nhanded + 1, sizeof(*h->handed)))
-			return -ENOMEM;
-		h->handed[h->nhanded++] = (struct rt_handed_sample){
-			.ep = key.ep, .pid = key.tgid, .tid = key.tid, .handed_off = v};
-	}
+	if (reserve_array(&h->handed, &h->cap_handed, h->nhanded + 1, sizeof(*h->handed)))
+		return -ENOMEM;
+	h->handed[h->nhanded++] = (struct rt_handed_sample){
+		.ep = k->ep, .pid = k->tgid, .tid = k->tid, .handed_off = *(const __u64 *)value};
 	return 0;
 }
 
-static int read_flows(struct rt_handoffs *h)
+static int add_flow(struct rt_handoffs *h, const void *key, const void *value)
 {
-	struct rt_endpoint key, *prev = NULL;
-	struct rt_handoff_flow v;
+	const struct rt_handoff_flow *v = value;
 
-	h->nflows = 0;
-	while (!bpf_map_get_next_key(h->flows_fd, prev, &key)) {
-		prev = &key;
-		if (bpf_map_lookup_elem(h->flows_fd, &key, &v))
-			continue;
-		if (reserve_array(&h->flows, &h->cap_flows, h->nflows + 1, sizeof(*h->flows)))
-			return -ENOMEM;
-		h->flows[h->nflows++] = (struct rt_handoff_flow_sample){
-			.ep = key, .sent = v.sent, .received = v.received};
-	}
+	if (reserve_array(&h->flows, &h->cap_flows, h->nflows + 1, sizeof(*h->flows)))
+		return -ENOMEM;
+	h->flows[h->nflows++] = (struct rt_handoff_flow_sample){
+		.ep = *(const struct rt_endpoint *)key, .sent = v->sent, .received = v->received};
 	return 0;
 }
 
@@ -244,7 +275,11 @@ int handoffs_read(struct rt_handoffs *h, double now, struct rt_sample *s)
 			return err;
 	if (h->nrows)
 		qsort(h->rows, h->nrows, sizeof(*h->rows), row_cmp);
-	if ((err = read_handed(h)) || (err = read_flows(h)))
+	h->nhanded = h->nflows = 0;
+	if ((err = read_map(h, h->handed_fd, sizeof(struct rt_handed_key), sizeof(__u64),
+			    add_handed)) ||
+	    (err = read_map(h, h->flows_fd, sizeof(struct rt_endpoint),
+			    sizeof(struct rt_handoff_flow), add_flow)))
 		return err;
 	s->handoffs = h->rows;
 	s->nhandoffs = h->nrows;
@@ -296,41 +331,40 @@ static int want_children(struct rt_handoffs *h, uint32_t pid)
 	return err;
 }
 
-/* Processes in the filter that exited: no later call of theirs can be seen. */
-static void prune_dead(struct rt_handoffs *h)
+/* An entry of handoff_pids: a sender's descendants are wanted, a process that exited is not. */
+static int note_watched(struct rt_handoffs *h, const void *key, const void *value)
 {
-	__u32 key, *prev = NULL;
+	uint32_t pid = *(const __u32 *)key;
 	char path[32];
 
-	while (!bpf_map_get_next_key(h->pids_fd, prev, &key)) {
-		snprintf(path, sizeof(path), "/proc/%u", key);
-		if (access(path, F_OK) && !bpf_map_delete_elem(h->pids_fd, &key)) {
-			prev = NULL;
-			continue;
-		}
-		prev = &key;
+	snprintf(path, sizeof(path), "/proc/%u", pid);
+	if (access(path, F_OK)) {
+		if (reserve_array(&h->dead, &h->cap_dead, h->ndead + 1, sizeof(*h->dead)))
+			return -ENOMEM;
+		h->dead[h->ndead++] = pid;
+		return 0;
 	}
+	return *(const __u8 *)value & RT_HANDOFF_SENDER ? want_pid(h, pid) : 0;
 }
 
-int handoffs_watch(struct rt_handoffs *h, const struct rt_listener *l, size_t n)
+int handoffs_watch(struct rt_handoffs *h)
 {
-	__u8 watched = 1; /* RT_HANDOFF_WATCHED: kept as is where BPF set more */
-	int err = 0;
+	__u8 descendant = RT_HANDOFF_WATCHED | RT_HANDOFF_DESCENDANT;
+	size_t nsenders;
+	int err;
 
-	h->nwant = 0;
-	for (size_t i = 0; i < n && !err; i++) {
-		if (l[i].proto != IPPROTO_TCP)
-			continue;
-		for (size_t j = 0; j < l[i].nholders && !err; j++)
-			err = want_pid(h, (uint32_t)l[i].holders[j].pid);
-	}
-	/* Descendants, breadth first: want grows as children are found. */
-	for (size_t i = 0; i < h->nwant && i < 4096 && !err; i++)
-		err = want_children(h, h->want[i]);
-	if (err)
+	h->nwant = h->ndead = 0;
+	if ((err = read_map(h, h->pids_fd, sizeof(__u32), sizeof(__u8), note_watched)))
 		return err;
-	for (size_t i = 0; i < h->nwant; i++)
-		bpf_map_update_elem(h->pids_fd, &h->want[i], &watched, BPF_NOEXIST);
-	prune_dead(h);
+	for (size_t i = 0; i < h->ndead; i++)
+		bpf_map_delete_elem(h->pids_fd, &h->dead[i]);
+	/* Descendants, breadth first: want grows as children are found. */
+	nsenders = h->nwant;
+	for (size_t i = 0; i < h->nwant && i < 4096; i++)
+		if ((err = want_children(h, h->want[i])))
+			return err;
+	/* Those that are there keep their flags: only the new ones are added. */
+	for (size_t i = nsenders; i < h->nwant; i++)
+		bpf_map_update_elem(h->pids_fd, &h->want[i], &descendant, BPF_NOEXIST);
 	return 0;
 }

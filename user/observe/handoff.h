@@ -23,9 +23,10 @@ void handoffs_free(struct rt_handoffs *h);
 /* Read the maps now into s->handoffs, s->handed and s->flows (owned by h). 0 or -errno. */
 int handoffs_read(struct rt_handoffs *h, double now, struct rt_sample *s);
 /*
- * Watch the holders of the TCP listeners discovery found and their descendants (a cluster's
- * workers, forked before reusetop attached), and stop watching processes that exited.
+ * Watch the descendants of the processes BPF found passing connections (a cluster's workers,
+ * forked before reusetop attached or before the master passed anything; BPF sees the later
+ * ones fork), and stop watching processes that exited.
  */
-int handoffs_watch(struct rt_handoffs *h, const struct rt_listener *l, size_t n);
+int handoffs_watch(struct rt_handoffs *h);
 
 #endif
