@@ -92,7 +92,7 @@ $(OUTPUT)/san/reusetop: $(SAN_OBJS) | $(OUTPUT)/san
 
 # Test programs: the ground-truth rig and the unit tests (sanitized).
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -Iuser -Ibpf -I$(OUTPUT) $(SAN_FLAGS)
-$(OUTPUT)/tests/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
+$(OUTPUT)/tests/rig_server: tests/rig_server.c tests/rig_handoff.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $< -o $@
 $(OUTPUT)/tests/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/tests
@@ -156,7 +156,7 @@ $(OUTPUT)/static/exporter.o: user/render/exporter.c | $(OUTPUT)/static
 $(OUTPUT)/static/reusetop: $(STATIC_OBJS) | $(OUTPUT)/static
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -static $^ $(VM_LDLIBS) -o $@
-$(OUTPUT)/static/rig_server: tests/rig_server.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
+$(OUTPUT)/static/rig_server: tests/rig_server.c tests/rig_handoff.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(VM_CFLAGS) -static $< -o $@
 $(OUTPUT)/static/rig_client: tests/rig_client.c $(wildcard tests/rig_*.h) | $(OUTPUT)/static
@@ -227,6 +227,8 @@ $(OUTPUT)/bench:
 $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
+# rig_server.c includes its handoff modes (tests/rig_handoff.c).
+$(OUTPUT)/bench/rig_server: tests/rig_handoff.c
 $(OUTPUT)/bench/listeners: bench/listeners.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@

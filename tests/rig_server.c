@@ -8,6 +8,9 @@
  *   {"worker":I,"pid":PID,"tid":TID,"mode":"MODE","inode":INODE,"fd":FD,"accepted":N,
  *    "eagain":N,"nvcsw":N,"wait_wakeups":N}
  *
+ * The handoff master's line is worker -1, the broker's (handoff-chain) worker -2; both add
+ * "forwarded":N, the connections they passed on (the broker's "accepted": those it received).
+ *
  * Modes:
  *   reuseport        each worker binds and listens its own SO_REUSEPORT socket (UDP too: it
  *                    then counts datagrams), blocking accept()
@@ -17,6 +20,8 @@
  *   epoll-exclusive  the same with EPOLLEXCLUSIVE
  *   handoff          the master accepts (blocking) and passes each connection round-robin to a
  *                    worker over a Unix socketpair (SCM_RIGHTS); the master's own line is worker -1
+ *   handoff-chain    the master accepts and passes each connection to one broker process, which
+ *                    receives it and passes it on round-robin to the N workers (tests/rig_handoff.c)
  *   reuseport-threads  one process, N threads, each with its own SO_REUSEPORT socket (TCP or
  *                    UDP), blocking accept() or recv(), like reuseport
  *   accept-threads   one process, N threads blocking in accept() on one shared listener
@@ -49,6 +54,10 @@
  * Ready: each worker (or thread) sends an empty line on a pipe once it listens (or its error as
  * a line of text, which the master prints alone); with all of them, "ready" goes to --ready (a
  * temporary file renamed) and to stdout.
+ *
+ * --handoff-weights W0,W1,... (handoff modes): whoever deals (the master, or the broker) gives
+ * worker i W_i of every sum(W) connections, in a fixed order. --handoff-exit-after K: worker 0
+ * exits after it received K connections (and gets no more); the others go on.
  *
  * --sigio FILE (accept and epoll modes): the master asks for SIGIO on the shared listener
  * (O_ASYNC, itself the owner), so the listener's readiness callback also wakes the master, which
@@ -85,6 +94,7 @@
 #define RESEND_NS	(100 * 1000000LL)
 #define STOP_TIMEOUT_NS (10 * 1000000000LL)
 #define STATS_LINE_MAX	512
+#define MAX_ORDER	4096 /* --handoff-weights: slots in the dealing order */
 
 enum mode {
 	MODE_REUSEPORT,
@@ -92,6 +102,7 @@ enum mode {
 	MODE_EPOLL,
 	MODE_EPOLL_EXCLUSIVE,
 	MODE_HANDOFF,
+	MODE_HANDOFF_CHAIN,
 	MODE_REUSEPORT_THREADS,
 	MODE_ACCEPT_THREADS,
 	MODE_EPOLL_THREADS,
@@ -105,6 +116,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	[MODE_EPOLL] = "epoll",
 	[MODE_EPOLL_EXCLUSIVE] = "epoll-exclusive",
 	[MODE_HANDOFF] = "handoff",
+	[MODE_HANDOFF_CHAIN] = "handoff-chain",
 	[MODE_REUSEPORT_THREADS] = "reuseport-threads",
 	[MODE_ACCEPT_THREADS] = "accept-threads",
 	[MODE_EPOLL_THREADS] = "epoll-threads",
@@ -127,6 +139,9 @@ struct opts {
 	const char *stats;
 	const char *ready;
 	const char *sigio; /* --sigio FILE */
+	int weights[MAX_WORKERS]; /* --handoff-weights */
+	int nweights;
+	long exit_after; /* --handoff-exit-after, -1: none */
 };
 
 /* One accepting process: a worker, or the handoff master (idx -1). */
@@ -142,6 +157,7 @@ struct acceptor {
 	int rusage_who; /* RUSAGE_SELF for a forked worker, RUSAGE_THREAD for a thread */
 	long nvcsw_base;
 	long nvcsw_end; /* taken as the wait loop ends, before any stop-time work */
+	unsigned long long forwarded; /* handoff master and broker: connections passed on */
 };
 
 struct server;
@@ -165,8 +181,10 @@ struct server {
 	int ready_rd, ready_wr;
 	int chan_master[MAX_WORKERS]; /* handoff: the master's end of each worker's socketpair */
 	int chan_worker[MAX_WORKERS];
-	pid_t pids[MAX_WORKERS]; /* 0 once reaped */
-	int status[MAX_WORKERS];
+	int up_master, up_broker; /* handoff-chain: the master's channel to the broker */
+	int nprocs; /* forked processes: the workers, and the broker of handoff-chain last */
+	pid_t pids[MAX_WORKERS + 1]; /* 0 once reaped */
+	int status[MAX_WORKERS + 1];
 	sigset_t waitmask; /* the mask while waiting: SIGTERM and SIGINT deliverable */
 	sigset_t loopmask; /* a worker's (or thread's) mask while it waits for connections */
 	struct rig_thread threads[MAX_WORKERS]; /* thread modes */
@@ -203,6 +221,8 @@ static bool thread_mode(enum mode m)
 static enum mode base_mode(enum mode m)
 {
 	switch (m) {
+	case MODE_HANDOFF_CHAIN:
+		return MODE_HANDOFF;
 	case MODE_REUSEPORT_THREADS:
 		return MODE_REUSEPORT;
 	case MODE_ACCEPT_THREADS:
@@ -232,13 +252,17 @@ static void usage(FILE *f)
 		"       [--slow-worker I --slow-ms MS] [--cbpf] [--ebpf-filter] [--dual-stack]\n"
 		"       [--device DEV]\n"
 		"       [--stats FILE] [--ready FILE]\n"
-		"       [--sigio FILE]\n"
-		"modes: reuseport accept epoll epoll-exclusive handoff (N forked workers)\n"
+		"       [--sigio FILE] [--handoff-weights W0,W1,...] [--handoff-exit-after K]\n"
+		"modes: reuseport accept epoll epoll-exclusive handoff handoff-chain (N forked "
+		"workers)\n"
 		"       reuseport-threads accept-threads epoll-threads (N threads)\n",
 		PROG);
 }
 
 static int check_args(struct opts *o, long slow_worker);
+/* tests/rig_handoff.c */
+static int parse_weights(const char *arg, struct opts *o);
+static int check_handoff_args(const struct opts *o);
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -259,6 +283,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"stats", required_argument, NULL, 'o'},
 		{"ready", required_argument, NULL, 'r'},
 		{"sigio", required_argument, NULL, 'I'},
+		{"handoff-weights", required_argument, NULL, 'W'},
+		{"handoff-exit-after", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -270,6 +296,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->addr = "127.0.0.1";
 	o->backlog = 128;
 	o->slow_ms = -1;
+	o->exit_after = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -340,6 +367,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'I':
 			o->sigio = optarg;
 			break;
+		case 'W':
+			if (parse_weights(optarg, o))
+				return -EINVAL;
+			break;
+		case 'X':
+			if (rig_parse_long(optarg, 1, 1L << 30, &o->exit_after))
+				return rig_bad_arg(PROG, "--handoff-exit-after", optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -382,7 +417,7 @@ static int check_args(struct opts *o, long slow_worker)
 		rig_log(PROG, "failed to parse arguments: --proto udp needs a reuseport mode");
 		return -EINVAL;
 	}
-	return 0;
+	return check_handoff_args(o);
 }
 
 /*
@@ -496,20 +531,23 @@ static long nvcsw_now(int who)
 /* Appends this acceptor's line to --stats with one write(); 0 or -1 after saying why. */
 static int write_stats(const struct server *s, const struct acceptor *a)
 {
-	char line[STATS_LINE_MAX];
+	char line[STATS_LINE_MAX], fwd[40] = "";
 	ssize_t w;
 	int n;
 
 	if (s->stats_fd < 0)
 		return 0;
+	/* The handoff master and broker: what they passed on. */
+	if (a->idx < 0 && base_mode(s->o.mode) == MODE_HANDOFF)
+		snprintf(fwd, sizeof(fwd), ",\"forwarded\":%llu", a->forwarded);
 	n = snprintf(line, sizeof(line),
 		     "{\"worker\":%d,\"pid\":%d,\"tid\":%d,\"mode\":\"%s\",\"inode\":%llu,"
 		     "\"fd\":%d,\"accepted\":%llu,\"eagain\":%llu,\"nvcsw\":%ld,"
-		     "\"wait_wakeups\":%llu}\n",
+		     "\"wait_wakeups\":%llu%s}\n",
 		     a->idx, (int)getpid(), (int)gettid(), mode_names[s->o.mode], a->inode,
 		     a->rep_fd, a->accepted, a->eagain,
 		     (a->nvcsw_end ? a->nvcsw_end : nvcsw_now(a->rusage_who)) - a->nvcsw_base,
-		     a->wakeups);
+		     a->wakeups, fwd);
 	do {
 		w = write(s->stats_fd, line, n);
 	} while (w < 0 && errno == EINTR);
@@ -653,87 +691,12 @@ static int loop_udp(const struct server *s, struct acceptor *a)
 	return 0;
 }
 
-/*
- * One message from the master: the connections in it are counted and closed. The byte count
- * recvmsg() returned (0: the channel is closed or shut down), or -errno.
- */
-static ssize_t receive_connections(struct acceptor *a, int flags)
-{
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} control;
-	struct cmsghdr *cm;
-	struct msghdr msg;
-	struct iovec iov;
-	size_t i, nfds;
-	char byte;
-	ssize_t n;
-	int fd;
-
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = control.buf;
-	msg.msg_controllen = sizeof(control.buf);
-	n = recvmsg(a->fd, &msg, flags | MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfds; i++) {
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			a->accepted++;
-			close(fd);
-		}
-	}
-	/* Cannot happen with one descriptor per message; the kernel closed the others. */
-	if (msg.msg_flags & MSG_CTRUNC)
-		return -EMSGSIZE;
-	return n;
-}
-
-/*
- * handoff workers: receive connections from the master, count and close them. At stop, what
- * is already queued on the channel is received and counted too.
- */
-static int loop_handoff_worker(const struct server *s, struct acceptor *a)
-{
-	ssize_t n;
-
-	for (;;) {
-		if (stop)
-			break;
-		slow_pause(s, a);
-		if (stop)
-			break;
-		n = receive_connections(a, 0);
-		if (n == -EINTR)
-			continue;
-		if (n < 0) {
-			rig_log(PROG, "failed to receive connection in worker %d: %s", a->idx,
-				strerror((int)-n));
-			return -1;
-		}
-		/* The master closed the channel, or the stop handler shut it down. */
-		if (n == 0)
-			break;
-		a->wakeups++;
-	}
-	while (receive_connections(a, MSG_DONTWAIT) > 0)
-		;
-	return 0;
-}
+#include "rig_handoff.c"
 
 /* Everything a worker needs before it is ready; 0 or -1 after saying why. */
 static int worker_setup(struct server *s, struct acceptor *a)
 {
 	struct epoll_event ev;
-	int i;
 
 	switch (base_mode(s->o.mode)) {
 	case MODE_REUSEPORT:
@@ -767,17 +730,8 @@ static int worker_setup(struct server *s, struct acceptor *a)
 		}
 		return 0;
 	case MODE_HANDOFF:
-		/* Only the master accepts; a worker keeps nothing but its own channel end. */
-		close(s->lfd);
-		for (i = 0; i < s->o.workers; i++) {
-			close(s->chan_master[i]);
-			if (i != a->idx)
-				close(s->chan_worker[i]);
-		}
-		a->fd = s->chan_worker[a->idx];
-		a->rep_fd = -1;
-		a->inode = s->linode;
-		wake_fd = a->fd;
+		/* Only the master accepts (tests/rig_handoff.c). */
+		handoff_setup(s, a);
 		return 0;
 	default:
 		return -1;
@@ -811,8 +765,8 @@ static int run_acceptor(const struct server *s, struct acceptor *a)
 
 	if (!epoll_mode(s->o.mode))
 		pthread_sigmask(SIG_SETMASK, &s->loopmask, NULL);
-	if (s->o.mode == MODE_HANDOFF)
-		err = loop_handoff_worker(s, a);
+	if (base_mode(s->o.mode) == MODE_HANDOFF)
+		err = loop_handoff_worker(s, a, NULL);
 	else if (epoll_mode(s->o.mode))
 		err = loop_epoll(s, a);
 	else if (s->o.udp)
@@ -850,114 +804,16 @@ static void __attribute__((noreturn)) worker_main(struct server *s, int idx)
 	if (start_acceptor(s, &a))
 		_exit(RIG_EXIT_FAIL);
 	close(s->ready_wr);
+	if (idx == BROKER_IDX)
+		exit(run_broker(s, &a) ? RIG_EXIT_FAIL : 0);
 	exit(run_acceptor(s, &a) ? RIG_EXIT_FAIL : 0);
-}
-
-/* Passes fd to the next live worker (round-robin) and closes it; 0, -EINTR on stop, or -1. */
-static int hand_off(struct server *s, int fd, int *next)
-{
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct cmsghdr *cm;
-	struct msghdr msg;
-	struct iovec iov;
-	char byte = 'c';
-	int tries, i, err = 0;
-	ssize_t n;
-
-	for (tries = 0; tries < s->o.workers; tries++) {
-		i = *next;
-		*next = (*next + 1) % s->o.workers;
-		if (s->chan_master[i] < 0)
-			continue;
-		memset(&control, 0, sizeof(control));
-		iov.iov_base = &byte;
-		iov.iov_len = 1;
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		do {
-			n = sendmsg(s->chan_master[i], &msg, MSG_NOSIGNAL);
-		} while (n < 0 && errno == EINTR && !stop);
-		if (n == 1) {
-			close(fd);
-			return 0;
-		}
-		err = errno;
-		if (n < 0 && err == EINTR) {
-			close(fd);
-			return -EINTR;
-		}
-		if (n < 0 && (err == EPIPE || err == ECONNRESET)) {
-			/* That worker is gone (a test may stop one): give it to the next. */
-			close(s->chan_master[i]);
-			s->chan_master[i] = -1;
-			continue;
-		}
-		break;
-	}
-	close(fd);
-	rig_log(PROG, "failed to hand off connection: %s", err ? strerror(err) : "no worker left");
-	return -1;
-}
-
-/* The handoff master's loop: blocking accept(), hand off, and its own stats line (worker -1). */
-static int master_handoff(struct server *s, const sigset_t *blocked)
-{
-	struct acceptor a = {
-		.idx = -1, .fd = s->lfd, .ep = -1, .rep_fd = s->lfd, .rusage_who = RUSAGE_SELF};
-	int fd, r, next = 0, err = 0;
-
-	a.inode = s->linode;
-	a.nvcsw_base = nvcsw_now(a.rusage_who);
-	wake_fd = s->lfd;
-	sigprocmask(SIG_SETMASK, &s->waitmask, NULL);
-	for (;;) {
-		if (stop)
-			break;
-		fd = accept(s->lfd, NULL, NULL);
-		if (fd < 0 && errno == EINTR)
-			continue;
-		if (fd < 0 && errno == EINVAL && stop)
-			break;
-		a.wakeups++;
-		if (fd < 0) {
-			if (accept_transient(errno))
-				continue;
-			rig_log(PROG, "failed to accept connection in master: %s", strerror(errno));
-			err = -1;
-			break;
-		}
-		a.accepted++;
-		r = hand_off(s, fd, &next);
-		if (r == -EINTR)
-			break;
-		if (r) {
-			err = -1;
-			break;
-		}
-	}
-	sigprocmask(SIG_BLOCK, blocked, NULL);
-	wake_fd = -1;
-	if (write_stats(s, &a))
-		err = -1;
-	return err;
 }
 
 static int worker_index(const struct server *s, pid_t pid)
 {
 	int i;
 
-	for (i = 0; i < s->o.workers; i++) {
+	for (i = 0; i < s->nprocs; i++) {
 		if (s->pids[i] == pid)
 			return i;
 	}
@@ -968,7 +824,7 @@ static int signal_workers(const struct server *s, int sig)
 {
 	int i, live = 0;
 
-	for (i = 0; i < s->o.workers; i++) {
+	for (i = 0; i < s->nprocs; i++) {
 		if (s->pids[i] > 0) {
 			kill(s->pids[i], sig);
 			live++;
@@ -990,7 +846,7 @@ static int reap_workers(struct server *s)
 		s->pids[i] = 0;
 		s->status[i] = st;
 	}
-	for (i = 0; i < s->o.workers; i++) {
+	for (i = 0; i < s->nprocs; i++) {
 		if (s->pids[i] > 0)
 			return 1;
 	}
@@ -1016,7 +872,7 @@ static void abort_workers(struct server *s, bool wait_first)
 		}
 	}
 	signal_workers(s, SIGKILL);
-	for (i = 0; i < s->o.workers; i++) {
+	for (i = 0; i < s->nprocs; i++) {
 		if (s->pids[i] > 0)
 			waitpid(s->pids[i], &st, 0);
 		s->pids[i] = 0;
@@ -1033,10 +889,13 @@ static int stop_workers(struct server *s)
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	/* The broker first: what it still holds reaches workers that still receive. */
+	if (s->o.mode == MODE_HANDOFF_CHAIN && stop_broker(s))
+		ret = -1;
 	signal_workers(s, SIGTERM);
 	while (reap_workers(s)) {
 		if (rig_now_ns() - start > STOP_TIMEOUT_NS) {
-			for (i = 0; i < s->o.workers; i++) {
+			for (i = 0; i < s->nprocs; i++) {
 				if (s->pids[i] <= 0)
 					continue;
 				rig_log(PROG, "failed to stop worker %d: timed out", i);
@@ -1054,7 +913,7 @@ static int stop_workers(struct server *s)
 			last = rig_now_ns();
 		}
 	}
-	for (i = 0; i < s->o.workers; i++) {
+	for (i = 0; i < s->nprocs; i++) {
 		if (WIFSIGNALED(s->status[i])) {
 			rig_log(PROG, "failed to stop worker %d: killed by signal %d", i,
 				WTERMSIG(s->status[i]));
@@ -1081,7 +940,7 @@ static int wait_ready(struct server *s, bool *reported)
 	ssize_t n, i;
 
 	*reported = false;
-	while (got < s->o.workers) {
+	while (got < s->nprocs) {
 		if (stop)
 			return 1;
 		if (ppoll(&p, 1, NULL, &s->waitmask) < 0) {
@@ -1256,7 +1115,7 @@ static int run_threads(struct server *s)
 /* The master's resources before the workers fork; 0 or -1 after saying why. */
 static int master_setup(struct server *s)
 {
-	int i, sv[2], fl, p[2];
+	int fl, p[2];
 
 	if (s->o.ready && unlink(s->o.ready) && errno != ENOENT) {
 		rig_log(PROG, "failed to remove old %s: %s", s->o.ready, strerror(errno));
@@ -1281,16 +1140,8 @@ static int master_setup(struct server *s)
 			return -1;
 		}
 	}
-	if (s->o.mode == MODE_HANDOFF) {
-		for (i = 0; i < s->o.workers; i++) {
-			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-				rig_log(PROG, "failed to create socketpair: %s", strerror(errno));
-				return -1;
-			}
-			s->chan_master[i] = sv[0];
-			s->chan_worker[i] = sv[1];
-		}
-	}
+	if (base_mode(s->o.mode) == MODE_HANDOFF && handoff_channels(s))
+		return -1;
 	if (pipe2(p, O_CLOEXEC)) {
 		rig_log(PROG, "failed to create pipe: %s", strerror(errno));
 		return -1;
@@ -1352,7 +1203,8 @@ int main(int argc, char **argv)
 		rig_bad_arg(PROG, "--addr", s->o.addr);
 		return RIG_EXIT_USAGE;
 	}
-	s->lfd = s->stats_fd = s->ready_rd = s->ready_wr = -1;
+	s->lfd = s->stats_fd = s->ready_rd = s->ready_wr = s->up_master = s->up_broker = -1;
+	s->nprocs = s->o.workers + (s->o.mode == MODE_HANDOFF_CHAIN);
 	for (i = 0; i < MAX_WORKERS; i++)
 		s->chan_master[i] = s->chan_worker[i] = -1;
 
@@ -1393,7 +1245,7 @@ int main(int argc, char **argv)
 		return RIG_EXIT_FAIL;
 	if (thread_mode(s->o.mode))
 		return run_threads(s) ? RIG_EXIT_FAIL : 0;
-	for (i = 0; i < s->o.workers; i++) {
+	for (i = 0; i < s->nprocs; i++) {
 		pid = fork();
 		if (pid < 0) {
 			rig_log(PROG, "failed to fork worker %d: %s", i, strerror(errno));
@@ -1401,14 +1253,12 @@ int main(int argc, char **argv)
 			return RIG_EXIT_FAIL;
 		}
 		if (pid == 0)
-			worker_main(s, i);
+			worker_main(s, i < s->o.workers ? i : BROKER_IDX);
 		s->pids[i] = pid;
 	}
 	close(s->ready_wr);
-	for (i = 0; i < s->o.workers; i++) {
-		if (s->chan_worker[i] >= 0)
-			close(s->chan_worker[i]);
-	}
+	if (base_mode(s->o.mode) == MODE_HANDOFF)
+		handoff_master_close(s);
 
 	r = wait_ready(s, &reported);
 	if (r < 0) {
@@ -1419,7 +1269,7 @@ int main(int argc, char **argv)
 		abort_workers(s, false);
 		return RIG_EXIT_FAIL;
 	}
-	if (r == 0 && s->o.mode == MODE_HANDOFF) {
+	if (r == 0 && base_mode(s->o.mode) == MODE_HANDOFF) {
 		if (master_handoff(s, &blocked))
 			err = -1;
 	} else {
