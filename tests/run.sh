@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/udp_cases.sh
 . tests/thread_cases.sh
 . tests/servers_cases.sh
+. tests/handoff_cases.sh
 . tests/reliability_cases.sh
 . tests/prom_cases.sh
 . tests/selftests_cases.sh
@@ -75,6 +76,7 @@ if want host; then
 	udp_cases
 	thread_cases
 	servers_cases
+	handoff_cases
 	reliability_cases
 	prom_cases
 	selftests_cases

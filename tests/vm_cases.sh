@@ -5,8 +5,8 @@
 # checks below are the host suite's, and say what each kernel must give: the tier auto picks,
 # which tiers attach, and what each forced tier reports (exact counts, or null where it cannot
 # see). Result lines name the kernel and the architecture ("VM 6.12 x86_64, fentry tier: ...").
-# Sourced by tests/run.sh after lib.sh, integration.sh, herd_cases.sh, udp_cases.sh and
-# tui_cases.sh.
+# Sourced by tests/run.sh after lib.sh, integration.sh, herd_cases.sh, udp_cases.sh,
+# tui_cases.sh and handoff_cases.sh.
 
 # VERSION/ARCH of each VM, and what it must show: the tier auto picks, whether the fentry tier
 # attaches (arm64 has BPF trampolines from 6.4 on), whether the kernel has sock:sk_data_ready
@@ -78,8 +78,10 @@ vm_invariants() { # json
 }
 
 # The common part of the observing scenarios: the run went well, invariants hold, the tier is
-# TIER and it reports as degraded exactly what it cannot see. Sets JSON, leaves rig.stats.
-vm_scenario() { # case tier
+# TIER and it reports as degraded exactly what it cannot see (unless DEGRADED is "any": the
+# handoff cases, which run on the tracepoint tier of kernels without sk_data_ready too). Sets
+# JSON, leaves rig.stats.
+vm_scenario() { # case tier [degraded]
 	local name=$1 tier=$2 want_degraded='[]'
 	vm_has_case "$name" || return 1
 	[ -z "$(vm_field "$name" stderr)" ] || fail_because "stderr: $(vm_field "$name" stderr)" || return 1
@@ -90,6 +92,7 @@ vm_scenario() { # case tier
 	vm_invariants "$JSON" || return 1
 	vm_field "$name" stats >"$CASE_DIR/rig.stats"
 	[ "$(jq -r .attach <<<"$JSON")" = "$tier" ] || fail_because "attach $(jq -r .attach <<<"$JSON"), want $tier" || return 1
+	[ "${3:-}" != any ] || return 0
 	# The tracepoint tier cannot see the kernel's reuseport choice, and says so.
 	[ "$tier" = tracepoint ] && want_degraded='["selected unknown: no tracepoint on reuseport_select_sock (needs the fentry or kprobe tier)"]'
 	jq -e --argjson d "$want_degraded" '.degraded == $d' <<<"$JSON" >/dev/null ||
@@ -120,6 +123,21 @@ vm_exact() {
 	else
 		check_shared_exact "$group" "$CASE_DIR/rig.stats" "$total"
 	fi
+}
+
+# Handoffs (tests/handoff_cases.sh's checks): per receiving worker its own count, from the
+# master; on every document no handoff lost, and a wait exactly where an interval had receipts.
+vm_handoff() { # case tier port total
+	local name=$1 port=$3 total=$4 group
+	vm_scenario "$name" "$2" any || return 1
+	vm_field "$name" doc >"$CASE_DIR/rt.json"
+	group=$(group_of "$JSON" "$port") || return 1
+	ho_invariants "$CASE_DIR/rt.json" "$port" || return 1
+	ho_check_waits "$CASE_DIR/rt.json" "$port" || return 1
+	case $name in
+	*-handoff-chain) ho_check_chain "$group" "$CASE_DIR/rig.stats" "$total" ;;
+	*) ho_check_rig "$group" "$CASE_DIR/rig.stats" "$total" ;;
+	esac
 }
 
 # The herd: wakeups equal each worker's context switches, 4 per connection, wait histogram; the
@@ -207,14 +225,23 @@ vm_observe_cases() { # label version/arch
 			vm_exact "$tier-epoll" epoll $tier 400 8404 127.0.0.1
 		run_case "$label, $tier tier: SCM_RIGHTS handoff, the master is the acceptor" \
 			vm_exact "$tier-handoff" handoff $tier 200 8405 127.0.0.1
+		vm_handoff_cases "$label" "$tier"
 		run_case "$label, $tier tier: epoll herd, wakeups equal context switches, wait histogram" \
 			vm_herd "$tier-herd" $tier
 		run_case "$label, $tier tier: UDP reuseport exact per socket, selections per datagram" \
 			vm_udp "$tier-udp" $tier
 	done
-	[ "${VM_READY[$k]}" = 1 ] ||
-		run_case "$label, tracepoint tier: no sk_data_ready, enqueued reported unknown" \
-			vm_tracepoint_degraded
+	[ "${VM_READY[$k]}" = 1 ] && return
+	run_case "$label, tracepoint tier: no sk_data_ready, enqueued reported unknown" \
+		vm_tracepoint_degraded
+	vm_handoff_cases "$label" tracepoint
+}
+
+vm_handoff_cases() { # label tier
+	run_case "$1, $2 tier: handoff round-robin, 4 workers: received per worker exact" \
+		vm_handoff "$2-handoff" "$2" 8405 200
+	run_case "$1, $2 tier: handoff master -> broker -> 3 workers: final receivers exact" \
+		vm_handoff "$2-handoff-chain" "$2" 8410 300
 }
 
 # ---- steering ------------------------------------------------------------------------------

@@ -89,9 +89,20 @@ scenario() {
 	wait $rt
 	echo "--- rt-exit $?"
 	echo "--- json $(tail -n 1 /tmp/rt.json)"
+	# Handoffs: every document, for the waits of each interval and the no-loss check.
+	case $name in *handoff*) sed 's/^/--- doc /' /tmp/rt.json ;; esac
 	stop_rig
 	sed 's/^/--- stderr /' /tmp/rt.err
 	echo "=== END $name"
+}
+
+# SCM_RIGHTS handoffs: the master round-robin to 4 workers, and master -> broker -> 3 workers
+# (weights 3,2,1 at the broker).
+handoff_scenarios() {
+	scenario "$1-handoff" "$1" handoff 4 127.0.0.1 8405 200
+	rig_extra="--handoff-weights 3,2,1"
+	scenario "$1-handoff-chain" "$1" handoff-chain 3 127.0.0.1 8410 300
+	rig_extra=""
 }
 
 # The scenarios of one tier.
@@ -101,7 +112,7 @@ tier_scenarios() {
 	scenario "$t-reuseport-v6" "$t" reuseport 4 ::1 8402 400
 	scenario "$t-accept" "$t" accept 4 127.0.0.1 8403 400
 	scenario "$t-epoll" "$t" epoll 4 127.0.0.1 8404 400
-	scenario "$t-handoff" "$t" handoff 4 127.0.0.1 8405 200
+	handoff_scenarios "$t"
 	# The herd: 4 idle epoll workers, connections 20 ms apart (TCG is slow). The master takes
 	# SIGIO from the listener, sleeping in a call that waits for no socket: never charged.
 	rm -f /tmp/rig.sigio
@@ -211,6 +222,8 @@ for t in $tiers; do
 	if [ $t = tracepoint ] && [ ! -d /sys/kernel/tracing/events/sock/sk_data_ready ]; then
 		# No sock:sk_data_ready: the tracepoint tier must say enqueues are unknown.
 		scenario tracepoint-reuseport-v4 tracepoint reuseport 4 127.0.0.1 8406 200
+		# Handoffs need no sk_data_ready: sendmsg and recvmsg are syscalls.
+		handoff_scenarios tracepoint
 		continue
 	fi
 	tier_scenarios $t
