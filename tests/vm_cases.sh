@@ -133,7 +133,7 @@ vm_handoff() { # case tier port total
 	vm_field "$name" doc >"$CASE_DIR/rt.json"
 	group=$(group_of "$JSON" "$port") || return 1
 	ho_invariants "$CASE_DIR/rt.json" "$port" || return 1
-	ho_check_waits "$CASE_DIR/rt.json" "$port" || return 1
+	ho_check_waits "$CASE_DIR/rt.json" "$port" 1 || return 1
 	case $name in
 	*-handoff-chain) ho_check_chain "$group" "$CASE_DIR/rig.stats" "$total" ;;
 	*) ho_check_rig "$group" "$CASE_DIR/rig.stats" "$total" ;;
