@@ -73,7 +73,13 @@ ho_check() {
 # before its first sendmsg with SCM_RIGHTS, when it was not known to pass connections on yet
 # (the rig: 1; a server accepting several per wakeup: up to the client's concurrency).
 ho_check_waits() {
-	local file=$1 port=$2 untimed=$3 rows bad
+	local file=$1 port=$2 untimed=$3 rows bad last
+	last=$(last_json "$file")
+	jq -e --argjson ns "$NETNS_INODE" --argjson p "$port" '[.groups[] | select(.netns == $ns and
+		.port == $p) | .handoffs | type == "array"] == [true]' <<<"$last" >/dev/null ||
+		fail_because "no handoffs[] on the last document: $(jq -c --argjson p "$port" \
+			'[.groups[] | select(.port == $p) | .handoffs]' <<<"$last") ($(jq -c .degraded \
+			<<<"$last"))" || return 1
 	# Per final receiver, per document: {pid, got (receipts in the interval), count, wait}.
 	rows=$(jq -s -c --argjson ns "$NETNS_INODE" --argjson p "$port" '
 		[.[] | [.groups[] | select(.netns == $ns and .port == $p)][0] | .handoffs // []] as $docs |
