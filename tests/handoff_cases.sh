@@ -98,20 +98,6 @@ ho_check_waits() {
 	echo "waits: $(jq -c '[([.[].count] | add), ([.[].got] | add)]' <<<"$rows") [samples, receipts]"
 }
 
-# On every document, what holds within one reading: the group's handoff_received is its
-# receivers' received, their shares add up to 1, nothing pending is negative. (Received plus
-# pending equals handed off once the counts settle: ho_check, on the last document.)
-ho_invariants() { # file port
-	local bad
-	bad=$(jq -c --argjson ns "$NETNS_INODE" --argjson p "$2" '.time as $t | .groups[] |
-		select(.netns == $ns and .port == $p and (.handoffs | type) == "array") |
-		{time: $t, received: ([.handoffs[].received] | add // 0), pending: .handoff_pending,
-		 handoff_received, shares: ([.handoffs[].share] | add // 0), n: (.handoffs | length)} |
-		select(.received != .handoff_received or .pending < 0 or
-			(.received > 0 and ((.shares - 1) | fabs) > 0.0001 * .n))' "$1" | head -n 3)
-	[ -z "$bad" ] || fail_because "handoff counts do not add up: $bad"
-}
-
 # The rig's receivers against the group: ho_check with the rig's stats (its master, and the
 # workers that exited: worker 0 with --handoff-exit-after, below TOTAL / WORKERS).
 ho_check_rig() { # group stats total [exited]
@@ -154,7 +140,6 @@ ho_rig_run() {
 	GROUP=$(group_of "$json" "$port") || return 1
 	COUNTS=$(ho_rig_counts "$CASE_DIR/rig.stats")
 	MASTER=$(ho_rig_master "$CASE_DIR/rig.stats")
-	ho_invariants "$CASE_DIR/rt.json" "$port" || return 1
 	ho_check_waits "$CASE_DIR/rt.json" "$port" 1
 }
 
@@ -223,7 +208,6 @@ case_handoff_node_cluster() {
 		<<<"$stats")
 	[ "$(jq length <<<"$counts")" = 4 ] || fail_because "want 4 workers' counts: $counts" || return 1
 	GROUP=$(group_of "$json" "$port") || return 1
-	ho_invariants "$CASE_DIR/rt.json" "$port" || return 1
 	ho_check_waits "$CASE_DIR/rt.json" "$port" 8 || return 1
 	ho_check "$GROUP" "$counts" "$primary" 400 "[]" node
 }
@@ -262,7 +246,6 @@ case_handoff_pending() {
 	[ "$(jq --arg s "$HO_STOPPED" '.[$s]' <<<"$counts")" = 25 ] ||
 		fail_because "the stopped worker received $counts" || return 1
 	group=$(group_of "$json" $port) || return 1
-	ho_invariants "$CASE_DIR/rt.json" $port || return 1
 	ho_check "$group" "$counts" "$(ho_rig_master "$CASE_DIR/rig.stats")" 100
 }
 
