@@ -14,6 +14,12 @@ headline() {
 		(.bpf[] | "BPF ns/conn \(.variant)\t\(.total_ns_per_conn | v)",
 			(select(.ns_per_decision != null) | "BPF ns/decision \(.variant)\t\(.ns_per_decision | v)")),
 		(.cpu[] | "user space % \(.listeners) listeners, \(.mode)\t\(.pct_of_core * 100 | round / 100 | v)"),
+		(.handoff.variants[]? | "hand-off rate cost % \(.name)\t\(.cost_pct | v)",
+			"hand-off CPU cost % \(.name)\t\(.cpu_cost_pct | v)"),
+		(.handoff.bpf // empty | "hand-off BPF ns/conn \(.variant)\t\(.total_ns_per_conn | v)",
+			"hand-off BPF ns/conn \(.variant), hand-off programs\t\(.handoff_ns_per_conn | v)"),
+		(.unrelated_syscall_tax.variants[]? | "tax ns added per sendmsg+recvmsg \(.name)\t\(.added_ns | v)"),
+		(.unrelated_syscall_tax.bpf[]? | "tax BPF ns per sendmsg+recvmsg \(.variant)\t\(.ns_per_pair | v)"),
 		"machine\t\(.machine.cpu_model), \(.machine.nproc) CPUs, \(.machine.kernel)",
 		"git\t\(.git)"' "$1"
 }

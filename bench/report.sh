@@ -28,16 +28,23 @@ table() {
 		}'
 }
 
-jq -r '"reusetop benchmark, \(.time) (\(.duration_s) s), git \(.git)",
+# Whether the run measured a section of bench/run.sh (BENCH_SECTIONS; older results: all).
+RAN='def ran($s): (.config.sections // ["variants", "userspace"]) | index($s) != null;
+	def shown: (.status // "") | startswith("not run (") | not;'
+
+jq -r "$RAN"'"reusetop benchmark, \(.time) (\(.duration_s) s), git \(.git)",
 	"machine: \(.machine.cpu_model), \(.machine.nproc) CPUs, \(.machine.mem_total_kib / 1048576 | floor) GiB, kernel \(.machine.kernel), \(.machine.os), virtualization \(.machine.virtualization), container \(.machine.container); load \(.machine.loadavg_start) -> \(.machine.loadavg_end)",
 	"command: \(.command)",
-	"load: \(.config.rounds) alternating rounds x \(.config.connections_per_round) connections, concurrency \(.config.concurrency), \(.config.server_workers) reuseport workers (rig_server), loopback",
-	"server check: \(.server_check.accepted) accepted by the rig for \(.server_check.connections) connections made",
+	"sections: \(.config.sections // ["variants", "userspace"] | join(" "))",
+	(select(ran("variants")) | "load: \(.config.rounds) alternating rounds x \(.config.connections_per_round) connections, concurrency \(.config.concurrency), \(.config.server_workers) reuseport workers (rig_server), loopback",
+	"server check: \(.server_check.accepted) accepted by the rig for \(.server_check.connections) connections made"),
 	""' "$F"
 
-{
-	printf 'variant\tstatus\tconn/s median\tmin - max\tIQR\tvs untraced\tcost\tpaired ratio, median (min - max)\tCPU us/conn (IQR)\tCPU cost\tothers\n'
-	jq -r '.variants[] | [.name, .status,
+# rate_table PATH TITLE: connections/s and CPU per connection of the variants at PATH.
+rate_table() {
+	{
+		printf 'variant\tstatus\tconn/s median\tmin - max\tIQR\tvs untraced\tcost\tpaired ratio, median (min - max)\tCPU us/conn (IQR)\tCPU cost\tothers\n'
+		jq -r "$RAN($1 // [])[]"' | select(shown) | [.name, .status,
 		(.rate.median // "-" | tostring),
 		(if .rate then "\(.rate.min) - \(.rate.max)" else "-" end),
 		(if .rate then "\(.rate.iqr_pct | . * 10 | round / 10)%" else "-" end),
@@ -48,22 +55,25 @@ jq -r '"reusetop benchmark, \(.time) (\(.duration_s) s), git \(.git)",
 		(if .cpu_cost_pct != null then "\(.cpu_cost_pct)%" else "-" end),
 		(if .others_pct != null then "\(.others_pct)%" else "-" end)]
 		| @tsv' "$F"
-} | table "Connection rate over rounds (vs untraced: ratio of medians; paired: each round against the untraced run of the same round; CPU: the rig's CPU time per connection, client + server + ksoftirqd; others: the machine's busy time not used by the rig)"
+	} | table "$2"
+}
+
+rate_table .variants "Connection rate over rounds (vs untraced: ratio of medians; paired: each round against the untraced run of the same round; CPU: the rig's CPU time per connection, client + server + ksoftirqd; others: the machine's busy time not used by the rig)"
 
 jq -r 'if .bpf_stats_floor then "Statistics floor: kernel.bpf_stats_enabled charges \(.bpf_stats_floor.ns_per_run | . * 10 | round / 10) ns per run to a program that does nothing; a run costs \(.bpf_stats_floor.test_run_ns_stats_off) ns with statistics off, \(.bpf_stats_floor.test_run_ns_stats_on) ns on (BPF_PROG_TEST_RUN).\n" else empty end' "$F"
 
 {
 	printf 'variant\tconnections\truns/conn\tns/conn\tless floor\tconnection hooks\tambient hooks\tns/decision (less floor)\n'
-	jq -r '.bpf[] | [.variant, (.connections // .status | tostring), (.runs_per_conn // "-" | tostring),
+	jq -r "$RAN"'.bpf[] | select(shown) | [.variant, (.connections // .status | tostring), (.runs_per_conn // "-" | tostring),
 		(.total_ns_per_conn // "-" | tostring), (.total_ns_per_conn_less_floor // "-" | tostring),
 		(.connection_ns_per_conn // "-" | tostring), (.ambient_ns_per_conn // "-" | tostring),
 		(if .ns_per_decision then "\(.ns_per_decision) (\(.ns_per_decision_less_floor))" else "-" end)] | @tsv' "$F"
 } | table "BPF run time per connection (kernel.bpf_stats_enabled, own programs only)"
 
 {
-	printf 'variant\tprogram\tclass\truns/conn\tns/run\tns/conn\n'
-	jq -r '.bpf[] | .variant as $v | .programs[]? | [$v, .name, .class, (.runs_per_conn | tostring),
-		(.ns_per_run // "-" | tostring), (.ns_per_conn | tostring)] | @tsv' "$F"
+	printf 'variant\tprogram\tobject\thook\tclass\truns/conn\tns/run\tns/conn\n'
+	jq -r '.bpf[] | .variant as $v | .programs[]? | [$v, .name, (.object // "-"), (.hook // "-"), .class,
+		(.runs_per_conn | tostring), (.ns_per_run // "-" | tostring), (.ns_per_conn | tostring)] | @tsv' "$F"
 } | table "Per program (connection: fires per connection, and sk_data_ready for other sockets' data too; ambient: every wakeup, softirq, datagram or recv on the host; decision: the steering program)"
 
 {
@@ -79,8 +89,42 @@ jq -r 'if .bpf_stats_floor then "Statistics floor: kernel.bpf_stats_enabled char
 		(.utime_s | tostring), (.stime_s | tostring)] | @tsv' "$F"
 } | table "reusetop user space with idle listeners, -d 1 (CPU time per second of wall time, after warming up)"
 
+jq -r 'select(.handoff != null) | .handoff as $h | .config.handoff as $c
+	| "Hand-offs: \(.config.rounds) alternating rounds x \($c.connections_per_round) connections, concurrency \(.config.concurrency), \($c.server) with \($c.server_workers) workers, port \($c.port); server check: the master accepted \($h.server_check.accepted), the workers received \($h.server_check.received), of \($h.server_check.connections) connections made\n"' "$F"
+
+rate_table .handoff.variants "Hand-offs: connection rate over rounds (the same columns as above)"
+
+jq -r 'select(.handoff.bpf.connections != null) | .handoff.bpf
+	| "Hand-offs, BPF run time per connection observing: \(.total_ns_per_conn) ns in all (\(.total_ns_per_conn_less_floor) less the statistics floor), \(.runs_per_conn) runs; the hand-off programs (object handoff): \(.handoff_ns_per_conn) ns (\(.handoff_ns_per_conn_less_floor) less floor) in \(.handoff_runs_per_conn) runs. Counted: \([.counted[] | .counted | tostring] | join(", ")).\n"' "$F"
+
+{
+	printf 'program\tobject\thook\truns/conn\tns/run\tns/conn\n'
+	jq -r '.handoff.bpf.programs[]? | select(.run_cnt > 0) | [.name, (.object // "-"), (.hook // "-"),
+		(.runs_per_conn | tostring), (.ns_per_run // "-" | tostring), (.ns_per_conn | tostring)] | @tsv' "$F"
+} | table "Hand-offs: per program of reusetop, per connection accepted and passed (programs that ran)"
+
+jq -r 'select(.unrelated_syscall_tax != null) | .config.tax as $c | .unrelated_syscall_tax
+	| "The tax on unrelated processes: \($c.program); \(.variants[0].rounds // 0) alternating rounds x \($c.pairs_per_round) round trips. reusetop never watched it: \(.unwatched // "not checked").\n"' "$F"
+
+{
+	printf 'variant\tstatus\tns per sendmsg + recvmsg (median of rounds)\tmin - max\tsendmsg\trecvmsg\tadded (medians)\tadded, paired: median (min - max)\tmean per pair\n'
+	jq -r '.unrelated_syscall_tax.variants[]? | [.name, .status, (.pair_median_ns.median // "-" | tostring),
+		(if .pair_median_ns then "\(.pair_median_ns.min) - \(.pair_median_ns.max)" else "-" end),
+		(.sendmsg_median_ns // "-" | tostring), (.recvmsg_median_ns // "-" | tostring),
+		(if .added_ns != null then "\(.added_ns) ns (\(.added_pct)%)" else "-" end),
+		(if .paired_added_ns then "\(.paired_added_ns.median) (\(.paired_added_ns.min) - \(.paired_added_ns.max))" else "-" end),
+		(.pair_mean_ns // "-" | tostring)] | @tsv' "$F"
+} | table "The tax: a process reusetop does not watch, one-byte sendmsg + recvmsg over a socketpair (ns; each round's median call; added: against the untraced rounds)"
+
+{
+	printf 'variant\tprogram\tobject\thook\truns per round trip\tns/run\n'
+	jq -r '.unrelated_syscall_tax.bpf[]? | select(.pairs != null) | .variant as $v
+		| (.programs[] | [$v, .name, (.object // "-"), .hook, (.runs_per_pair | tostring), (.ns_per_run // "-" | tostring)]),
+		  [$v, "all on its path", "", "", "", "\(.ns_per_pair) (\(.ns_per_pair_less_floor) less floor)"] | @tsv' "$F"
+} | table "The tax: BPF run time of the programs on its sendmsg and recvmsg (runs above 1 per round trip: other processes' calls meanwhile)"
+
 {
 	printf 'target\tlimit\tmeasured\tmet\tnote\n'
-	jq -r '.targets[] | [.name, "\(.limit // "-") \(.unit)", "\(.measured // "-") \(.unit)",
+	jq -r "$RAN"'. as $r | .targets[] | select(.section == null or ($r | ran(.section))) | [.name, "\(.limit // "-") \(.unit)", "\(.measured // "-") \(.unit)",
 		(if .met == true then "yes" elif .met == false then "NO" else "n/a" end), (.note // "")] | @tsv' "$F"
 } | table "Targets"

@@ -13,7 +13,8 @@ def quantile($p):
 def summary:
 	if length == 0 then null
 	else {n: length, median: quantile(0.5), min: min, max: max, q1: quantile(0.25), q3: quantile(0.75)}
-	| .iqr_pct = (100 * (.q3 - .q1) / .median) | .range_pct = (100 * (.max - .min) / .median) end;
+	| .iqr_pct = (if .median != 0 then 100 * (.q3 - .q1) / .median else null end)
+	| .range_pct = (if .median != 0 then 100 * (.max - .min) / .median else null end) end;
 
 # Sum of field $f over the programs of class $k.
 def class_sum($progs; $k; $f): [$progs[] | select(.class == $k) | .[$f]] | add // 0;
@@ -22,27 +23,29 @@ def rnd($d): if . == null then null else (. * pow(10; $d) | round) / pow(10; $d)
 
 # Where a program's cost comes from. "connection": hooks that fire for each connection (and, for
 # sk_data_ready, for every other socket's data too); "ambient": hooks that fire for events of the
-# whole host whether or not connections arrive (every wakeup, every softirq, every UDP datagram
-# or recv call); "decision": a steering program, once per reuseport selection.
+# whole host whether or not connections arrive (every wakeup, every softirq, every UDP datagram,
+# recv or sendmsg call, every fork); "decision": a steering program, once per reuseport selection.
 def prog_class:
 	if .type == "sk_reuseport" then "decision"
-	elif (.name | test("sched_wak|softirq|udp|recv|^[0-9]+$|BEGIN|END")) then "ambient"
+	elif (.name | test("sched_wak|softirq|udp|recv|sendmsg|fork|^[0-9]+$|BEGIN|END")) then "ambient"
 	else "connection" end;
 
-($config.connections_per_round) as $conns
-| [$rounds[] | select(.error == null and .failed == 0 and .ok == $conns)] as $good
-| ([$good[] | select(.variant == "untraced") | .rate] | summary) as $base
-| ([$good[] | select(.variant == "untraced") | .cpu_us_per_conn] | summary) as $base_cpu
-| (reduce ($good[] | select(.variant == "untraced")) as $r ({}; .[($r.round | tostring)] = $r.rate)) as $base_by_round
+def round_summary: if . == null then null else with_entries(.value |= rnd(1)) end;
 
-# Throughput per variant.
-| [$variants[] as $v
+# Rate and CPU per connection of each variant over its rounds ($rounds: one line per round of
+# every variant, bench/run.sh's round()); rounds that lost connections are left out.
+def rate_variants($variants; $rounds; $conns):
+	[$rounds[] | select(.error == null and .failed == 0 and .ok == $conns)] as $good
+	| ([$good[] | select(.variant == "untraced") | .rate] | summary) as $base
+	| ([$good[] | select(.variant == "untraced") | .cpu_us_per_conn] | summary) as $base_cpu
+	| (reduce ($good[] | select(.variant == "untraced")) as $r ({}; .[($r.round | tostring)] = $r.rate)) as $base_by_round
+	| [$variants[] as $v
 	| [$good[] | select(.variant == $v.name)] as $vr
 	| ($vr | map(.rate) | summary) as $s
 	| $v + {
 		rounds: [$rounds[] | select(.variant == $v.name)],
 		rounds_failed: (([$rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
-		rate: ($s | if . == null then null else with_entries(.value |= rnd(1)) end),
+		rate: ($s | round_summary),
 		ratio_to_untraced: (if $s != null and $base != null then ($s.median / $base.median | rnd(4)) else null end),
 		cost_pct: (if $s != null and $base != null then (100 * (1 - $s.median / $base.median) | rnd(2)) else null end),
 		paired_ratio: ([$vr[] | select($base_by_round[(.round | tostring)] != null)
@@ -55,21 +58,28 @@ def prog_class:
 		cpu_cost_pct: (($vr | map(.cpu_us_per_conn) | summary) as $c
 			| if $c != null and $base_cpu != null then (100 * ($c.median / $base_cpu.median - 1) | rnd(2)) else null end),
 		others_pct: ($vr | map(.others_pct) | summary | if . == null then null else .median | rnd(1) end)
-	}] as $vs
+	}];
+
+# Per-program deltas of statistics rounds summed per program: the same program in every round
+# is the same (object, hook, name). $per: what the run counts are divided by (connections,
+# round trips).
+def program_totals($rounds; $per):
+	[$rounds[].programs[]] | group_by([.object, .hook, .name])
+	| map({name: .[0].name, object: .[0].object, hook: .[0].hook, type: .[0].type,
+		class: (.[0] | prog_class), run_cnt: (map(.run_cnt) | add), run_time_ns: (map(.run_time_ns) | add)})
+	| map(. + {ns_per_run: (if .run_cnt > 0 then .run_time_ns / .run_cnt else null end | rnd(1)),
+		runs_per_conn: (if $per > 0 then .run_cnt / $per | rnd(3) else null end),
+		ns_per_conn: (if $per > 0 then .run_time_ns / $per | rnd(1) else null end)})
+	| sort_by(-.run_time_ns);
 
 # BPF run time per variant, summed over its statistics rounds.
-| [$variants[] | select(.name != "untraced") as $v
+def bpf_variants($variants; $bpf):
+	[$variants[] | select(.name != "untraced") as $v
 	| [$bpf[] | select(.variant == $v.name)] as $br
 	| ([$br[] | .client.ok // 0] | add // 0) as $c
-	| if ($br | length) == 0 then {variant: $v.name, status: $v.status}
+	| if ($br | length) == 0 or $c == 0 then {variant: $v.name, status: $v.status}
 	  else
-		([$br[].programs[]] | group_by(.name)
-		| map({name: .[0].name, type: .[0].type, class: (.[0] | prog_class),
-			run_cnt: (map(.run_cnt) | add), run_time_ns: (map(.run_time_ns) | add)})
-		| map(. + {ns_per_run: (if .run_cnt > 0 then .run_time_ns / .run_cnt else null end | rnd(1)),
-			runs_per_conn: (.run_cnt / $c | rnd(3)),
-			ns_per_conn: (.run_time_ns / $c | rnd(1))})
-		| sort_by(-.run_time_ns)) as $progs
+		program_totals($br; $c) as $progs
 		| ([$progs[].run_cnt] | add // 0) as $runs
 		| ($floor.ns_per_run // 0) as $f
 		| def part($k): class_sum($progs; $k; "run_time_ns");
@@ -88,8 +98,77 @@ def prog_class:
 			then decision("run_time_ns") / decision("run_cnt") - $f | rnd(1) else null end),
 		 programs: $progs,
 		 counted: [$br[] | {round, connections: .client.ok, counted}]}
-	  end] as $bpfs
+	  end];
 
+# Hand-offs: the rate rounds and the statistics rounds of the handoff server, the hand-off
+# programs' own run time (object "handoff": sendmsg entry and exit, the receipt, fork) apart.
+def handoff_section:
+	rate_variants($handoff_variants; $handoff_rounds; $config.handoff.connections_per_round) as $hv
+	| ([bpf_variants($handoff_variants; $handoff_bpf)[] | select(.programs != null)] | first) as $hb
+	| ($floor.ns_per_run // 0) as $f
+	| if ($handoff_rounds | length) == 0 and ($handoff_bpf | length) == 0 then null
+	  else {
+		description: "rig_server --mode handoff under rig_client's load, untraced and observed (reusetop -j -d 1 > /dev/null)",
+		variants: $hv,
+		bpf: (if $hb == null then null
+			else [$hb.programs[] | select(.object == "handoff")] as $hp
+			| $hb + {handoff_runs_per_conn: (([$hp[].run_cnt] | add // 0) / $hb.connections | rnd(3)),
+				handoff_ns_per_conn: (([$hp[].run_time_ns] | add // 0) / $hb.connections | rnd(1)),
+				handoff_ns_per_conn_less_floor: ((([$hp[].run_time_ns] | add // 0)
+					- ([$hp[].run_cnt] | add // 0) * $f) / $hb.connections | rnd(1))} end),
+		# The master's accepts and the workers' receipts, against every connection made.
+		server_check: ($handoff_accepted + {connections: ($handoff_warmup_ok
+			+ ([$handoff_rounds[].ok // 0] | add // 0) + ([$handoff_bpf[].client.ok // 0] | add // 0))})
+	  } end;
+
+# What a process reusetop does not watch pays per sendmsg + recvmsg (bench/unix_pingpong): the
+# median call times per round against the untraced rounds, and the BPF run time of the programs
+# on its path (sendmsg entry and exit, recvmsg exit), each of which runs once per call of it.
+def tax_section:
+	[$tax_rounds[] | select(.error == null and .pair_median_ns != null)] as $tg
+	| (reduce ($tg[] | select(.variant == "untraced")) as $r ({}; .[($r.round | tostring)] = $r.pair_median_ns)) as $tbase
+	| ([$tg[] | select(.variant == "untraced") | .pair_median_ns] | summary) as $tb
+	| ($floor.ns_per_run // 0) as $f
+	| def med($k): map(.[$k]) | quantile(0.5) | rnd(1);
+	  def on_path: .hook as $h | ["sys_enter_sendmsg", "sys_exit_sendmsg", "sys_exit_recvmsg"] | index($h);
+	[$tax_variants[] as $v
+	| [$tg[] | select(.variant == $v.name)] as $vr
+	| ($vr | map(.pair_median_ns) | summary) as $s
+	| $v + {rounds: ($vr | length),
+		rounds_failed: (([$tax_rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
+		pair_median_ns: ($s | round_summary),
+		sendmsg_median_ns: ($vr | med("sendmsg_median_ns")), recvmsg_median_ns: ($vr | med("recvmsg_median_ns")),
+		pair_mean_ns: ($vr | med("ns_per_pair")),
+		added_ns: (if $s != null and $tb != null then $s.median - $tb.median | rnd(1) else null end),
+		added_pct: (if $s != null and $tb != null then 100 * ($s.median / $tb.median - 1) | rnd(2) else null end),
+		paired_added_ns: ([$vr[] | select($tbase[(.round | tostring)] != null)
+			| .pair_median_ns - $tbase[(.round | tostring)]] | summary | round_summary)}] as $tv
+	| [$tax_variants[] | select(.name != "untraced") as $v
+	| [$tax_bpf[] | select(.variant == $v.name)] as $br
+	| ([$br[].pingpong.pairs // 0] | add // 0) as $n
+	| if ($br | length) == 0 or $n == 0 then {variant: $v.name, status: $v.status}
+	  else [program_totals($br; $n)[] | select(on_path)] as $on
+		| {variant: $v.name, status: $v.status, rounds: ($br | length), pairs: $n,
+		   watched: [$br[].watched],
+		   programs_on_path: ($on | length),
+		   ns_per_pair: ([$on[].ns_per_run // 0] | add // 0 | rnd(1)),
+		   ns_per_pair_less_floor: (([$on[].ns_per_run // 0] | add // 0) - ($on | length) * $f | rnd(1)),
+		   # runs_per_pair above 1: other processes' calls on the host while it ran.
+		   programs: [$on[] | del(.class, .ns_per_conn) | .runs_per_pair = .runs_per_conn | del(.runs_per_conn)]}
+	  end] as $tbpf
+	| if ($tax_rounds | length) == 0 and ($tax_bpf | length) == 0 then null
+	  else {description: "bench/unix_pingpong, a process reusetop does not watch: one-byte sendmsg + recvmsg round trips over a Unix socketpair, no SCM_RIGHTS",
+		variants: $tv, bpf: $tbpf,
+		# reusetop's filter (handoff_pids) never held unix_pingpong's pid.
+		unwatched: ([$tbpf[].watched[]? | select(. != null)]
+			| if length == 0 then null else all(. == false) end)}
+	  end;
+
+($config.connections_per_round) as $conns
+| [$rounds[] | select(.error == null and .failed == 0 and .ok == $conns)] as $good
+| ([$good[] | select(.variant == "untraced") | .rate] | summary) as $base
+| rate_variants($variants; $rounds; $conns) as $vs
+| bpf_variants($variants; $bpf) as $bpfs
 | ([$cpu[] | select(.listeners == 10000 and .mode == "json")] | first) as $cpu10k
 | ($vs | map({key: .name, value: .}) | from_entries) as $V
 | ($bpfs | map({key: .variant, value: .}) | from_entries) as $B
@@ -114,10 +193,12 @@ def prog_class:
 	variants: $vs,
 	bpf: $bpfs,
 	cpu: $cpu,
+	handoff: handoff_section,
+	unrelated_syscall_tax: tax_section,
 	# Every connection any client made, against what the server's workers counted.
 	server_check: {accepted: $server_accepted,
 		connections: ($warmup_ok + ([$rounds[].ok // 0] | add // 0) + ([$bpf[].client.ok // 0] | add // 0))},
-	targets: [
+	targets: ([
 		target("observing costs at most 3% of the untraced connection rate"; 3;
 			$V.observe.cost_pct; "%";
 			(if $V.observe.cost_pct == null then null else $V.observe.cost_pct <= 3 end);
@@ -156,5 +237,6 @@ def prog_class:
 			(if $cpu10k == null then null else $cpu10k.pct_of_core <= 1 end);
 			([$cpu[] | select(.listeners == 10000 and .mode != "json") | "\(.mode) \(.pct_of_core | rnd(2))%"] | join(", ")
 			 | "reusetop -j -d 1 > /dev/null, CPU time per second; the other outputs: " + .))
-	]
+	# The section of bench/run.sh (BENCH_SECTIONS) that measures each.
+	] | map(. + {section: (if .name | startswith("user space") then "userspace" else "variants" end)}))
 }
