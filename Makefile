@@ -23,7 +23,7 @@ USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
 # The pure modules unit tests link against (no BPF, no skeletons).
 PURE_SRCS := $(addprefix user/,util.c opts.c observe/model.c observe/model_handoff.c \
-	     observe/owner.c observe/retention.c \
+	     observe/owner.c observe/retention.c observe/container.c \
 	     render/json.c render/text_render.c render/json_render.c render/prom_render.c \
 	     steer/options.c steer/policy.c)
 # discovery and what it needs, for the tests that drive it alone.

@@ -329,10 +329,10 @@ case_batch_acceptors() {
 		pid=$(jq .pid <<<"$line"); fd=$(jq .fd <<<"$line"); ino=$(jq .inode <<<"$line")
 		n=$(jq .accepted <<<"$line")
 		[ "$(jq .worker <<<"$line")" -ge 0 ] && [ "$n" -gt 0 ] || continue
-		# PID TID COMM INODE FD ACCEPTED ... STATE
+		# PID TID COMM INODE FD ACCEPTED ... STATE CONTAINER
 		row=$(awk -v p="$pid" '$1 == p && $2 == p' "$CASE_DIR/last.txt")
 		[ -n "$row" ] && awk -v i="$ino" -v f="$fd" -v n="$n" \
-			'{ exit !($4 == i && $5 == f && $6 == n && $NF == "live") }' <<<"$row" ||
+			'{ exit !($4 == i && $5 == f && $6 == n && $(NF - 1) == "live") }' <<<"$row" ||
 			fail_because "worker $pid (inode $ino fd $fd accepted $n): row '$row'" || return 1
 	done <"$CASE_DIR/a.stats"
 }

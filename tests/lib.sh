@@ -62,6 +62,7 @@ summary() {
 # ---- per-case helpers (run inside the case's subshell) ---------------------------------------
 
 PIDS_TO_STOP=()
+CGROUPS_TO_REMOVE=() # cgroup folders a case made, removed deepest first once its processes stopped
 NETNS=""      # the namespace new rigs and clients run in
 NETNS_ALL=()  # every namespace the case made
 
@@ -73,6 +74,9 @@ case_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	for p in "${NETNS_ALL[@]}"; do ip netns del "$p" 2>/dev/null; done
+	for p in $(printf '%s\n' "${CGROUPS_TO_REMOVE[@]}" | sort -r); do
+		for _ in $(seq 20); do [ -d "$p" ] || break; rmdir "$p" 2>/dev/null || sleep 0.1; done
+	done
 	return 0
 }
 

@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/handoff_cases.sh
 . tests/reliability_cases.sh
 . tests/prom_cases.sh
+. tests/container_cases.sh
 . tests/selftests_cases.sh
 . tests/vm_cases.sh
 
@@ -79,6 +80,7 @@ if want host; then
 	handoff_cases
 	reliability_cases
 	prom_cases
+	container_cases
 	selftests_cases
 fi
 if want vm; then

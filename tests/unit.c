@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "render/json.h"
+#include "observe/container.h"
 #include "observe/model.h"
 #include "observe/model_handoff.h"
 #include "observe/owner.h"
@@ -1070,6 +1071,157 @@ static bool test_steer_policy_config(void)
 	return true;
 }
 
+#define HEX64  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID_US "0f2b3c1e_7a5d_4b9e_9c1a_2d3e4f5a6b7c"
+#define UID    "0f2b3c1e-7a5d-4b9e-9c1a-2d3e4f5a6b7c"
+
+/* Cgroup paths as runtimes, systemd and the kubelet name them, and what each says. */
+static bool test_container_paths(void)
+{
+	static const struct {
+		const char *path, *runtime, *id, *pod_uid;
+	} cases[] = {
+		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_US
+		 ".slice/cri-containerd-" HEX64 ".scope",
+		 "containerd", HEX64, UID},
+		{"/kubepods.slice/kubepods-pod" UID_US ".slice/crio-" HEX64 ".scope", "cri-o",
+		 HEX64, UID},
+		{"/kubepods/besteffort/pod" UID "/" HEX64, "", HEX64, UID},
+		{"/../../kubepods/pod" UID "/" HEX64, "", HEX64, UID},
+		{"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_US
+		 ".slice",
+		 "", "", UID},
+		{"/system.slice/docker-" HEX64 ".scope", "docker", HEX64, ""},
+		{"/docker/" HEX64, "docker", HEX64, ""},
+		{"/machine.slice/libpod-" HEX64 ".scope/container", "podman", HEX64, ""},
+		{"/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" HEX64 ".scope",
+		 "podman", HEX64, ""},
+		{"/libpod_parent/" HEX64, "podman", HEX64, ""},
+		{"/system.slice/nginx.service", "systemd", "nginx.service", ""},
+		{"/user.slice/user-1000.slice/user@1000.service/app.slice/web.service", "systemd",
+		 "web.service", ""},
+		{"/system.slice/containerd.service/kubepods-burstable-pod" UID_US
+		 ".slice:cri-containerd:" HEX64,
+		 "containerd", HEX64, UID},
+	};
+	static const char *const none[] = {
+		"/",
+		"",
+		"/user.slice/user-1000.slice/session-3.scope",
+		"/init.scope",
+		"/machine.slice/libpod-conmon-" HEX64 ".scope",
+		"/docker/" HEX64 "0",
+		"/kubepods/besteffort/podnot-a-uid",
+	};
+	struct rt_container c;
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		bool found = container_of_cgroup(cases[i].path, &c);
+
+		CHECK(found && !strcmp(c.runtime, cases[i].runtime) && !strcmp(c.id, cases[i].id) &&
+			      !strcmp(c.pod_uid, cases[i].pod_uid) && !c.pod[0] &&
+			      !c.k8s_namespace[0],
+		      "%s: found %d runtime '%s' id '%s' pod_uid '%s'", cases[i].path, found,
+		      c.runtime, c.id, c.pod_uid);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(none); i++)
+		CHECK(!container_of_cgroup(none[i], &c), "%s: found runtime '%s' id '%s'", none[i],
+		      c.runtime, c.id);
+	return true;
+}
+
+/* Which line of /proc/PID/cgroup is the path: v2, or v1's name=systemd on hybrid hosts. */
+static bool test_cgroup_path_of(void)
+{
+	static const char v2[] = "0::/system.slice/docker-" HEX64 ".scope\n";
+	static const char hybrid[] =
+		"12:pids:/docker/" HEX64 "\n1:name=systemd:/docker/" HEX64 "\n0::/\n";
+	static const char hybrid_plain[] = "9:name=systemd:/user.slice/session-1.scope\n"
+					   "0::/user.slice/session-1.scope\n";
+	static const char v1[] = "4:memory:/x\n1:name=systemd:/system.slice/sshd.service";
+	static const char neither[] = "4:memory:/x\n";
+	char path[RT_CGROUP_LEN];
+	struct rt_identity id = {.in_container = true};
+	char label[64];
+
+	CHECK(cgroup_path_of(v2, strlen(v2), path, sizeof(path)) &&
+		      !strcmp(path, "/system.slice/docker-" HEX64 ".scope"),
+	      "v2: %s", path);
+	CHECK(cgroup_path_of(hybrid, strlen(hybrid), path, sizeof(path)) &&
+		      !strcmp(path, "/docker/" HEX64),
+	      "hybrid: %s", path);
+	CHECK(cgroup_path_of(hybrid_plain, strlen(hybrid_plain), path, sizeof(path)) &&
+		      !strcmp(path, "/user.slice/session-1.scope"),
+	      "hybrid, no container: %s", path);
+	CHECK(cgroup_path_of(v1, strlen(v1), path, sizeof(path)) &&
+		      !strcmp(path, "/system.slice/sshd.service"),
+	      "v1: %s", path);
+	CHECK(!cgroup_path_of(neither, strlen(neither), path, sizeof(path)), "neither: %s", path);
+	/* The tables' short names. */
+	container_of_cgroup("/docker/" HEX64, &id.container);
+	CHECK(!strcmp(container_label(&id, label, sizeof(label)), "docker:0123456789ab"), "%s",
+	      label);
+	snprintf(id.container.pod, sizeof(id.container.pod), "web-0");
+	snprintf(id.container.k8s_namespace, sizeof(id.container.k8s_namespace), "shop");
+	CHECK(!strcmp(container_label(&id, label, sizeof(label)), "shop/web-0"), "%s", label);
+	id.in_container = false;
+	CHECK(!strcmp(container_label(&id, label, sizeof(label)), "-"), "%s", label);
+	return true;
+}
+
+/* A socket's and a task's cgroup and container in JSON, -b and the Prometheus labels. */
+static bool test_render_identity(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {SOCK(5, 0, 3, 0, 0)};
+	struct rt_acceptor_sample a[] = {ACCEPTOR(5, 200, 201, "srv", 3, 0, 0)};
+	struct rt_sample sample = {.mono_s = 2.0, .features = {true, true, false}};
+	struct rt_identity pod = {.cgroup = "/kubepods/pod" UID "/" HEX64, .in_container = true};
+	struct rt_holder h = {200, 5, "srv", false};
+	struct rt_model *m;
+	struct rt_view v;
+	char *out = NULL;
+	bool ok;
+
+	container_of_cgroup(pod.cgroup, &pod.container);
+	snprintf(pod.container.pod, sizeof(pod.container.pod), "web-0");
+	make_listeners(l);
+	l[3].holders = &h;
+	l[3].nholders = 1;
+	sample.listeners = &l[3];
+	sample.nlisteners = 1;
+	sample.socks = s;
+	sample.nsocks = 1;
+	sample.acceptors = a;
+	sample.nacceptors = 1;
+	CHECK(!model_new(&m) && !model_update(m, &sample, 1.0, NULL, &v), "update");
+	CHECK(v.ngroups == 1 && v.groups[0].nsocks == 1 && v.groups[0].nacceptors == 1, "view");
+	v.attach = "tracepoint";
+	CAPTURE(out, f, render_json(f, &v));
+	ok = strstr(out, "\"cgroup\":null,\"container\":null") && !strstr(out, "\"pod\"");
+	CHECK(ok, "no identity: %s", out);
+	free(out);
+	v.groups[0].socks[0].ident = &pod;
+	v.groups[0].acceptors[0].ident = &pod;
+	CAPTURE(out, f, render_json(f, &v));
+	ok = strstr(out, "\"cgroup\":\"/kubepods/pod" UID "/" HEX64 "\",\"container\":{\"runtime\":"
+			 "null,\"id\":\"" HEX64 "\",\"pod_uid\":\"" UID "\",\"pod\":\"web-0\","
+			 "\"namespace\":null}") &&
+	     strstr(out, "\"tasks\":1,\"cgroup\":\"/kubepods/pod" UID);
+	CHECK(ok, "socket and task: %s", out);
+	free(out);
+	CAPTURE(out, f, render_prometheus(f, &v, 100));
+	ok = strstr(out, "comm=\"srv\",container=\"" HEX64 "\",pod=\"web-0\"} 3\n") &&
+	     !strstr(out, "namespace=");
+	CHECK(ok, "labels: %s", out);
+	free(out);
+	CAPTURE(out, f, render_text(f, &v));
+	CHECK(strstr(out, " CONTAINER\n") && strstr(out, " web-0\n"), "-b: %s", out);
+	free(out);
+	model_free(m);
+	return true;
+}
+
 int main(void)
 {
 	run("rate_per_s", test_rate);
@@ -1097,6 +1249,10 @@ int main(void)
 	    test_render_prometheus);
 	run("retention: exited tasks listed, then folded, never lost", test_retention);
 	run("owner: the process that serves a socket", test_owner);
+	run("container: runtimes, pods and units from cgroup paths", test_container_paths);
+	run("container: the cgroup line of v2, v1 and hybrid hosts; short names",
+	    test_cgroup_path_of);
+	run("render: cgroup and container in JSON, -b and Prometheus labels", test_render_identity);
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -19,6 +19,7 @@
 
 #include "observe/collector.h"
 #include "observe/discovery.h"
+#include "observe/identity.h"
 #include "render/exporter.h"
 #include "observe/loader.h"
 #include "observe/model.h"
@@ -45,6 +46,7 @@ struct app {
 	struct rt_discovery *disc;
 	struct rt_collector *collector;
 	struct rt_model *model;
+	struct rt_identities *idents; /* the containers of the processes shown */
 	struct rt_exporter *exporter; /* --prometheus, else NULL */
 	double start_mono_s; /* when the probes were attached */
 	uint64_t *moved; /* sockets whose counters moved in this refresh */
@@ -120,6 +122,10 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 		snprintf(err, errlen, "failed to build the view: %s", strerror(-ret));
 		return ret;
 	}
+	if ((ret = identities_annotate(app->idents, view))) {
+		snprintf(err, errlen, "failed to read process identities: %s", strerror(-ret));
+		return ret;
+	}
 	/* What this refresh cost reusetop itself: it must stay well under the delay. */
 	view->refresh_s = mono_s() - begin;
 	view->attach = tier_name(app->probes.tier);
@@ -193,7 +199,7 @@ static int run(const struct rt_options *o)
 	app.start_mono_s = mono_s();
 	if ((ret = discovery_new(&app.disc, 1u << IPPROTO_TCP | 1u << IPPROTO_UDP)) ||
 	    (ret = collector_new(&app.collector, &app.probes, o->retain_exited_s)) ||
-	    (ret = model_new(&app.model))) {
+	    (ret = model_new(&app.model)) || (ret = identities_new(&app.idents))) {
 		status = report_error(RT_EXIT_RUNTIME, "failed to start: %s", strerror(-ret));
 		goto cleanup;
 	}
@@ -223,6 +229,7 @@ static int run(const struct rt_options *o)
 	}
 cleanup:
 	exporter_stop(app.exporter);
+	identities_free(app.idents);
 	model_free(app.model);
 	collector_free(app.collector);
 	discovery_free(app.disc);

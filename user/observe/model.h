@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <linux/types.h>
 
+#include "observe/container.h"
 #include "observe/discovery.h"
 #include "observe/owner.h"
 #include "reusetop.h"
@@ -145,6 +146,7 @@ struct rt_wait_summary {
 struct rt_sock_view {
 	const struct rt_listener *l;
 	struct rt_owner owner; /* the process that serves it (observe/owner.h) */
+	const struct rt_identity *ident; /* the owner's cgroup and container, NULL when unknown */
 	const int *servers; /* live processes that accepted from (read) it, sorted; nservers */
 	size_t nservers;
 	const struct steer_member_stats *steered; /* this member in reusetop's policy, or NULL */
@@ -163,6 +165,7 @@ struct rt_acceptor_view {
 	const struct rt_acceptor_sample *a; /* pid 0: the group's folded exited tasks */
 	uint64_t handed_off; /* connections it accepted and passed on (its tid's) */
 	int fd; /* a->pid's descriptor for the listener, -1 when unknown (exited, folded) */
+	const struct rt_identity *ident; /* the task's cgroup and container, NULL when unknown */
 	double accepted_rate, eagain_rate, wakeups_rate; /* NAN on the folded row */
 	uint64_t spurious; /* wakeups that did not end in an accept: wakeups beyond accepts */
 	double share; /* of the group's accepted since start; NAN when unknown */

@@ -85,6 +85,36 @@ static void holder_fields(struct json_writer *w, const struct rt_holder *h)
 	}
 }
 
+static void optional_string(struct json_writer *w, const char *key, const char *value)
+{
+	if (value[0])
+		json_string(w, key, value);
+	else
+		json_null(w, key);
+}
+
+/* A process's cgroup and container (observe/container.h), null where unknown. */
+static void identity_json(struct json_writer *w, const struct rt_identity *id)
+{
+	const struct rt_container *c = id ? &id->container : NULL;
+
+	if (id && id->cgroup[0])
+		json_string(w, "cgroup", id->cgroup);
+	else
+		json_null(w, "cgroup");
+	if (!c || !id->in_container) {
+		json_null(w, "container");
+		return;
+	}
+	json_object_begin(w, "container");
+	optional_string(w, "runtime", c->runtime);
+	optional_string(w, "id", c->id);
+	optional_string(w, "pod_uid", c->pod_uid);
+	optional_string(w, "pod", c->pod);
+	optional_string(w, "namespace", c->k8s_namespace);
+	json_object_end(w);
+}
+
 /* Who the socket belongs to: pid, comm and fd of the process that serves it (observe/owner.h). */
 static void owner_json(struct json_writer *w, const struct rt_sock_view *s)
 {
@@ -163,6 +193,7 @@ static void socket_json(struct json_writer *w, const struct rt_view *v,
 	json_object_begin(w, NULL);
 	json_uint(w, "inode", l->inode);
 	owner_json(w, s);
+	identity_json(w, s->ident);
 	steered_json(w, s);
 	json_array_begin(w, "holders");
 	for (size_t i = 0; i < l->nholders; i++) {
@@ -226,6 +257,7 @@ static void acceptor_ids(struct json_writer *w, const struct rt_acceptor_view *a
 		json_null(w, "fd");
 	json_bool(w, "exited", a->a->exited);
 	json_uint(w, "tasks", a->a->tasks);
+	identity_json(w, a->ident);
 }
 
 static void acceptor_json(struct json_writer *w, const struct rt_view *v,

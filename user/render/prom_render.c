@@ -93,7 +93,25 @@ static void group_labels(FILE *f, bool *first, const struct rt_group_view *g)
 		label(f, first, "closed", "1");
 }
 
-/* A socket's series: its group's labels, its inode, and its owner (the process serving it). */
+/* The owner's container (its id, or the systemd unit), pod and namespace; empty ones omitted. */
+static void container_labels(FILE *f, bool *first, const struct rt_identity *id)
+{
+	const struct rt_container *c = &id->container;
+
+	if (!id->in_container)
+		return;
+	if (c->id[0])
+		label(f, first, "container", c->id);
+	if (c->pod[0])
+		label(f, first, "pod", c->pod);
+	if (c->k8s_namespace[0])
+		label(f, first, "namespace", c->k8s_namespace);
+}
+
+/*
+ * A socket's series: its group's labels, its inode, and its owner (the process serving it)
+ * with its container.
+ */
 static void sock_labels(FILE *f, const struct rt_group_view *g, const struct rt_sock_view *s,
 			const char *le)
 {
@@ -105,6 +123,8 @@ static void sock_labels(FILE *f, const struct rt_group_view *g, const struct rt_
 		label_uint(f, &first, "pid", (unsigned long long)s->owner.pid);
 		label(f, &first, "comm", s->owner.comm);
 	}
+	if (s->ident)
+		container_labels(f, &first, s->ident);
 	if (le)
 		label(f, &first, "le", le);
 	fputc('}', f);

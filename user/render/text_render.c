@@ -82,11 +82,18 @@ static void group_head(FILE *f, const struct rt_group_view *g)
 			g->steering->policy, g->steering->prog_id,
 			(unsigned long long)g->steering->fallbacks);
 	fprintf(f,
-		"  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6s %5s %7s %7s %7s %8s\n",
+		"  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6s %5s %7s %7s %7s %8s  "
+		"%s\n",
 		"INODE", "PID", "COMM", "FD", "ENQUEUED", "ENQ/S",
 		g->proto == IPPROTO_UDP ? "RECEIVED" : "ACCEPTED",
 		g->proto == IPPROTO_UDP ? "RCV/S" : "ACC/S", "SELECTED", "SHARE", "WAKE/S", "QUEUE",
-		"QMAX", "BACKLOG", "DROPS", "DROP/S", "WAIT99us");
+		"QMAX", "BACKLOG", "DROPS", "DROP/S", "WAIT99us", "CONTAINER");
+}
+
+/* The container or pod of a process (observe/container.h), "-" when it runs in none. */
+static const char *container_col(char *buf, size_t len, const struct rt_identity *id)
+{
+	return id ? container_label(id, buf, len) : "-";
 }
 
 static void socket_row(FILE *f, const struct rt_view *v, const struct rt_sock_view *s)
@@ -94,11 +101,11 @@ static void socket_row(FILE *f, const struct rt_view *v, const struct rt_sock_vi
 	const struct rt_listener *l = s->l;
 	const struct rt_owner *o = &s->owner;
 	char a[32], b[32], c[32], d[32], e[32], h[32], i[32], fd[16], drops[24], wk[32], dr[32],
-		w99[32];
+		w99[32], ct[160];
 
 	fprintf(f,
 		"  %-10llu %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6u %5u %7u %7s "
-		"%7s %8s\n",
+		"%7s %8s  %s\n",
 		(unsigned long long)l->inode, pid_col(a, sizeof(a), o),
 		o->source != RT_OWNER_NONE ? o->comm
 		: l->closed		   ? "(closed)"
@@ -111,19 +118,19 @@ static void socket_row(FILE *f, const struct rt_view *v, const struct rt_sock_vi
 		num(h, sizeof(h), v->features.selected, s->selected), pct(i, sizeof(i), s->share),
 		rate(wk, sizeof(wk), s->wakeups_rate), l->queue, s->queue_max, l->backlog,
 		int_col(drops, sizeof(drops), l->drops), rate(dr, sizeof(dr), s->drops_rate),
-		rate(w99, sizeof(w99), s->wait.p99_us));
+		rate(w99, sizeof(w99), s->wait.p99_us), container_col(ct, sizeof(ct), s->ident));
 }
 
 /* Each task and the socket (inode, fd) it accepts from (reads, UDP); exited ones are marked. */
 static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_group_view *g)
 {
-	char a[32], b[32], c[32], d[32], e[32], h[32], i[32], share[16], state[32];
+	char a[32], b[32], c[32], d[32], e[32], h[32], i[32], share[16], state[32], ct[160];
 	bool udp = g->proto == IPPROTO_UDP;
 
-	fprintf(f, "  %-10s %-10s %-10s %-15s %-10s %5s %10s %9s %9s %9s %9s %7s  %s\n",
+	fprintf(f, "  %-10s %-10s %-10s %-15s %-10s %5s %10s %9s %9s %9s %9s %7s  %-9s  %s\n",
 		udp ? "receivers:" : "acceptors:", "PID", "TID", "COMM", "INODE", "FD",
 		udp ? "RECEIVED" : "ACCEPTED", udp ? "RCV/S" : "ACC/S", "EAGAIN", "WAKEUPS",
-		"SPURIOUS", "SHARE", "STATE");
+		"SPURIOUS", "SHARE", "STATE", "CONTAINER");
 	for (size_t k = 0; k < g->nacceptors; k++) {
 		const struct rt_acceptor_view *ac = &g->acceptors[k];
 		bool folded = !ac->a->pid && !ac->a->tid;
@@ -132,7 +139,9 @@ static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_grou
 			snprintf(state, sizeof(state), "%u folded", ac->a->tasks);
 		else
 			snprintf(state, sizeof(state), "%s", ac->a->exited ? "exited" : "live");
-		fprintf(f, "  %-10s %-10s %-10s %-15s %-10s %5s %10llu %9s %9llu %9s %9s %7s  %s\n",
+		fprintf(f,
+			"  %-10s %-10s %-10s %-15s %-10s %5s %10llu %9s %9llu %9s %9s %7s  %-9s  "
+			"%s\n",
 			"", int_col(a, sizeof(a), folded ? -1 : (long long)ac->a->pid),
 			int_col(h, sizeof(h), folded ? -1 : (long long)ac->a->tid), ac->a->comm,
 			int_col(i, sizeof(i), folded ? -1 : (long long)ac->a->inode),
@@ -140,7 +149,8 @@ static void acceptor_rows(FILE *f, const struct rt_view *v, const struct rt_grou
 			rate(b, sizeof(b), ac->accepted_rate), (unsigned long long)ac->a->eagain,
 			num(c, sizeof(c), v->features.wakeups, ac->a->wakeups),
 			num(e, sizeof(e), v->features.wakeups, ac->spurious),
-			pct(share, sizeof(share), ac->share), state);
+			pct(share, sizeof(share), ac->share), state,
+			container_col(ct, sizeof(ct), ac->ident));
 	}
 }
 

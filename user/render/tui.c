@@ -66,7 +66,8 @@ static void move_sort(struct tui *t, int dir)
 {
 	struct placed pl[NCOLUMNS];
 	bool shown[NCOLUMNS] = {};
-	size_t npl = place_columns(screen_width(), pl), c = t->sort_col;
+	size_t npl = place_columns(screen_width(), view_has_containers(&t->view), pl),
+	       c = t->sort_col;
 
 	for (size_t i = 0; i < npl; i++)
 		shown[pl[i].col] = true;

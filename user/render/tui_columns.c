@@ -142,6 +142,57 @@ static const char *text_key_comm(const struct row *r)
 	return o ? o->comm : "";
 }
 
+const struct rt_identity *row_identity(const struct row *r)
+{
+	const struct rt_identity *id = r->kind == ROW_SOCK	 ? r->s->ident
+				       : r->kind == ROW_ACCEPTOR ? r->a->ident
+								 : NULL;
+
+	return id && id->in_container ? id : NULL;
+}
+
+bool view_has_containers(const struct rt_view *v)
+{
+	for (size_t g = 0; g < v->ngroups; g++) {
+		const struct rt_group_view *gv = &v->groups[g];
+
+		for (size_t i = 0; i < gv->nsocks; i++)
+			if (gv->socks[i].ident && gv->socks[i].ident->in_container)
+				return true;
+		for (size_t i = 0; i < gv->nacceptors; i++)
+			if (gv->acceptors[i].ident && gv->acceptors[i].ident->in_container)
+				return true;
+	}
+	return false;
+}
+
+/* "namespace/pod", the unit, or "runtime:id" (observe/container.h); cut to the width. */
+static void cell_container(const struct rt_view *v, const struct row *r, char *buf, int width)
+{
+	const struct rt_identity *id = row_identity(r);
+
+	(void)v;
+	if (r->kind == ROW_GROUP)
+		return;
+	if (!id) {
+		snprintf(buf, CELL_LEN, "-");
+		return;
+	}
+	container_label(id, buf, CELL_LEN);
+	if (width >= 0 && width < CELL_LEN)
+		buf[width] = '\0';
+}
+
+/* By pod name, else container id or unit (strings the identity holds: no buffer to share). */
+static const char *text_key_container(const struct row *r)
+{
+	const struct rt_identity *id = row_identity(r);
+
+	if (!id)
+		return "";
+	return id->container.pod[0] ? id->container.pod : id->container.id;
+}
+
 static void cell_fd(const struct rt_view *v, const struct row *r, char *buf, int width)
 {
 	const struct rt_owner *o = sock_owner(r);
@@ -473,8 +524,10 @@ const struct column columns[] = {
 	 "the process holding the socket (+N: N more do); acceptor rows: task"},
 	{"COMM", 16, 1, true, true, false, cell_comm, NULL, text_key_comm, NULL,
 	 "its command; |- rows: tasks accepting from a shared listener"},
+	{"CONTAINER", 20, 14, true, true, false, cell_container, NULL, text_key_container, NULL,
+	 "its container: namespace/pod, systemd unit or runtime:id (shown when there are some)"},
 	{"FD", 4, 10, false, true, false, cell_fd, key_fd, NULL, NULL, "file descriptor"},
-	{"INODE", 10, 14, false, true, false, cell_inode, key_inode, NULL, NULL, "socket inode"},
+	{"INODE", 10, 15, false, true, false, cell_inode, key_inode, NULL, NULL, "socket inode"},
 	{"CONN/S", 8, 0, false, false, false, cell_conn_rate, key_conn_rate, NULL, group_conn_rate,
 	 "connections queued to the socket per second"},
 	{"ACC/S", 8, 2, false, false, false, cell_acc_rate, key_acc_rate, NULL, group_acc_rate,
@@ -494,13 +547,13 @@ const struct column columns[] = {
 	 group_eagain_rate, "accept calls per second that found the queue empty"},
 	{"WAIT99", 7, 8, false, false, false, cell_wait99, key_wait99, NULL, group_wait99,
 	 "99th percentile of the time connections waited in the queue"},
-	{"SEL/S", 8, 15, false, false, false, cell_sel_rate, key_sel_rate, NULL, group_sel_rate,
+	{"SEL/S", 8, 16, false, false, false, cell_sel_rate, key_sel_rate, NULL, group_sel_rate,
 	 "times per second the kernel's reuseport selection picked it"},
 	{"ENQUEUED", 9, 12, false, false, false, cell_enqueued, key_enqueued, NULL, group_enqueued,
 	 "connections queued since reusetop started"},
 	{"ACCEPTED", 9, 11, false, false, false, cell_accepted, key_accepted, NULL, group_accepted,
 	 "connections accepted since reusetop started"},
-	{"DROPS", 7, 16, false, false, false, cell_drops, key_drops, NULL, group_drops,
+	{"DROPS", 7, 17, false, false, false, cell_drops, key_drops, NULL, group_drops,
 	 "the socket's drop counter (cumulative)"},
 };
 
@@ -523,15 +576,17 @@ bool sortable(size_t c)
  * Which columns fit in width characters, and where: drop the highest `drop` (the rightmost of
  * equals) until the rest fit, then give the bar what is left. Returns how many were placed.
  */
-size_t place_columns(int width, struct placed *out)
+size_t place_columns(int width, bool containers, struct placed *out)
 {
 	bool keep[NCOLUMNS];
 	int total = -1, bar_extra;
 	size_t n = 0;
 
 	for (size_t c = 0; c < NCOLUMNS; c++) {
-		keep[c] = true;
-		total += columns[c].width + 1;
+		/* CONTAINER only takes room on hosts that run containers. */
+		keep[c] = containers || columns[c].cell != cell_container;
+		if (keep[c])
+			total += columns[c].width + 1;
 	}
 	while (total > width) {
 		size_t worst = NCOLUMNS;

@@ -359,7 +359,7 @@ void draw(struct tui *t)
 		refresh();
 		return;
 	}
-	npl = place_columns(width, pl);
+	npl = place_columns(width, t->have_view && view_has_containers(&t->view), pl);
 	y = draw_header(t, width);
 	draw_column_header(t, y++, pl, npl, width);
 	end = LINES - 1; /* the key bar */

@@ -58,7 +58,7 @@ struct column {
 };
 
 /* Left to right (tui_columns.c); NCOLUMNS is checked against the table where it is defined. */
-#define NCOLUMNS 18
+#define NCOLUMNS 19
 extern const struct column columns[];
 
 struct placed {
@@ -67,10 +67,14 @@ struct placed {
 };
 
 /*
- * Which columns fit in width characters, and where (out has room for NCOLUMNS). Returns how
- * many were placed.
+ * Which columns fit in width characters, and where (out has room for NCOLUMNS); containers:
+ * include the CONTAINER column. Returns how many were placed.
  */
-size_t place_columns(int width, struct placed *out);
+size_t place_columns(int width, bool containers, struct placed *out);
+/* Whether a socket's owner or a task of v runs in a container (the CONTAINER column). */
+bool view_has_containers(const struct rt_view *v);
+/* The container of a row's process, NULL when none is known. */
+const struct rt_identity *row_identity(const struct row *r);
 /* The column of that name, or the first. */
 size_t column_named(const char *name);
 bool sortable(size_t c);

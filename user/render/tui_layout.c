@@ -72,7 +72,21 @@ static int group_cmp(const void *pa, const void *pb)
 	return r ? r : cmp_idx(a->idx, b->idx);
 }
 
-/* The filter: a port number (exact), or part of a member's or acceptor's command (any case). */
+/* Part of a process's container: its "namespace/pod" (or unit...), cgroup id or pod uid. */
+static bool identity_matches(const struct rt_identity *id, const char *f)
+{
+	char label[CELL_LEN];
+
+	if (!id || !id->in_container)
+		return false;
+	return strcasestr(container_label(id, label, sizeof(label)), f) ||
+	       strcasestr(id->container.id, f) || strcasestr(id->container.pod_uid, f);
+}
+
+/*
+ * The filter: a port number (exact), or part of a member's or acceptor's command or container
+ * (any case).
+ */
 static bool group_matches(const struct rt_group_view *g, const char *f)
 {
 	char *end;
@@ -87,8 +101,12 @@ static bool group_matches(const struct rt_group_view *g, const char *f)
 		for (size_t h = 0; h < g->socks[i].l->nholders; h++)
 			if (strcasestr(g->socks[i].l->holders[h].comm, f))
 				return true;
+	for (size_t i = 0; i < g->nsocks; i++)
+		if (identity_matches(g->socks[i].ident, f))
+			return true;
 	for (size_t i = 0; i < g->nacceptors; i++)
-		if (strcasestr(g->acceptors[i].a->comm, f))
+		if (strcasestr(g->acceptors[i].a->comm, f) ||
+		    identity_matches(g->acceptors[i].ident, f))
 			return true;
 	return false;
 }
