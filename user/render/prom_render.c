@@ -11,6 +11,7 @@
 
 #include "render/json.h"
 #include "render/render.h"
+#include "steer/steer.h"
 
 #ifndef REUSETOP_VERSION
 #define REUSETOP_VERSION "unknown"
@@ -499,6 +500,28 @@ static void process_families(FILE *f, const struct rt_view *v, size_t max)
 		(long long)v->realtime.tv_sec, v->realtime.tv_nsec / 1000000);
 }
 
+/* Groups `reusetop steer` attached a policy to, among those with an exported socket. */
+static void steering_families(FILE *f, const struct rt_view *v, size_t max)
+{
+	size_t before = 0;
+
+	header(f, "reusetop_steering_fallbacks_total", "counter",
+	       "Selections reusetop's steering policy left to the kernel's hash, since it was "
+	       "attached.");
+	for (size_t k = 0; k < v->ngroups && before < max; k++) {
+		const struct rt_group_view *g = &v->groups[k];
+		bool first = true;
+
+		before += g->nsocks;
+		if (!g->steering)
+			continue;
+		fputs("reusetop_steering_fallbacks_total", f);
+		group_labels(f, &first, g);
+		label(f, &first, "policy", g->steering->policy);
+		fprintf(f, "} %llu\n", (unsigned long long)g->steering->fallbacks);
+	}
+}
+
 void render_prometheus(FILE *f, const struct rt_view *v, size_t max_sockets)
 {
 	process_families(f, v, max_sockets);
@@ -506,5 +529,6 @@ void render_prometheus(FILE *f, const struct rt_view *v, size_t max_sockets)
 	wait_histogram(f, v, max_sockets);
 	group_families(f, v, max_sockets);
 	handoff_families(f, v, max_sockets);
+	steering_families(f, v, max_sockets);
 	fflush(f);
 }
