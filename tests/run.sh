@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/reliability_cases.sh
 . tests/prom_cases.sh
 . tests/container_cases.sh
+. tests/fleet_cases.sh
 . tests/selftests_cases.sh
 . tests/vm_cases.sh
 
@@ -81,6 +82,7 @@ if want host; then
 	reliability_cases
 	prom_cases
 	container_cases
+	fleet_cases
 	selftests_cases
 fi
 if want vm; then
