@@ -52,7 +52,8 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all clean install uninstall check test tests-build unit deps demo vmlinux format bench stress
+.PHONY: all clean install uninstall check test tests-build unit deps demo vmlinux format bench stress \
+	deb static
 
 all: reusetop
 
@@ -191,7 +192,7 @@ vm-smoke: deps
 DEB_PACKAGES := valgrind clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
 		iproute2 jq libclang-rt-14-dev qemu-system-x86 qemu-system-arm busybox-static cpio \
 		gcc-aarch64-linux-gnu libc6-dev-arm64-cross libncurses-dev tmux \
-		libmicrohttpd-dev prometheus curl groff-base \
+		libmicrohttpd-dev prometheus curl groff-base dpkg-dev lintian python3-yaml \
 		nginx-light haproxy socat python3-gunicorn nodejs unbound dnsperf libnuma-dev
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
@@ -271,12 +272,56 @@ install: reusetop $(OUTPUT)/steer_example.bpf.o
 		> $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/reusetop bpf/steer.h bpf/steer_example.bpf.c $(OUTPUT)/steer_example.bpf.o
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/reusetop/grafana dist/grafana/reusetop.json
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/reusetop/prometheus dist/prometheus/reusetop.rules.yml
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/reusetop/kubernetes \
+		dist/kubernetes/reusetop-daemonset.yaml dist/kubernetes/Dockerfile
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/reusetop $(DESTDIR)$(PREFIX)/share/man/man8/reusetop.8
 	rm -f $(DESTDIR)$(PREFIX)/share/reusetop/reusetop-exporter.service
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/reusetop/,steer.h steer_example.bpf.c steer_example.bpf.o)
-	-rmdir $(DESTDIR)$(PREFIX)/share/reusetop 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/reusetop/,grafana/reusetop.json \
+		prometheus/reusetop.rules.yml kubernetes/reusetop-daemonset.yaml kubernetes/Dockerfile)
+	-rmdir $(addprefix $(DESTDIR)$(PREFIX)/share/reusetop/,grafana prometheus kubernetes) \
+		$(DESTDIR)$(PREFIX)/share/reusetop 2>/dev/null
+
+# A Debian package of what `make install` installs with PREFIX=/usr, plus the package's own
+# files (dist/deb/), built with dpkg-deb alone: the binary stripped, the manual compressed, the
+# dependencies from dpkg-shlibdeps. lintian finds no error in it (tests/fleet_cases.sh).
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB_FILE  = $(OUTPUT)/reusetop_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT := $(OUTPUT)/deb/root
+deb: reusetop $(OUTPUT)/steer_example.bpf.o
+	$(call msg,DEB,$(DEB_FILE))
+	$(Q)rm -rf $(OUTPUT)/deb && mkdir -p $(DEB_ROOT)/DEBIAN $(OUTPUT)/deb/debian
+	$(Q)$(MAKE) --no-print-directory -s install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr >/dev/null
+	$(Q)strip --remove-section=.comment --remove-section=.note --strip-unneeded \
+		$(DEB_ROOT)/usr/sbin/reusetop
+	$(Q)gzip -9n $(DEB_ROOT)/usr/share/man/man8/reusetop.8
+	$(Q)# A BPF object is architecture-dependent (FHS): /usr/lib, not /usr/share.
+	$(Q)install -D -m 0644 -t $(DEB_ROOT)/usr/lib/reusetop \
+		$(DEB_ROOT)/usr/share/reusetop/steer_example.bpf.o
+	$(Q)rm $(DEB_ROOT)/usr/share/reusetop/steer_example.bpf.o
+	$(Q)install -D -m 0644 dist/deb/lintian-overrides \
+		$(DEB_ROOT)/usr/share/lintian/overrides/reusetop
+	$(Q)install -D -m 0644 dist/deb/copyright $(DEB_ROOT)/usr/share/doc/reusetop/copyright
+	$(Q)gzip -9nc dist/deb/changelog >$(DEB_ROOT)/usr/share/doc/reusetop/changelog.gz
+	$(Q)printf 'Source: reusetop\n\nPackage: reusetop\nArchitecture: any\n' \
+		>$(OUTPUT)/deb/debian/control
+	$(Q)cd $(OUTPUT)/deb && dpkg-shlibdeps -O root/usr/sbin/reusetop >substvars
+	$(Q)depends=$$(sed -n 's/^shlibs:Depends=//p' $(OUTPUT)/deb/substvars) && \
+		[ -n "$$depends" ] && size=$$(du -k -s --apparent-size $(DEB_ROOT)/usr | cut -f1) && \
+		sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' -e "s/@SIZE@/$$size/" \
+			-e "s/@DEPENDS@/$$depends/" dist/deb/control >$(DEB_ROOT)/DEBIAN/control
+	$(Q)cd $(DEB_ROOT) && find usr -type f | LC_ALL=C sort | xargs md5sum >DEBIAN/md5sums
+	$(Q)chmod -R u+w,go-w,a+rX $(DEB_ROOT)
+	$(Q)dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB_FILE) >/dev/null
+
+# One statically linked reusetop for any x86_64 (or arm64) Linux with BTF: the VMs' build,
+# without the exporter (README.md, "Static binary").
+static: $(OUTPUT)/static/reusetop
+	@echo "  STATIC   $(OUTPUT)/static/reusetop"
 
 clean:
 	rm -rf $(OUTPUT) reusetop

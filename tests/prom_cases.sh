@@ -232,6 +232,10 @@ case_install_uninstall() {
 		fail_because "make install: $(cat "$CASE_DIR/make.log")" || return 1
 	want="./usr/sbin/reusetop
 ./usr/share/man/man8/reusetop.8
+./usr/share/reusetop/grafana/reusetop.json
+./usr/share/reusetop/kubernetes/Dockerfile
+./usr/share/reusetop/kubernetes/reusetop-daemonset.yaml
+./usr/share/reusetop/prometheus/reusetop.rules.yml
 ./usr/share/reusetop/reusetop-exporter.service
 ./usr/share/reusetop/steer.h
 ./usr/share/reusetop/steer_example.bpf.c
@@ -255,7 +259,8 @@ case_install_uninstall() {
 	make --no-print-directory -s uninstall DESTDIR="$dest" PREFIX=/usr >"$CASE_DIR/make.log" 2>&1 ||
 		fail_because "make uninstall: $(cat "$CASE_DIR/make.log")" || return 1
 	got=$(cd "$dest" && find . -type f)
-	[ -z "$got" ] || fail_because "left after uninstall: $got"
+	[ -z "$got" ] || fail_because "left after uninstall: $got" || return 1
+	[ ! -e "$dest/usr/share/reusetop" ] || fail_because "left after uninstall: /usr/share/reusetop"
 }
 
 # The man page renders without a warning and names every option of both modes.
