@@ -130,7 +130,39 @@ case_container_identity() {
 		fail_because "plain process labelled: $(grep "port=\"$port_plain\"" <<<"$metrics" | head -n 1)"
 }
 
+# The live view: a CONTAINER column once a process shown runs in one (namespace/pod, "-" for
+# the others), and the filter matches it. Needs tests/tui_cases.sh's helpers.
+case_container_live_view() {
+	local uid cid a=8804 b=8805
+	uid=$(random_hex 16 | sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')
+	cid=$(random_hex 32)
+	make_netns || return 1
+	start_contained pod "/kubepods/besteffort/pod$uid/$cid" web-7f9c shop --mode reuseport \
+		--workers 2 --port $a || return 1
+	start_rig plain --mode reuseport --workers 2 --port $b || return 1
+	start_tui -P $a,$b -p "$(rig_pids pod plain)" || return 1
+	wait_screen "^TCP 127\.0\.0\.1:$a " 10 && wait_screen "^TCP 127\.0\.0\.1:$b " 10 || return 1
+	wait_screen '^ +PID +COMM +CONTAINER +FD ' 5 || return 1
+	[ "$(grep -c ' shop/web-7f9c ' <<<"$SCREEN")" = 2 ] ||
+		fail_because "want 2 rows in shop/web-7f9c:"$'\n'"$SCREEN" || return 1
+	filter shop || return 1
+	wait_screen "Filter: shop" 2 || return 1
+	[ "$(ports_shown)" = "$a " ] || fail_because "filter shop shows: $(ports_shown)" || return 1
+	filter "${cid:0:10}" || return 1
+	wait_screen "Filter: ${cid:0:10}" 2 || return 1
+	[ "$(ports_shown)" = "$a " ] || fail_because "filter by id shows: $(ports_shown)" || return 1
+	filter "" || return 1
+	wait_screen_not "Filter:" 2 || return 1
+	[ "$(ports_shown)" = "$a $b " ] || [ "$(ports_shown)" = "$b $a " ] ||
+		fail_because "unfiltered: $(ports_shown)" || return 1
+	keys q
+	wait_for_file "$CASE_DIR/rt.status" 5 || return 1
+	[ "$(cat "$CASE_DIR/rt.status")" = 0 ] && [ ! -s "$CASE_DIR/rt.err" ] ||
+		fail_because "exit $(cat "$CASE_DIR/rt.status"): $(cat "$CASE_DIR/rt.err")"
+}
+
 container_cases() {
 	run_case "containers: a pod, a docker container and a plain process, each attributed exactly (JSON, -b, Prometheus)" \
 		case_container_identity
+	run_case "containers: the live view's CONTAINER column, and its filter" case_container_live_view
 }

@@ -291,7 +291,8 @@ static void draw_bottom(const struct tui *t, int width)
 		char line[LINE_LEN];
 
 		snprintf(line, sizeof(line),
-			 "Filter (port or command; Enter applies, Esc cancels): %s", t->input);
+			 "Filter (port or command or container; Enter applies, Esc cancels): %s",
+			 t->input);
 		put_line(y, line, A_BOLD);
 		move(y, (int)strlen(line) < width ? (int)strlen(line) : width - 1);
 		return;
