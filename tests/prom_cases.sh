@@ -280,7 +280,7 @@ case_man_page() {
 		share interval_share queue queue_max backlog drops drops_per_s wait_us received \
 		connected queue_bytes tid owner servers exited tasks fd closed bound_dev v6only \
 		socket_unknown receivers handoffs handoff_received handoff_pending handoff_imbalance \
-		handed_off from_pid; do
+		handed_off from_pid cgroup container runtime pod_uid pod namespace; do
 		grep -qw -- "$opt" <<<"$text" || fail_because "man page lacks the JSON field $opt" || return 1
 	done
 	grep -q 'EXIT STATUS' <<<"$text" && grep -q 'reusetop_accepted_total' <<<"$text" ||
