@@ -192,7 +192,7 @@ vm-smoke: deps
 DEB_PACKAGES := valgrind clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config \
 		iproute2 jq libclang-rt-14-dev qemu-system-x86 qemu-system-arm busybox-static cpio \
 		gcc-aarch64-linux-gnu libc6-dev-arm64-cross libncurses-dev tmux \
-		libmicrohttpd-dev prometheus curl groff-base dpkg-dev lintian python3-yaml \
+		libmicrohttpd-dev prometheus curl groff-base dpkg-dev lintian python3-yaml file \
 		nginx-light haproxy socat python3-gunicorn nodejs unbound dnsperf libnuma-dev
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
