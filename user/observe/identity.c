@@ -321,6 +321,8 @@ int identities_annotate(struct rt_identities *c, struct rt_view *v)
 		}
 		for (size_t i = 0; !err && i < gv->nacceptors; i++)
 			err = lookup(c, (int)gv->acceptors[i].a->pid, now, &gv->acceptors[i].ident);
+		for (size_t i = 0; !err && i < gv->nhandoffs; i++)
+			err = lookup(c, (int)gv->handoffs[i].h->pid, now, &gv->handoffs[i].ident);
 		if (err)
 			return err;
 	}

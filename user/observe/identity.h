@@ -17,9 +17,10 @@ struct rt_identities;
 int identities_new(struct rt_identities **out);
 void identities_free(struct rt_identities *c);
 /*
- * Point every socket view's ident (its owner's) and every acceptor view's (its task's) at what
- * is known of that process, or NULL. The identities stay valid until the next call. A task
- * that exited keeps the identity last read for its pid. 0 or -errno.
+ * Point every socket view's ident (its owner's) and every acceptor and hand-off receiver
+ * view's (its task's) at what is known of that process, or NULL. The identities stay valid
+ * until the next call. A task that exited keeps the identity last read for its pid. 0 or
+ * -errno.
  */
 int identities_annotate(struct rt_identities *c, struct rt_view *v);
 

@@ -174,6 +174,7 @@ struct rt_acceptor_view {
 /* One receiving task of a group's hand-offs. */
 struct rt_handoff_view {
 	const struct rt_handoff_sample *h; /* pid 0: folded exited receivers */
+	const struct rt_identity *ident; /* the task's cgroup and container, NULL when unknown */
 	double received_rate; /* per s; NAN on the folded row */
 	double share; /* of the group's received connections */
 	struct rt_wait_summary wait; /* accept to receipt over the last interval */

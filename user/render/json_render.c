@@ -292,6 +292,7 @@ static void handoff_json(struct json_writer *w, const struct rt_handoff_view *h)
 	json_uint(w, "from_pid", h->h->from_pid);
 	json_bool(w, "exited", h->h->exited);
 	json_uint(w, "tasks", h->h->tasks);
+	identity_json(w, h->ident);
 	json_uint(w, "received", h->h->received);
 	json_double(w, "received_per_s", h->received_rate, 3);
 	json_double(w, "share", h->share, 4);
