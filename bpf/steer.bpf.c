@@ -43,6 +43,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+
 STEER_ABI_MAPS;
 
 /* Two configurations: the live one is steer_conf[steer_cur & 1]. */
@@ -161,12 +165,18 @@ static __always_inline int select_slot(struct sk_reuseport_md *md, __u32 slot, b
 
 	if (c) {
 		/* Per-CPU, and reuseport selection never nests on one CPU (softirq or BH off). */
-		if (err)
+		if (err) {
 			c->failed++;
-		else if (migrating)
+			/* -ENOENT: the slot is empty, or its socket was unhashed (closed). */
+			if (err == -ENOENT)
+				c->closed++;
+			else
+				c->refused++;
+		} else if (migrating) {
 			c->migrated++;
-		else
+		} else {
 			c->selected++;
+		}
 	}
 	/*
 	 * Not atomic: other CPUs' trackers overwrite the load with the kernel's count anyway, and a
@@ -175,6 +185,73 @@ static __always_inline int select_slot(struct sk_reuseport_md *md, __u32 slot, b
 	if (!err && loads)
 		loads->load[slot & STEER_SLOT_MASK]++;
 	return err;
+}
+
+/* A selection the policy could not make: counted in total and by reason. */
+static __always_inline int fall_back(__u32 why)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&steer_fallback, &zero);
+
+	if (n)
+		(*n)++;
+	n = bpf_map_lookup_elem(&steer_reasons, &why);
+	if (n)
+		(*n)++;
+	/* No selection: the kernel's own hash picks the member. Never drop the connection. */
+	return SK_PASS;
+}
+
+/*
+ * Shadow mode: the slot the kernel's hash will give this connection, NULL when it cannot be
+ * told. With SK_PASS and no selection, reuseport_select_sock() falls back to
+ * reuseport_select_sock_by_hash(): socks[reciprocal_scale(hash, num_socks)] of the group (the
+ * lookup's socket, md->sk, is in it), skipping connected (TCP_ESTABLISHED) UDP sockets and
+ * preferring one with SO_INCOMING_CPU of this CPU when a member set it. The two exceptions are
+ * not followed here: then nothing is counted. Plain loads through bpf_rdonly_cast (user space
+ * sets hash_choice where the kernel has it and md->sk); socks[] is read with one
+ * bpf_probe_read_kernel, the verifier refusing a variable offset into a kernel struct.
+ */
+const volatile bool hash_choice;
+
+static __always_inline __u32 *hash_choice_slot(struct sk_reuseport_md *md)
+{
+	struct sock_reuseport *reuse;
+	struct sock *sk, *chosen = NULL;
+	__u64 inode;
+	__u32 n, idx;
+
+	if (!hash_choice || !bpf_core_field_exists(md->sk))
+		return NULL;
+	sk = RT_CAST(md->sk, struct sock);
+	reuse = RT_CAST(sk->sk_reuseport_cb, struct sock_reuseport);
+	if (!reuse || reuse->incoming_cpu)
+		return NULL;
+	n = reuse->num_socks;
+	if (!n)
+		return NULL;
+	idx = (__u32)(((__u64)md->hash * n) >> 32);
+	if (bpf_probe_read_kernel(&chosen, sizeof(chosen), &reuse->socks[idx & 0xffff]) || !chosen)
+		return NULL;
+	sk = RT_CAST(chosen, struct sock);
+	if (sk->__sk_common.skc_state == TCP_ESTABLISHED)
+		return NULL;
+	inode = sk_inode_direct(sk);
+	return bpf_map_lookup_elem(&steer_slot_of, &inode);
+}
+
+/* Shadow mode: count what the policy chose, and what the kernel's hash is about to do. */
+static __always_inline int shadow(struct sk_reuseport_md *md, __u32 slot)
+{
+	struct steer_counters *c = bpf_map_lookup_elem(&steer_stats, &slot);
+	__u32 *hashed;
+
+	if (c)
+		c->would_select++;
+	hashed = hash_choice_slot(md);
+	if (hashed && (c = bpf_map_lookup_elem(&steer_stats, hashed)))
+		c->hashed++;
+	return SK_PASS;
 }
 
 /*
@@ -207,25 +284,29 @@ static __always_inline __u32 least_loaded_pos(const struct steer_config *cfg,
 SEC("sk_reuseport/migrate")
 int steer_select(struct sk_reuseport_md *md)
 {
-	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash;
+	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash, why = STEER_FB_CLOSED;
 	struct steer_loads *loads = NULL;
 	struct steer_config *cfg;
-	bool migrating;
-	__u64 *fallback;
+	bool migrating, shadowing;
 	__u32 *cur;
+	int err;
 
 	migrating = reuseport_md_migrating(md);
 
 	cur = bpf_map_lookup_elem(&steer_cur, &zero);
 	if (!cur)
-		goto fallback;
+		return fall_back(STEER_FB_NO_CONFIG);
 	key = *cur & 1;
 	cfg = bpf_map_lookup_elem(&steer_conf, &key);
 	if (!cfg)
-		goto fallback;
+		return fall_back(STEER_FB_NO_CONFIG);
 	n = cfg->n;
 	if (!n || n > STEER_MAX_MEMBERS)
-		goto fallback;
+		return fall_back(STEER_FB_NO_MEMBERS);
+	/* In the same value as the policy: shadow -> enforce is the one flip of steer_cur. */
+	shadowing = cfg->flags & STEER_SHADOW;
+	if (shadowing && migrating)
+		return SK_PASS; /* the kernel migrates by its hash */
 
 	switch (cfg->policy) {
 	case STEER_POLICY_HASH:
@@ -249,23 +330,29 @@ int steer_select(struct sk_reuseport_md *md)
 		__u32 len = cfg->table_len, idx, *s;
 
 		if (!len || len > STEER_TABLE_SIZE)
-			goto fallback;
+			return fall_back(STEER_FB_NO_TABLE);
 		idx = cfg->policy == STEER_POLICY_WEIGHTED ? next_pos(len) : hash % len;
 		pos = idx; /* retries take (idx + i) mod n: divide only when one is needed */
 		idx += key * STEER_TABLE_SIZE;
 		s = bpf_map_lookup_elem(&steer_table, &idx);
 		if (!s)
-			goto fallback;
+			return fall_back(STEER_FB_NO_TABLE);
 		first = *s;
 		goto selected;
 	}
 	default:
-		goto fallback;
+		return fall_back(STEER_FB_POLICY);
 	}
 	first = cfg->slot[pos & STEER_SLOT_MASK];
 selected:
-	if (!select_slot(md, first, migrating, loads))
+	if (shadowing)
+		return shadow(md, first);
+	/* Shadow mode does not count the load: its choices send nothing anywhere. */
+	err = select_slot(md, first, migrating, loads);
+	if (!err)
 		return SK_PASS;
+	if (err != -ENOENT)
+		why = STEER_FB_REFUSED;
 	/* That member's socket closed (its slot is empty): the next eligible ones, in order. */
 	for (__u32 i = 1; i <= STEER_RETRIES; i++) {
 		__u32 p = (pos + i) % n, s;
@@ -273,15 +360,15 @@ selected:
 		if (i >= n)
 			break;
 		s = cfg->slot[p & STEER_SLOT_MASK];
-		if (s != first && !select_slot(md, s, migrating, loads))
+		if (s == first)
+			continue;
+		err = select_slot(md, s, migrating, loads);
+		if (!err)
 			return SK_PASS;
+		if (err != -ENOENT)
+			why = STEER_FB_REFUSED;
 	}
-fallback:
-	/* No selection: the kernel's own hash picks the member. Never drop the connection. */
-	fallback = bpf_map_lookup_elem(&steer_fallback, &zero);
-	if (fallback)
-		(*fallback)++;
-	return SK_PASS;
+	return fall_back(why);
 }
 
 /* ---- least-loaded: the load, from the kernel's own counters ------------------------------- */

@@ -19,10 +19,20 @@
  *                   (--follow) or are drained, so a selection can meet a slot that was just
  *                   emptied: bpf_sk_select_reuseport() then fails and the program should try
  *                   another member or return SK_PASS without a selection (the kernel's hash).
+ *                   `flags` has STEER_SHADOW in shadow mode (below).
  *   steer_stats     BPF_MAP_TYPE_PERCPU_ARRAY, struct steer_counters per slot (optional to
  *                   update): what `reusetop steer --show` and the live view report per member.
  *   steer_fallback  BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 (optional to update): selections that
  *                   fell back to the kernel's hash.
+ *   steer_reasons   BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 per enum steer_fallback_reason
+ *                   (optional, and optional to declare): the same fallbacks by reason.
+ *
+ * Shadow mode (`reusetop steer --shadow`): when steer_members' flags has STEER_SHADOW, a policy
+ * makes its choice as usual, counts it in steer_stats[slot].would_select, and returns SK_PASS
+ * without calling bpf_sk_select_reuseport(): the kernel then picks by its own hash, exactly as if
+ * no program were attached. A policy that ignores the flag keeps selecting (it has no shadow
+ * mode); `--show` then shows no would_select. Migration requests (md->migrating_sk set) should
+ * return SK_PASS in shadow mode too (the kernel migrates them by its hash).
  *
  * A policy must never return SK_DROP for a connection it cannot place: that loses it.
  */
@@ -38,9 +48,12 @@
 /* A failed selection is retried on this many other members before the kernel's hash decides. */
 #define STEER_RETRIES 3
 
+/* steer_members.flags and steer_config.flags: choose and count, but never select. */
+#define STEER_SHADOW 1u
+
 struct steer_members {
 	__u32 n; /* entries of slot[] in use */
-	__u32 _pad;
+	__u32 flags; /* STEER_SHADOW */
 	__u32 slot[STEER_MAX_MEMBERS];
 };
 
@@ -48,7 +61,26 @@ struct steer_members {
 struct steer_counters {
 	__u64 selected; /* new connections (TCP) or datagrams (UDP) sent to this member */
 	__u64 migrated; /* requests of a closing member moved to this one (TCP) */
-	__u64 failed; /* selections of this member the kernel refused (its socket closed) */
+	__u64 failed; /* selections of this member the kernel refused: closed + refused */
+	__u64 closed; /* ... because its socket had closed (the helper's -ENOENT) */
+	__u64 refused; /* ... for another reason (not a socket of this group: other errors) */
+	__u64 would_select; /* shadow mode: new connections the policy chose for this member */
+	__u64 hashed; /* shadow mode: new connections the kernel's hash gave it (built-ins) */
+};
+
+/*
+ * Why a selection fell back to the kernel's hash: steer_reasons' keys. A custom policy that
+ * counts in steer_fallback only is shown as STEER_FB_UNSPEC.
+ */
+enum steer_fallback_reason {
+	STEER_FB_UNSPEC = 0,
+	STEER_FB_NO_CONFIG, /* the configuration could not be read */
+	STEER_FB_NO_MEMBERS, /* no eligible member in the member map */
+	STEER_FB_NO_TABLE, /* weighted or consistent: the lookup table is not built */
+	STEER_FB_POLICY, /* a policy value the program does not know */
+	STEER_FB_CLOSED, /* every member tried had closed (its slot emptied) */
+	STEER_FB_REFUSED, /* the kernel refused the selection (a socket of another group) */
+	STEER_FB_COUNT,
 };
 
 #define STEER_ABI_MAPS                                          \
@@ -75,7 +107,13 @@ struct steer_counters {
 		__uint(max_entries, 1);                         \
 		__type(key, __u32);                             \
 		__type(value, __u64);                           \
-	} steer_fallback SEC(".maps")
+	} steer_fallback SEC(".maps");                          \
+	struct {                                                \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);        \
+		__uint(max_entries, STEER_FB_COUNT);            \
+		__type(key, __u32);                             \
+		__type(value, __u64);                           \
+	} steer_reasons SEC(".maps")
 
 /* ---- the built-in policies (bpf/steer.bpf.c) only --------------------------------------- */
 
@@ -99,7 +137,7 @@ struct steer_config {
 	__u32 policy; /* enum steer_policy */
 	__u32 n; /* eligible members: slot[0..n) */
 	__u32 table_len; /* weighted: cycle length; consistent: STEER_TABLE_SIZE; else 0 */
-	__u32 _pad;
+	__u32 flags; /* STEER_SHADOW: shadow mode flips with the rest of the configuration */
 	__u32 slot[STEER_MAX_MEMBERS];
 };
 
@@ -125,7 +163,7 @@ struct steer_member_info {
 	char comm[16];
 };
 
-#define STEER_GROUP_MAGIC 0x72737432u /* "rst2": layout version of the pinned maps */
+#define STEER_GROUP_MAGIC 0x72737433u /* "rst3": layout version of the pinned maps */
 
 /* steer_group, one entry: which group the pinned maps steer, and with what. */
 struct steer_group_info {
@@ -140,7 +178,7 @@ struct steer_group_info {
 	__u32 migrate; /* 1: attached as BPF_SK_REUSEPORT_SELECT_OR_MIGRATE */
 	char prog_name[16];
 	char object[256]; /* custom policy: the object file it came from */
-	__u32 _pad;
+	__u32 shadow; /* 1: shadow mode (the policy counts, the kernel's hash selects) */
 };
 
 /* The accept-queue probe: what one getsockopt() on a member socket revealed about its group. */

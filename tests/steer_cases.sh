@@ -721,3 +721,36 @@ case_steer_in_view() {
 		([.sockets[] | .steered.selected == 100 and .enqueued == 100] | all)' <<<"$group" \
 		>/dev/null || fail_because "view: $(jq -c '[.steering, [.sockets[].steered]]' <<<"$group")"
 }
+
+# ---- shadow mode, fallback reasons, the guard ----------------------------------------------
+
+# Shadow roundrobin from one CPU: the policy would have sent exactly 100 of 400 to each member,
+# while the kernel's hash really selected (the rig's counts: a binomial spread, not 100 each);
+# the kernel's choices reusetop counted (hash_selected) equal the rig's, member by member.
+st_shadow_case() {
+	local proto=$1 addr=$2 json ino hs acc exact=0
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --proto "$proto" --addr "$addr" --port $ST_PORT \
+		--backlog 4096 || return 1
+	st_ok --port $ST_PORT --proto "$proto" --policy roundrobin --shadow || return 1
+	grep -q "roundrobin in shadow mode" "$CASE_DIR/steer.out" || fail_because "not said shadow" || return 1
+	st_client "$proto" "$addr" 400 "${ST_PIN[@]}" || return 1
+	json=$(st_show --port $ST_PORT --proto "$proto") || return 1
+	echo "show: $json"
+	stop_rig rig || return 1
+	jq -e '.mode == "shadow" and .fallbacks == 0 and .shares.would_select.max_share == 0.25 and
+		.shares.would_select.jain == 1 and ([.members[].would_select] == [100, 100, 100, 100]) and
+		([.members[].selected] | add) == 0' <<<"$json" >/dev/null ||
+		fail_because "shadow counts: $json" || return 1
+	for ino in $(jq -r '.members[].inode' <<<"$json"); do
+		hs=$(jq --argjson i "$ino" '.members[] | select(.inode == $i) | .hash_selected' <<<"$json")
+		acc=$(st_accepted_ino "$CASE_DIR/rig.stats" "$ino")
+		echo "socket $ino: the kernel's hash gave it $acc (reusetop counted $hs), roundrobin would 100"
+		[ "$hs" = "$acc" ] || fail_because "socket $ino: hash_selected $hs, the rig counted $acc" || return 1
+		[ "$acc" = 100 ] && exact=$((exact + 1))
+	done
+	# The control: the kernel's hash is not round-robin (all four at exactly 100 has odds ~1e-4).
+	[ $exact -lt 4 ] || fail_because "the rig got exactly 100 each: did the policy select?" || return 1
+	jq -e '.shares.real.max_share > 0.25 and .shares.real.jain < 1' <<<"$json" >/dev/null ||
+		fail_because "real shares: $(jq -c .shares <<<"$json")"
+}

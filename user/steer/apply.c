@@ -80,6 +80,11 @@ static int choose_policy(struct apply *a)
 	if (a->round == 0 && o->nweights && a->policy != STEER_POLICY_WEIGHTED)
 		return fail(a->c, RT_EXIT_USAGE, "--weight: the policy of %s is %s, not weighted",
 			    g->name, steer_policy_name(a->policy));
+	/* --shadow or --enforce say; a new --policy enforces; else the pinned mode stays. */
+	if (a->round == 0 && (o->shadow || o->enforce || o->policy))
+		a->shadow = o->shadow;
+	else
+		a->shadow = a->p.exists && a->p.info.shadow;
 	a->need_builtin = a->policy != STEER_POLICY_CUSTOM &&
 			  !(a->ours && a->p.info.policy != STEER_POLICY_CUSTOM);
 	a->need_custom =
@@ -187,6 +192,8 @@ int build_config(struct apply *a)
 							     .weight = g->m[i].weight,
 							     .drained = g->m[i].drained};
 	err = steer_policy_config(a->policy, cand, n, &a->cfg, a->table);
+	/* Written with the policy: shadow <-> enforce is the same one flip as a policy change. */
+	a->cfg.flags = a->shadow ? STEER_SHADOW : 0;
 	if (err == -ENOENT)
 		return fail(a->c, RT_EXIT_USAGE,
 			    "no member of %s would get connections (all drained%s)", g->name,
@@ -323,6 +330,8 @@ static int write_member_set(struct apply *a)
 	uint32_t zero = 0;
 	int err;
 
+	/* A custom policy's one word of mode: the value is rewritten in one update. */
+	set.flags = a->shadow ? STEER_SHADOW : 0;
 	members_by_slot(a->g, by_slot);
 	for (size_t i = 0; i < a->g->n; i++)
 		if (!by_slot[i]->drained && !by_slot[i]->left)
@@ -502,6 +511,7 @@ static int record_group(struct apply *a)
 	info->family = g->family;
 	memcpy(info->addr, g->addr, 16);
 	info->prog_id = a->prog_id;
+	info->shadow = a->shadow;
 	if (a->progfd < 0) {
 		info->migrate = a->p.info.migrate;
 		memcpy(info->prog_name, a->p.info.prog_name, sizeof(info->prog_name));
@@ -582,16 +592,17 @@ static void report(struct apply *a)
 
 		if (a->policy == STEER_POLICY_WEIGHTED)
 			weights_str(g, w, sizeof(w));
-		printf("%s: %s %s over %u of %zu members%s%s%s, program id %u%s; pinned in %s\n",
+		printf("%s: %s %s%s over %u of %zu members%s%s%s, program id %u%s; pinned in %s\n",
 		       g->name, attached ? "steering with" : "updated:",
 		       a->policy == STEER_POLICY_CUSTOM ? a->info.prog_name
 							: steer_policy_name(a->policy),
-		       a->cfg.n, g->n, w[0] ? " (weights " : "", w, w[0] ? ")" : "", a->prog_id,
+		       a->shadow ? " in shadow mode (the kernel's hash selects)" : "", a->cfg.n,
+		       g->n, w[0] ? " (weights " : "", w, w[0] ? ")" : "", a->prog_id,
 		       attached && g->has_prog && !a->ours ? " (replaced a foreign program)" : "",
 		       g->pindir);
 	} else if (attached) {
-		printf("%s: re-attached %s, program id %u\n", g->name, steer_policy_name(a->policy),
-		       a->prog_id);
+		printf("%s: re-attached %s%s, program id %u\n", g->name,
+		       steer_policy_name(a->policy), a->shadow ? " (shadow)" : "", a->prog_id);
 	}
 	fflush(stdout);
 }

@@ -14,6 +14,7 @@ struct apply {
 	struct loaded l;
 	struct journal j;
 	uint32_t policy;
+	bool shadow; /* the policy counts its choices, the kernel's hash selects */
 	bool ours; /* the group's program is the one the pins describe */
 	bool need_builtin, need_custom, want_trackers;
 	struct steer_config cfg;

@@ -20,9 +20,10 @@ static struct bpf_map *skel_map(struct steer_bpf *s, int i)
 {
 	struct bpf_map *maps[M_COUNT] = {
 		s->maps.members,	s->maps.steer_members, s->maps.steer_stats,
-		s->maps.steer_fallback, s->maps.steer_conf,    s->maps.steer_cur,
-		s->maps.steer_rr,	s->maps.steer_table,   s->maps.steer_load,
-		s->maps.steer_slot_of,	s->maps.steer_info,    s->maps.steer_group,
+		s->maps.steer_fallback, s->maps.steer_reasons, s->maps.steer_conf,
+		s->maps.steer_cur,	s->maps.steer_rr,      s->maps.steer_table,
+		s->maps.steer_load,	s->maps.steer_slot_of, s->maps.steer_info,
+		s->maps.steer_group,
 	};
 
 	return maps[i];
@@ -77,6 +78,8 @@ int load_builtin(struct ctx *c, struct loaded *l, const struct pinned *p, bool s
 			    strerror(errno));
 	tracker_programs(l->skel, l->trackers);
 	l->skel->rodata->task_pt_regs_helper = kernel_features()->task_pt_regs;
+	/* Shadow mode's count of the kernel's own choice reads md->sk (5.14, with migration). */
+	l->skel->rodata->hash_choice = kernel_features()->rdonly_cast && migrate;
 	bpf_object__for_each_program(prog, l->skel->obj)
 		bpf_program__set_autoload(prog, (prog == l->skel->progs.steer_select && select) ||
 							(trackers && is_tracker(l, prog)));

@@ -18,10 +18,12 @@
 const char steer_usage[] =
 	"Usage: reusetop steer --port PORT [--addr ADDR] [--proto tcp|udp] [--netns INODE]\n"
 	"                      --policy NAME [--weight MEMBER=W[,...]] [--drain MEMBER] "
-	"[--follow]\n"
+	"[--shadow]\n"
+	"                      [--follow [--guard [--guard-drops N] [--guard-fallbacks N]]]\n"
 	"       reusetop steer --port PORT ... --object FILE.bpf.o [--program NAME]\n"
 	"       reusetop steer --port PORT ... [--weight ...] [--drain M] [--undrain M] "
 	"[--follow]\n"
+	"       reusetop steer --port PORT ... --enforce | --shadow\n"
 	"       reusetop steer --port PORT ... --show [--json]\n"
 	"       reusetop steer --port PORT ... --detach\n"
 	"Replace the kernel's hash choice in a running server's SO_REUSEPORT group with a BPF\n"
@@ -37,7 +39,15 @@ const char steer_usage[] =
 	"  --undrain MEMBER       end a drain (on a group already steered)\n"
 	"  --object FILE.bpf.o    your own policy (see the README for its ABI)\n"
 	"  --program NAME         the program in FILE, when it has several\n"
+	"  --shadow               the policy computes and counts its choice for every\n"
+	"                         connection, but the kernel's hash still selects\n"
+	"  --enforce              leave shadow mode: the policy selects (one atomic flip)\n"
 	"  --follow               keep running: add new members, remove closed ones\n"
+	"  --guard                with --follow: put back the state before this command\n"
+	"                         (the previous policy, or the kernel's hash) when drops or\n"
+	"                         fallbacks per interval exceed the limits below, and exit\n"
+	"  --guard-drops N        drops per interval that trip the guard above N (default 0)\n"
+	"  --guard-fallbacks N    fallbacks per interval that trip it above N (default 0)\n"
 	"  --interval SECONDS     --follow's rescan interval (default 1)\n"
 	"  --show                 the group's program, members and per-member selections\n"
 	"  --json                 --show as one JSON object\n"
@@ -64,6 +74,11 @@ enum {
 	OPT_JSON,
 	OPT_DETACH,
 	OPT_FORCE,
+	OPT_SHADOW,
+	OPT_ENFORCE,
+	OPT_GUARD,
+	OPT_GUARD_DROPS,
+	OPT_GUARD_FALLBACKS,
 	OPT_MAX,
 };
 
@@ -84,6 +99,11 @@ static const struct option steer_long_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"detach", no_argument, NULL, OPT_DETACH},
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"shadow", no_argument, NULL, OPT_SHADOW},
+	{"enforce", no_argument, NULL, OPT_ENFORCE},
+	{"guard", no_argument, NULL, OPT_GUARD},
+	{"guard-drops", required_argument, NULL, OPT_GUARD_DROPS},
+	{"guard-fallbacks", required_argument, NULL, OPT_GUARD_FALLBACKS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{},
@@ -251,6 +271,25 @@ static int parse_option(int c, const char *name, struct steer_options *o, char *
 	case OPT_FORCE:
 		o->force = true;
 		break;
+	case OPT_SHADOW:
+		o->shadow = true;
+		break;
+	case OPT_ENFORCE:
+		o->enforce = true;
+		break;
+	case OPT_GUARD:
+		o->guard = true;
+		break;
+	case OPT_GUARD_DROPS:
+	case OPT_GUARD_FALLBACKS:
+		if (parse_ulong(optarg, 0, ~0UL, &v))
+			return opts_fail(err, errlen, "invalid limit '%s' for %s: want a count",
+					 optarg, name);
+		if (c == OPT_GUARD_DROPS)
+			o->guard_drops = v;
+		else
+			o->guard_fallbacks = v;
+		break;
 	case 'v':
 		o->verbose = true;
 		break;
@@ -267,12 +306,33 @@ static int check_query(const struct steer_options *o, const bool *seen, char *er
 	const char *what = o->action == STEER_ACT_SHOW ? "--show" : "--detach";
 
 	if (o->policy || o->object || o->program || o->nweights || o->ndrains || o->nundrains ||
-	    o->follow || seen[OPT_INTERVAL])
+	    o->follow || seen[OPT_INTERVAL] || o->shadow || o->enforce || o->guard ||
+	    seen[OPT_GUARD_DROPS] || seen[OPT_GUARD_FALLBACKS])
 		return opts_fail(err, errlen, "%s takes no policy options", what);
 	if (o->json && o->action != STEER_ACT_SHOW)
 		return opts_fail(err, errlen, "--json goes with --show");
 	if (o->force && o->action == STEER_ACT_SHOW)
 		return opts_fail(err, errlen, "--force goes with a policy or --detach");
+	return 0;
+}
+
+/* --shadow, --enforce, --guard and its limits; and something to do at all. */
+static int check_modes(const struct steer_options *o, const bool *seen, char *err, size_t errlen)
+{
+	if (o->shadow && o->enforce)
+		return opts_fail(err, errlen, "--shadow and --enforce cannot be used together");
+	if (o->guard && !o->follow)
+		return opts_fail(err, errlen,
+				 "--guard goes with --follow: the guard watches while following");
+	if ((seen[OPT_GUARD_DROPS] || seen[OPT_GUARD_FALLBACKS]) && !o->guard)
+		return opts_fail(err, errlen,
+				 "--guard-drops and --guard-fallbacks go with --guard");
+	if (!o->policy && !o->nweights && !o->ndrains && !o->nundrains && !o->follow &&
+	    !o->shadow && !o->enforce)
+		return opts_fail(
+			err, errlen,
+			"nothing to do: give --policy, --show, --detach, --weight, --drain, "
+			"--undrain, --shadow, --enforce or --follow");
 	return 0;
 }
 
@@ -307,12 +367,7 @@ static int check_apply(struct steer_options *o, const bool *seen, char *err, siz
 						 "a member cannot be drained and undrained");
 	if (seen[OPT_INTERVAL] && !o->follow)
 		return opts_fail(err, errlen, "--interval goes with --follow");
-	if (!o->policy && !o->nweights && !o->ndrains && !o->nundrains && !o->follow)
-		return opts_fail(
-			err, errlen,
-			"nothing to do: give --policy, --show, --detach, --weight, --drain, "
-			"--undrain or --follow");
-	return 0;
+	return check_modes(o, seen, err, errlen);
 }
 
 int steer_parse(int argc, char **argv, struct steer_options *o, char *err, size_t errlen)

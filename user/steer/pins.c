@@ -20,8 +20,9 @@
 #include "util.h"
 
 const char *const pin_map_names[M_COUNT] = {
-	"members",  "steer_members", "steer_stats", "steer_fallback", "steer_conf", "steer_cur",
-	"steer_rr", "steer_table",   "steer_load",  "steer_slot_of",  "steer_info", "steer_group",
+	"members",	 "steer_members", "steer_stats", "steer_fallback", "steer_reasons",
+	"steer_conf",	 "steer_cur",	  "steer_rr",	 "steer_table",	   "steer_load",
+	"steer_slot_of", "steer_info",	  "steer_group",
 };
 
 const char *const pin_link_names[PIN_NLINKS] = {"link_ready", "link_accept4", "link_accept"};
@@ -162,19 +163,19 @@ int sum_percpu(int fd, uint32_t key, uint64_t *sums, size_t nfields)
 /* ---- for the live view ------------------------------------------------------------------- */
 
 /* The maps the live view reads, by index into pin_map_names[]. */
-static const enum pin_map view_maps[] = {M_GROUP, M_INFO, M_STATS, M_FALLBACK};
-enum { V_GROUP, V_INFO, V_STATS, V_FALLBACK, V_COUNT };
+static const enum pin_map view_maps[] = {M_GROUP, M_INFO, M_STATS, M_FALLBACK, M_REASONS};
+enum { V_GROUP, V_INFO, V_STATS, V_FALLBACK, V_REASONS, V_COUNT };
 
 static void read_members(const int *fds, struct steer_group_stats *gs)
 {
 	for (uint32_t s = 0; s < STEER_MAX_MEMBERS; s++) {
 		struct steer_member_stats *ms = &gs->members[gs->nmembers];
 		struct steer_member_info mi;
-		uint64_t cnt[3];
+		uint64_t cnt[STEER_COUNTERS];
 
 		if (bpf_map_lookup_elem(fds[V_INFO], &s, &mi) || !(mi.flags & STEER_MEMBER_USED))
 			continue;
-		sum_percpu(fds[V_STATS], s, cnt, 3);
+		sum_percpu(fds[V_STATS], s, cnt, STEER_COUNTERS);
 		ms->inode = mi.inode;
 		ms->slot = s;
 		ms->pid = (int32_t)mi.pid;
@@ -186,6 +187,10 @@ static void read_members(const int *fds, struct steer_group_stats *gs)
 		ms->selected = cnt[0];
 		ms->migrated = cnt[1];
 		ms->failed = cnt[2];
+		ms->closed = cnt[3];
+		ms->refused = cnt[4];
+		ms->would_select = cnt[5];
+		ms->hashed = cnt[6];
 		gs->nmembers++;
 	}
 }
@@ -219,7 +224,10 @@ static int read_group_dir(const char *dir, struct steer_group_stats *gs)
 		gs->prog_id = info.prog_id;
 		memcpy(gs->prog_name, info.prog_name, sizeof(gs->prog_name));
 		gs->prog_name[sizeof(gs->prog_name) - 1] = '\0';
+		gs->shadow = info.shadow;
 		sum_percpu(fds[V_FALLBACK], zero, &gs->fallbacks, 1);
+		for (uint32_t r = 0; r < STEER_FB_COUNT; r++)
+			sum_percpu(fds[V_REASONS], r, &gs->reasons[r], 1);
 		read_members(fds, gs);
 	}
 	for (int i = 0; i < V_COUNT; i++)

@@ -20,6 +20,7 @@ enum pin_map {
 	M_STEER_MEMBERS,
 	M_STATS,
 	M_FALLBACK,
+	M_REASONS,
 	M_CONF,
 	M_CUR,
 	M_RR,
@@ -29,7 +30,7 @@ enum pin_map {
 	M_INFO,
 	M_GROUP,
 	M_COUNT,
-	M_ABI_COUNT = M_FALLBACK + 1, /* the custom policy ABI: the first four */
+	M_ABI_COUNT = M_REASONS + 1, /* the custom policy ABI: the first five */
 };
 
 #define PIN_NLINKS 3
@@ -67,6 +68,9 @@ void clear_sockarray(int fd);
  */
 int pins_lock(int *lockfd, const char **step);
 void pins_unlock(int *lockfd);
+
+/* The u64 fields of struct steer_counters. */
+#define STEER_COUNTERS (sizeof(struct steer_counters) / sizeof(uint64_t))
 
 /* The sum over CPUs of nfields u64 counters at key of a per-CPU array. 0 or -errno. */
 int sum_percpu(int fd, uint32_t key, uint64_t *sums, size_t nfields);

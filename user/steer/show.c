@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 
 #include "internal.h"
 #include "kernel.h"
+#include "observe/model.h"
 #include "render/json.h"
 #include "util.h"
 
@@ -27,8 +29,10 @@ struct member_view {
 	uint32_t slot;
 	uint32_t weight;
 	bool drained;
-	uint64_t counters[3]; /* selected, migrated, failed */
+	uint64_t counters[STEER_COUNTERS]; /* struct steer_counters' fields, in order */
 };
+
+enum { C_SELECTED, C_MIGRATED, C_FAILED, C_CLOSED, C_REFUSED, C_WOULD, C_HASHED };
 
 struct show_view {
 	const struct group *g;
@@ -40,7 +44,12 @@ struct show_view {
 	/* With ours: */
 	const char *policy;
 	char object[256];
+	bool shadow;
+	bool hash_known; /* the program counts the kernel's hash choices (C_HASHED) */
 	uint64_t fallbacks;
+	uint64_t reasons[STEER_FB_COUNT];
+	/* Over the known members: what the policy would do, what the kernel did. */
+	struct rt_imbalance would, real;
 	struct member_view members[STEER_MAX_MEMBERS];
 };
 
@@ -51,6 +60,30 @@ static const char *attach_type_name(uint32_t t)
 	if (t == BPF_SK_REUSEPORT_SELECT)
 		return "select";
 	return NULL;
+}
+
+/* A member's real selections: by the policy while enforcing, by the kernel's hash in shadow. */
+static uint64_t real_selections(const struct member_view *mv)
+{
+	return mv->counters[C_SELECTED] + mv->counters[C_HASHED];
+}
+
+/* Max share and Jain's index of the policy's choices and of the real selections, side by side. */
+static void build_shares(struct show_view *v)
+{
+	uint64_t would[STEER_MAX_MEMBERS], real[STEER_MAX_MEMBERS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->g->n; i++) {
+		const struct member_view *mv = &v->members[i];
+
+		if (!mv->known)
+			continue;
+		would[n] = mv->counters[C_WOULD];
+		real[n++] = real_selections(mv);
+	}
+	v->would = imbalance_of(would, n);
+	v->real = imbalance_of(real, n);
 }
 
 static void build_view(const struct group *g, const struct pinned *p, struct show_view *v)
@@ -67,7 +100,14 @@ static void build_view(const struct group *g, const struct pinned *p, struct sho
 	if (v->ours) {
 		v->policy = steer_policy_name(p->info.policy);
 		snprintf(v->object, sizeof(v->object), "%s", p->info.object);
+		v->shadow = p->info.shadow;
+		/* Only the built-in program counts where the kernel's hash sent a connection. */
+		v->hash_known = kernel_features()->rdonly_cast &&
+				kernel_features()->reuseport_migrate &&
+				p->info.policy != STEER_POLICY_CUSTOM;
 		sum_percpu(p->fd[M_FALLBACK], zero, &v->fallbacks, 1);
+		for (uint32_t r = 0; r < STEER_FB_COUNT; r++)
+			sum_percpu(p->fd[M_REASONS], r, &v->reasons[r], 1);
 	}
 	for (size_t i = 0; i < g->n; i++) {
 		struct member_view *mv = &v->members[i];
@@ -81,9 +121,10 @@ static void build_view(const struct group *g, const struct pinned *p, struct sho
 			mv->slot = s;
 			mv->weight = p->minfo[s].weight;
 			mv->drained = p->minfo[s].flags & STEER_MEMBER_DRAINED;
-			sum_percpu(p->fd[M_STATS], s, mv->counters, 3);
+			sum_percpu(p->fd[M_STATS], s, mv->counters, STEER_COUNTERS);
 		}
 	}
+	build_shares(v);
 }
 
 /* ---- printers: plain and JSON, part by part ---------------------------------------------- */
@@ -104,6 +145,39 @@ static void group_json(struct json_writer *w, const struct show_view *v)
 	json_uint(w, "port", g->port);
 	json_uint(w, "netns", g->netns);
 	json_uint(w, "group_sockets", g->num_socks);
+}
+
+/* "25.0% 0.998", or "- -" before any selection. */
+static const char *shares_str(const struct rt_imbalance *imb, char *buf, size_t len)
+{
+	if (isfinite(imb->max_share))
+		snprintf(buf, len, "max share %.1f%%, jain %.3f", 100 * imb->max_share, imb->jain);
+	else
+		snprintf(buf, len, "nothing selected yet");
+	return buf;
+}
+
+/* Mode, fallbacks by reason, and the shares of both sides. */
+static void steering_plain(const struct show_view *v)
+{
+	char a[64], b[64];
+	bool any = false;
+
+	printf("  mode: %s\n", v->shadow ? "shadow (the policy counts its choices, the kernel's "
+					   "hash selects)"
+					 : "enforcing (the policy selects)");
+	printf("  fallbacks to the kernel's hash: %llu", (unsigned long long)v->fallbacks);
+	for (uint32_t r = 0; r < STEER_FB_COUNT; r++) {
+		if (!v->reasons[r])
+			continue;
+		printf("%s%s %llu", any ? ", " : " (", steer_fallback_reason_name(r),
+		       (unsigned long long)v->reasons[r]);
+		any = true;
+	}
+	printf("%s\n", any ? ")" : "");
+	printf("  policy would select: %s; real selections: %s%s\n",
+	       shares_str(&v->would, a, sizeof(a)), shares_str(&v->real, b, sizeof(b)),
+	       v->shadow && !v->hash_known ? " (the kernel's choices are not counted here)" : "");
 }
 
 static void program_plain(const struct show_view *v)
@@ -129,8 +203,30 @@ static void program_plain(const struct show_view *v)
 			       ? "the program is attached as select"
 			       : "this kernel has no select_or_migrate attach type");
 	if (v->ours)
-		printf("  fallbacks to the kernel's hash: %llu\n",
-		       (unsigned long long)v->fallbacks);
+		steering_plain(v);
+}
+
+static void shares_json(struct json_writer *w, const char *key, const struct rt_imbalance *imb)
+{
+	json_object_begin(w, key);
+	json_double(w, "max_share", imb->max_share, 4);
+	json_double(w, "jain", imb->jain, 4);
+	json_object_end(w);
+}
+
+/* Ours only: the mode, fallbacks in total and by reason, both sides' shares. */
+static void steering_json(struct json_writer *w, const struct show_view *v)
+{
+	json_string(w, "mode", v->shadow ? "shadow" : "enforce");
+	json_uint(w, "fallbacks", v->fallbacks);
+	json_object_begin(w, "fallback_reasons");
+	for (uint32_t r = 0; r < STEER_FB_COUNT; r++)
+		json_uint(w, steer_fallback_reason_name(r), v->reasons[r]);
+	json_object_end(w);
+	json_object_begin(w, "shares");
+	shares_json(w, "would_select", &v->would);
+	shares_json(w, "real", &v->real);
+	json_object_end(w);
 }
 
 static void program_json(struct json_writer *w, const struct show_view *v)
@@ -156,43 +252,52 @@ static void program_json(struct json_writer *w, const struct show_view *v)
 		if (v->object[0])
 			json_string(w, "object", v->object);
 		json_string(w, "pinned", g->pindir);
-		json_uint(w, "fallbacks", v->fallbacks);
+		steering_json(w, v);
 	} else {
-		json_null(w, "policy");
-		json_null(w, "pinned");
-		json_null(w, "fallbacks");
+		static const char *const absent[] = {"policy",	  "pinned",	      "mode",
+						     "fallbacks", "fallback_reasons", "shares"};
+
+		for (size_t k = 0; k < ARRAY_LEN(absent); k++)
+			json_null(w, absent[k]);
 	}
 }
 
 static void members_plain(const struct show_view *v)
 {
-	printf("  %4s %-12s %-8s %5s %-16s %6s %-8s %10s %9s %7s %7s\n", "SLOT", "INODE", "PID",
-	       "FD", "COMM", "WEIGHT", "STATE", "SELECTED", "MIGRATED", "FAILED", "DROPS");
+	printf("  %4s %-12s %-8s %5s %-16s %6s %-8s %10s %10s %10s %9s %7s %7s %7s\n", "SLOT",
+	       "INODE", "PID", "FD", "COMM", "WEIGHT", "STATE", "SELECTED", "WOULD-SEL", "HASHED",
+	       "MIGRATED", "CLOSED", "REFUSED", "DROPS");
 	for (size_t i = 0; i < v->g->n; i++) {
 		const struct member_view *mv = &v->members[i];
 		const struct member *m = mv->m;
+		const uint64_t *c = mv->counters;
 		char drops[24] = "-";
 
 		if (m->drops >= 0)
 			snprintf(drops, sizeof(drops), "%lld", (long long)m->drops);
 		if (mv->known)
-			printf("  %4u %-12llu %-8d %5d %-16s %6u %-8s %10llu %9llu %7llu %7s\n",
+			printf("  %4u %-12llu %-8d %5d %-16s %6u %-8s %10llu %10llu %10llu %9llu "
+			       "%7llu "
+			       "%7llu %7s\n",
 			       mv->slot, (unsigned long long)m->inode, m->pid, m->fd, m->comm,
 			       mv->weight, mv->drained ? "drained" : "active",
-			       (unsigned long long)mv->counters[0],
-			       (unsigned long long)mv->counters[1],
-			       (unsigned long long)mv->counters[2], drops);
+			       (unsigned long long)c[C_SELECTED], (unsigned long long)c[C_WOULD],
+			       (unsigned long long)c[C_HASHED], (unsigned long long)c[C_MIGRATED],
+			       (unsigned long long)c[C_CLOSED], (unsigned long long)c[C_REFUSED],
+			       drops);
 		else
-			printf("  %4s %-12llu %-8d %5d %-16s %6s %-8s %10s %9s %7s %7s\n", "-",
-			       (unsigned long long)m->inode, m->pid, m->fd, m->comm, "-",
-			       v->ours ? "new" : "-", "-", "-", "-", drops);
+			printf("  %4s %-12llu %-8d %5d %-16s %6s %-8s %10s %10s %10s %9s %7s %7s "
+			       "%7s\n",
+			       "-", (unsigned long long)m->inode, m->pid, m->fd, m->comm, "-",
+			       v->ours ? "new" : "-", "-", "-", "-", "-", "-", "-", drops);
 	}
 }
 
 static void members_json(struct json_writer *w, const struct show_view *v)
 {
-	static const char *const steered[] = {"weight", "drained", "selected", "migrated",
-					      "failed"};
+	static const char *const steered[] = {"weight",	      "drained",       "selected",
+					      "would_select", "hash_selected", "migrated",
+					      "failed",	      "failed_by"};
 
 	json_array_begin(w, "members");
 	for (size_t i = 0; i < v->g->n; i++) {
@@ -221,9 +326,18 @@ static void members_json(struct json_writer *w, const struct show_view *v)
 		if (mv->known) {
 			json_uint(w, "weight", mv->weight);
 			json_bool(w, "drained", mv->drained);
-			json_uint(w, "selected", mv->counters[0]);
-			json_uint(w, "migrated", mv->counters[1]);
-			json_uint(w, "failed", mv->counters[2]);
+			json_uint(w, "selected", mv->counters[C_SELECTED]);
+			json_uint(w, "would_select", mv->counters[C_WOULD]);
+			if (v->hash_known)
+				json_uint(w, "hash_selected", mv->counters[C_HASHED]);
+			else
+				json_null(w, "hash_selected");
+			json_uint(w, "migrated", mv->counters[C_MIGRATED]);
+			json_uint(w, "failed", mv->counters[C_FAILED]);
+			json_object_begin(w, "failed_by");
+			json_uint(w, "member_closed", mv->counters[C_CLOSED]);
+			json_uint(w, "refused", mv->counters[C_REFUSED]);
+			json_object_end(w);
 		} else {
 			for (size_t k = 0; k < ARRAY_LEN(steered); k++)
 				json_null(w, steered[k]);

@@ -57,7 +57,12 @@ struct steer_options {
 	size_t ndrains;
 	struct steer_ref undrains[STEER_MAX_REFS];
 	size_t nundrains;
+	bool shadow; /* --shadow: the policy counts, the kernel's hash selects */
+	bool enforce; /* --enforce: out of shadow mode */
 	bool follow;
+	bool guard; /* --guard (with --follow): restore the previous state when the group suffers */
+	uint64_t guard_drops; /* drops per interval above this trip the guard */
+	uint64_t guard_fallbacks; /* fallbacks per interval above this trip it */
 	double interval_s;
 	bool json;
 	bool force;
@@ -92,6 +97,19 @@ static inline const char *steer_policy_name(uint32_t policy)
 	};
 
 	return policy < STEER_POLICY_MAX ? names[policy] : "?";
+}
+
+/* The name of a fallback reason (enum steer_fallback_reason) in --show, JSON and Prometheus. */
+static inline const char *steer_fallback_reason_name(uint32_t why)
+{
+	static const char *const names[STEER_FB_COUNT] = {
+		[STEER_FB_UNSPEC] = "unspecified",    [STEER_FB_NO_CONFIG] = "no_config",
+		[STEER_FB_NO_MEMBERS] = "no_members", [STEER_FB_NO_TABLE] = "no_table",
+		[STEER_FB_POLICY] = "unknown_policy", [STEER_FB_CLOSED] = "member_closed",
+		[STEER_FB_REFUSED] = "refused",
+	};
+
+	return why < STEER_FB_COUNT ? names[why] : "?";
 }
 
 /* "roundrobin" -> STEER_POLICY_ROUNDROBIN...; STEER_POLICY_NONE when unknown. */
@@ -135,7 +153,11 @@ struct steer_member_stats {
 	char comm[16];
 	uint64_t selected; /* new connections / datagrams the policy sent to this member */
 	uint64_t migrated; /* requests of a closing member it received */
-	uint64_t failed; /* selections the kernel refused (the socket had closed) */
+	uint64_t failed; /* selections the kernel refused: closed + refused */
+	uint64_t closed; /* ... because the socket had closed */
+	uint64_t refused; /* ... for another reason */
+	uint64_t would_select; /* shadow mode: what the policy chose */
+	uint64_t hashed; /* shadow mode: what the kernel's hash chose */
 };
 
 struct steer_group_stats {
@@ -147,7 +169,9 @@ struct steer_group_stats {
 	char policy[16]; /* "roundrobin", ..., "custom" */
 	uint32_t prog_id; /* the program reusetop attached */
 	char prog_name[16];
+	bool shadow; /* shadow mode: the policy only counts */
 	uint64_t fallbacks; /* selections left to the kernel's hash */
+	uint64_t reasons[STEER_FB_COUNT]; /* the same, by enum steer_fallback_reason */
 	size_t nmembers;
 	struct steer_member_stats members[STEER_MAX_MEMBERS];
 };
