@@ -704,6 +704,14 @@ steer_cases() {
 	run_case "steer --help" case_steer_help
 	run_case "steer: the observing view shows the policy and each member's selections" \
 		case_steer_in_view
+	run_case "steer --shadow roundrobin, TCP IPv4: would_select 100 each, the hash selects" \
+		st_shadow_case tcp 127.0.0.1
+	run_case "steer --shadow roundrobin, UDP IPv6: would_select 100 each, the hash selects" \
+		st_shadow_case udp ::1
+	run_case "steer --shadow -> --enforce under load: one flip, nothing lost" \
+		case_steer_shadow_enforce_flip
+	run_case "steer fallback reasons: a member closing mid-round, then all, counted exactly" \
+		case_steer_fallback_reasons
 }
 
 # The observing view shows reusetop's policy on the group and each member's selections by it.
@@ -753,4 +761,88 @@ st_shadow_case() {
 	[ $exact -lt 4 ] || fail_because "the rig got exactly 100 each: did the policy select?" || return 1
 	jq -e '.shares.real.max_share > 0.25 and .shares.real.jain < 1' <<<"$json" >/dev/null ||
 		fail_because "real shares: $(jq -c .shares <<<"$json")"
+}
+
+# Shadow -> enforce under load is one flip: every one of 3000 connections was decided by
+# exactly one of the two modes (would_select + selected = 3000), none fell back, none was lost,
+# and the program stayed the same (no re-attach).
+case_steer_shadow_enforce_flip() {
+	local json id1 id2 client
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --port $ST_PORT --backlog 4096 || return 1
+	st_ok --port $ST_PORT --policy roundrobin --shadow || return 1
+	id1=$(st_show --port $ST_PORT | jq .program.id)
+	ns_exec
+	"${NS_EXEC[@]}" "$RIG_CLIENT" --port $ST_PORT --count 3000 --concurrency 4 --rate 1000 >"$CASE_DIR/client.out" 2>&1 &
+	client=$!
+	PIDS_TO_STOP+=("$client")
+	sleep 1
+	st_ok --port $ST_PORT --enforce || return 1
+	grep -q "updated: roundrobin over 4 of 4" "$CASE_DIR/steer.out" || fail_because "enforce said: $(cat "$CASE_DIR/steer.out")" || return 1
+	wait "$client" || fail_because "clients failed: $(cat "$CASE_DIR/client.out")" || return 1
+	json=$(st_show --port $ST_PORT) || return 1
+	id2=$(jq .program.id <<<"$json")
+	# And back: --shadow alone puts the pinned policy in shadow mode.
+	st_ok --port $ST_PORT --shadow || return 1
+	jq -e --argjson id "$id1" '.mode == "shadow" and .policy == "roundrobin" and .program.id == $id' \
+		<<<"$(st_show --port $ST_PORT)" >/dev/null || fail_because "back to shadow: $(st_show --port $ST_PORT)" || return 1
+	stop_rig rig || return 1
+	echo "would_select $(jq -c '[.members[].would_select]' <<<"$json"), hash_selected $(jq -c '[.members[].hash_selected]' <<<"$json"), selected $(jq -c '[.members[].selected]' <<<"$json")"
+	[ "$id1" = "$id2" ] || fail_because "the flip re-attached the program ($id1 -> $id2)" || return 1
+	jq -e '.mode == "enforce" and .fallbacks == 0 and
+		([.members[].would_select] | add) > 0 and ([.members[].selected] | add) > 0 and
+		([.members[].would_select] | add) + ([.members[].selected] | add) == 3000 and
+		([.members[].would_select] | add) == ([.members[].hash_selected] | add)' <<<"$json" >/dev/null ||
+		fail_because "counts: $json" || return 1
+	[ "$(jq -s '[.[].accepted] | add' "$CASE_DIR/rig.stats")" = 3000 ] || fail_because "the rig accepted $(jq -s '[.[].accepted] | add' "$CASE_DIR/rig.stats") of 3000" || return 1
+}
+
+# Fallback reasons, exactly: roundrobin over 4 members (a fifth drained) from one CPU. A member
+# that closes mid-round is refused as closed each time its turn comes (50 of 200) and the next
+# one takes it (no fallback); with all four closed, every connection tries the four, falls back
+# (member_closed) and the kernel's hash gives it to the drained member, the one left.
+case_steer_fallback_reasons() {
+	local json inode i n
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 5 --port $ST_PORT --backlog 4096 || return 1
+	read -r -a W <<<"$(st_workers rig)"
+	st_ok --port $ST_PORT --policy roundrobin --drain "${W[4]}" || return 1
+	st_client tcp 127.0.0.1 200 "${ST_PIN[@]}" || return 1
+	st_wait_listeners() { # count
+		for _ in $(seq 100); do
+			[ "$("${NS_EXEC[@]}" ss -ltnH "sport = :$ST_PORT" | wc -l)" = "$1" ] && return 0
+			sleep 0.05
+		done
+		fail_because "want $1 listeners: $("${NS_EXEC[@]}" ss -ltnH "sport = :$ST_PORT")"
+	}
+	ns_exec
+	kill -TERM "${W[3]}"
+	st_wait_listeners 4 || return 1
+	st_client tcp 127.0.0.1 200 "${ST_PIN[@]}" || return 1
+	json=$(st_show --port $ST_PORT) || return 1
+	echo "after one closed: $(jq -c '[.members[] | {pid, closed, selected, failed_by}]' <<<"$json")"
+	jq -e --argjson p "${W[3]}" '.fallbacks == 0 and
+		(.members[] | select(.pid == $p) | .closed and .failed_by.member_closed == 50 and
+			.selected == 50) and ([.members[].selected] | add) == 400' <<<"$json" >/dev/null ||
+		fail_because "one member closed: $json" || return 1
+	kill -TERM "${W[0]}" "${W[1]}" "${W[2]}"
+	st_wait_listeners 1 || return 1
+	st_client tcp 127.0.0.1 100 "${ST_PIN[@]}" || return 1
+	json=$(st_show --port $ST_PORT) || return 1
+	"$REUSETOP" steer --netns "$NETNS_INODE" --port $ST_PORT --show
+	stop_rig rig || return 1
+	jq -e --argjson p "${W[3]}" '.fallbacks == 100 and .fallback_reasons.member_closed == 100 and
+		([.fallback_reasons[]] | add) == 100 and
+		(.members[] | select(.pid == $p) | .failed_by.member_closed == 150) and
+		([.members[] | select(.closed) | .failed_by.member_closed] | sort == [100, 100, 100, 150]) and
+		([.members[].failed_by.refused] | add) == 0' <<<"$json" >/dev/null ||
+		fail_because "all closed: $json" || return 1
+	n=$(st_accepted "$CASE_DIR/rig.stats" "${W[4]}")
+	[ "$n" = 100 ] || fail_because "the drained member got $n of the 100 fallbacks" || return 1
+	for i in 0 1 2 3; do
+		inode=$(jq --argjson p "${W[$i]}" '.members[] | select(.pid == $p) | .inode' <<<"$json")
+		n=$(jq --argjson p "${W[$i]}" '.members[] | select(.pid == $p) | .selected' <<<"$json")
+		[ "$(st_accepted_ino "$CASE_DIR/rig.stats" "$inode")" = "$n" ] ||
+			fail_because "worker $i: selected $n, accepted $(st_accepted_ino "$CASE_DIR/rig.stats" "$inode")" || return 1
+	done
 }

@@ -29,6 +29,7 @@ struct member_view {
 	uint32_t slot;
 	uint32_t weight;
 	bool drained;
+	bool closed; /* in the pins, no longer in the group (its socket closed) */
 	uint64_t counters[STEER_COUNTERS]; /* struct steer_counters' fields, in order */
 };
 
@@ -50,7 +51,10 @@ struct show_view {
 	uint64_t reasons[STEER_FB_COUNT];
 	/* Over the known members: what the policy would do, what the kernel did. */
 	struct rt_imbalance would, real;
+	/* The group's members, then the pins' members whose socket closed (--follow not running). */
 	struct member_view members[STEER_MAX_MEMBERS];
+	size_t nmembers;
+	struct member closed[STEER_MAX_MEMBERS]; /* who they were, from steer_info */
 };
 
 static const char *attach_type_name(uint32_t t)
@@ -74,16 +78,54 @@ static void build_shares(struct show_view *v)
 	uint64_t would[STEER_MAX_MEMBERS], real[STEER_MAX_MEMBERS];
 	size_t n = 0;
 
-	for (size_t i = 0; i < v->g->n; i++) {
+	for (size_t i = 0; i < v->nmembers; i++) {
 		const struct member_view *mv = &v->members[i];
 
-		if (!mv->known)
+		if (!mv->known || mv->closed)
 			continue;
 		would[n] = mv->counters[C_WOULD];
 		real[n++] = real_selections(mv);
 	}
 	v->would = imbalance_of(would, n);
 	v->real = imbalance_of(real, n);
+}
+
+/* Member view mv is slot s of the pins. */
+static void known_member(const struct pinned *p, uint32_t s, struct member_view *mv)
+{
+	mv->known = true;
+	mv->slot = s;
+	mv->weight = p->minfo[s].weight;
+	mv->drained = p->minfo[s].flags & STEER_MEMBER_DRAINED;
+	sum_percpu(p->fd[M_STATS], s, mv->counters, STEER_COUNTERS);
+}
+
+static bool slot_shown(const struct show_view *v, uint32_t s)
+{
+	for (size_t i = 0; i < v->nmembers; i++)
+		if (v->members[i].known && v->members[i].slot == s)
+			return true;
+	return false;
+}
+
+/* Slot s's member left the group: shown with the counters it has, who it was from the pins. */
+static void closed_member(const struct pinned *p, uint32_t s, struct show_view *v)
+{
+	const struct steer_member_info *mi = &p->minfo[s];
+	struct member *m = &v->closed[v->nmembers - v->g->n];
+	struct member_view *mv = &v->members[v->nmembers++];
+
+	memset(m, 0, sizeof(*m));
+	m->inode = mi->inode;
+	m->pid = (int)mi->pid;
+	m->fd = mi->fd;
+	m->drops = -1;
+	m->dupfd = -1;
+	memcpy(m->comm, mi->comm, sizeof(mi->comm));
+	m->comm[sizeof(mi->comm) - 1] = '\0';
+	mv->m = m;
+	mv->closed = true;
+	known_member(p, s, mv);
 }
 
 static void build_view(const struct group *g, const struct pinned *p, struct show_view *v)
@@ -110,20 +152,17 @@ static void build_view(const struct group *g, const struct pinned *p, struct sho
 			sum_percpu(p->fd[M_REASONS], r, &v->reasons[r], 1);
 	}
 	for (size_t i = 0; i < g->n; i++) {
-		struct member_view *mv = &v->members[i];
+		struct member_view *mv = &v->members[v->nmembers++];
 
 		mv->m = &g->m[i];
-		for (uint32_t s = 0; v->ours && s < STEER_MAX_MEMBERS && !mv->known; s++) {
-			if (!(p->minfo[s].flags & STEER_MEMBER_USED) ||
-			    p->minfo[s].inode != g->m[i].inode)
-				continue;
-			mv->known = true;
-			mv->slot = s;
-			mv->weight = p->minfo[s].weight;
-			mv->drained = p->minfo[s].flags & STEER_MEMBER_DRAINED;
-			sum_percpu(p->fd[M_STATS], s, mv->counters, STEER_COUNTERS);
-		}
+		for (uint32_t s = 0; v->ours && s < STEER_MAX_MEMBERS && !mv->known; s++)
+			if ((p->minfo[s].flags & STEER_MEMBER_USED) &&
+			    p->minfo[s].inode == g->m[i].inode)
+				known_member(p, s, mv);
 	}
+	for (uint32_t s = 0; v->ours && s < STEER_MAX_MEMBERS; s++)
+		if ((p->minfo[s].flags & STEER_MEMBER_USED) && !slot_shown(v, s))
+			closed_member(p, s, v);
 	build_shares(v);
 }
 
@@ -267,7 +306,7 @@ static void members_plain(const struct show_view *v)
 	printf("  %4s %-12s %-8s %5s %-16s %6s %-8s %10s %10s %10s %9s %7s %7s %7s\n", "SLOT",
 	       "INODE", "PID", "FD", "COMM", "WEIGHT", "STATE", "SELECTED", "WOULD-SEL", "HASHED",
 	       "MIGRATED", "CLOSED", "REFUSED", "DROPS");
-	for (size_t i = 0; i < v->g->n; i++) {
+	for (size_t i = 0; i < v->nmembers; i++) {
 		const struct member_view *mv = &v->members[i];
 		const struct member *m = mv->m;
 		const uint64_t *c = mv->counters;
@@ -280,7 +319,10 @@ static void members_plain(const struct show_view *v)
 			       "%7llu "
 			       "%7llu %7s\n",
 			       mv->slot, (unsigned long long)m->inode, m->pid, m->fd, m->comm,
-			       mv->weight, mv->drained ? "drained" : "active",
+			       mv->weight,
+			       mv->closed    ? "closed"
+			       : mv->drained ? "drained"
+					     : "active",
 			       (unsigned long long)c[C_SELECTED], (unsigned long long)c[C_WOULD],
 			       (unsigned long long)c[C_HASHED], (unsigned long long)c[C_MIGRATED],
 			       (unsigned long long)c[C_CLOSED], (unsigned long long)c[C_REFUSED],
@@ -295,12 +337,12 @@ static void members_plain(const struct show_view *v)
 
 static void members_json(struct json_writer *w, const struct show_view *v)
 {
-	static const char *const steered[] = {"weight",	      "drained",       "selected",
-					      "would_select", "hash_selected", "migrated",
-					      "failed",	      "failed_by"};
+	static const char *const steered[] = {"weight",	  "drained",	  "closed",
+					      "selected", "would_select", "hash_selected",
+					      "migrated", "failed",	  "failed_by"};
 
 	json_array_begin(w, "members");
-	for (size_t i = 0; i < v->g->n; i++) {
+	for (size_t i = 0; i < v->nmembers; i++) {
 		const struct member_view *mv = &v->members[i];
 
 		json_object_begin(w, NULL);
@@ -319,13 +361,14 @@ static void members_json(struct json_writer *w, const struct show_view *v)
 		else
 			json_null(w, "fd");
 		json_string(w, "comm", mv->m->comm);
-		if (owner_source_name(mv->m->owner))
+		if (!mv->closed && owner_source_name(mv->m->owner))
 			json_string(w, "owner", owner_source_name(mv->m->owner));
 		else
 			json_null(w, "owner");
 		if (mv->known) {
 			json_uint(w, "weight", mv->weight);
 			json_bool(w, "drained", mv->drained);
+			json_bool(w, "closed", mv->closed);
 			json_uint(w, "selected", mv->counters[C_SELECTED]);
 			json_uint(w, "would_select", mv->counters[C_WOULD]);
 			if (v->hash_known)
