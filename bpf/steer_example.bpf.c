@@ -24,8 +24,12 @@
  *     kernels that migrate (5.14+: elsewhere reusetop attaches it as plain select);
  *   - select with bpf_sk_select_reuseport(md, &members, &slot, 0); when nothing can be
  *     selected return SK_PASS (the kernel's own hash decides), never SK_DROP;
- *   - count in steer_stats and steer_fallback if you want `--show` and the live view to show
- *     your selections (optional).
+ *   - count in steer_stats, steer_fallback and steer_reasons if you want `--show` and the live
+ *     view to show your selections and why some fell back (optional);
+ *   - shadow mode (`--shadow`): when steer_members' flags has STEER_SHADOW, make the choice,
+ *     count it in steer_stats[slot].would_select and return SK_PASS without selecting (the
+ *     kernel's hash then selects, as without a program); return SK_PASS at once for a
+ *     migration. A policy that ignores the flag keeps selecting in shadow mode.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -35,10 +39,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* members, steer_members, steer_stats, steer_fallback: filled and read by reusetop. */
+/* members, steer_members, steer_stats, steer_fallback, steer_reasons: shared with reusetop. */
 STEER_ABI_MAPS;
 
-/* Count a selection (or a refusal) of `slot` where reusetop looks for it. */
+/* Count a selection (or a refusal, and why) of `slot` where reusetop looks for it. */
 static __always_inline void count(__u32 slot, int err, bool migrating)
 {
 	struct steer_counters *c = bpf_map_lookup_elem(&steer_stats, &slot);
@@ -46,12 +50,31 @@ static __always_inline void count(__u32 slot, int err, bool migrating)
 	if (!c)
 		return;
 	/* steer_stats is per CPU and selections do not nest on a CPU: no atomics needed. */
-	if (err)
+	if (err) {
 		c->failed++;
-	else if (migrating)
+		if (err == -2) /* -ENOENT: the member's socket closed */
+			c->closed++;
+		else
+			c->refused++;
+	} else if (migrating) {
 		c->migrated++;
-	else
+	} else {
 		c->selected++;
+	}
+}
+
+/* Nothing selected: the kernel's hash picks. Counted in total and by reason. */
+static __always_inline int fall_back(__u32 why)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&steer_fallback, &zero);
+
+	if (n)
+		(*n)++;
+	n = bpf_map_lookup_elem(&steer_reasons, &why);
+	if (n)
+		(*n)++;
+	return SK_PASS; /* the connection is not lost */
 }
 
 SEC("sk_reuseport/migrate")
@@ -61,7 +84,7 @@ int sport_affinity(struct sk_reuseport_md *md)
 	__u32 zero = 0, n, pos, slot;
 	bool migrating = false;
 	__u16 ports[2]; /* the TCP or UDP header starts with source port, destination port */
-	__u64 *fallback;
+	__u32 why = STEER_FB_CLOSED;
 
 	/*
 	 * md->migrating_sk came with migration (5.14); older kernels have neither, and reusetop
@@ -73,11 +96,14 @@ int sport_affinity(struct sk_reuseport_md *md)
 
 	set = bpf_map_lookup_elem(&steer_members, &zero);
 	if (!set)
-		goto fallback;
+		return fall_back(STEER_FB_NO_CONFIG);
 	/* Read n once: reusetop may rewrite the set while we run. Bound it for the verifier. */
 	n = set->n;
 	if (!n || n > STEER_MAX_MEMBERS)
-		goto fallback;
+		return fall_back(STEER_FB_NO_MEMBERS);
+	/* Shadow mode: migrations are the kernel's; new connections only counted, below. */
+	if ((set->flags & STEER_SHADOW) && migrating)
+		return SK_PASS;
 
 	/*
 	 * md->data starts at the transport header (TCP or UDP). A migrating request has no packet
@@ -87,6 +113,18 @@ int sport_affinity(struct sk_reuseport_md *md)
 		pos = bpf_ntohs(ports[0]) % n;
 	else
 		pos = md->hash % n;
+
+	if (set->flags & STEER_SHADOW) {
+		struct steer_counters *c;
+
+		/* pos < n already; hide that from clang so that it keeps the mask for the verifier. */
+		barrier_var(pos);
+		slot = set->slot[pos & (STEER_MAX_MEMBERS - 1)];
+		c = bpf_map_lookup_elem(&steer_stats, &slot);
+		if (c)
+			c->would_select++;
+		return SK_PASS; /* no selection: the kernel's hash selects */
+	}
 
 	/* Try the chosen member, then the next ones: a member whose socket closed is refused. */
 	for (__u32 i = 0; i < 4 && i < n; i++) {
@@ -102,10 +140,8 @@ int sport_affinity(struct sk_reuseport_md *md)
 		count(slot, err, migrating);
 		if (!err)
 			return SK_PASS;
+		if (err != -2)
+			why = STEER_FB_REFUSED;
 	}
-fallback:
-	fallback = bpf_map_lookup_elem(&steer_fallback, &zero);
-	if (fallback)
-		(*fallback)++;
-	return SK_PASS; /* no selection: the kernel's hash picks; the connection is not lost */
+	return fall_back(why);
 }
