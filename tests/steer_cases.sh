@@ -714,6 +714,8 @@ steer_cases() {
 		case_steer_fallback_reasons
 	run_case "steer --shadow with a custom object: its choices counted, the hash selects" \
 		case_steer_custom_shadow
+	run_case "steer --shadow in the observing view and the Prometheus exporter" \
+		case_steer_shadow_in_view
 }
 
 # The observing view shows reusetop's policy on the group and each member's selections by it.
@@ -878,4 +880,50 @@ case_steer_custom_shadow() {
 		[ "$n" = "$((want * 2))" ] && exact=$((exact + 1))
 	done
 	[ $exact -lt 4 ] || fail_because "the shadow round split exactly like the policy: did it select?"
+}
+
+# The observing view and the Prometheus exporter show shadow mode: per member what the policy
+# would have selected next to what the kernel's hash did (the view's enqueued), and the reasons.
+case_steer_shadow_in_view() {
+	local json group metrics out
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --port $ST_PORT --backlog 4096 || return 1
+	st_ok --port $ST_PORT --policy roundrobin --shadow || return 1
+	start_reusetop -d "$DELAY" -P $ST_PORT || return 1
+	run_client --port $ST_PORT --count 400 "${ST_PIN[@]}" || return 1
+	json=$(settle_json "$DELAY")
+	stop_reusetop || return 1
+	group=$(group_of "$json" $ST_PORT) || return 1
+	echo "view: $(jq -c '[.steering, [.sockets[] | [.enqueued, .steered]]]' <<<"$group")"
+	jq -e '.steering.mode == "shadow" and .steering.fallback_reasons.member_closed == 0 and
+		([.sockets[] | .steered.would_select == 100 and .steered.selected == 0 and
+			.steered.hash_selected == .enqueued] | all)' <<<"$group" >/dev/null ||
+		fail_because "view: $(jq -c '[.steering, [.sockets[] | [.enqueued, .steered]]]' <<<"$group")" || return 1
+	# In this namespace (`ip netns exec` would hide bpffs and its pins behind a fresh /sys).
+	"$REUSETOP" --prometheus 127.0.0.1:9477 -d 0.2 -P $ST_PORT >"$CASE_DIR/rt.out" 2>"$CASE_DIR/rt.err" &
+	RT_PID=$!
+	PIDS_TO_STOP+=("$RT_PID")
+	for _ in $(seq 100); do
+		metrics=$(curl -sf --max-time 5 http://127.0.0.1:9477/metrics) && break
+		sleep 0.1
+	done
+	kill -INT "$RT_PID"
+	wait "$RT_PID" || fail_because "the exporter exited $?: $(cat "$CASE_DIR/rt.err")" || return 1
+	# The live view's group line: both sides, compact.
+	start_tui -P $ST_PORT -p "$(rig_pids rig)" || return 1
+	wait_screen "^TCP 127\.0\.0\.1:$ST_PORT +members 4 +shadow roundrobin: would max 25\.0% jain 1\.000, real max [0-9.]+% jain 0\.[0-9]+ " 10 ||
+		return 1
+	stop_tui q || return 1
+	stop_rig rig || return 1
+	grep '^reusetop_steer' <<<"$metrics"
+	out=$(promtool check metrics <<<"$metrics" 2>&1) && [ -z "$out" ] ||
+		fail_because "promtool check metrics: $out" || return 1
+	grep -q "^reusetop_steer_info{.*port=\"$ST_PORT\".*policy=\"roundrobin\",mode=\"shadow\"} 1$" <<<"$metrics" ||
+		fail_because "no reusetop_steer_info" || return 1
+	[ "$(grep -c '^reusetop_steer_would_select_total{.*} 100$' <<<"$metrics")" = 4 ] ||
+		fail_because "would_select series" || return 1
+	[ "$(grep -c '^reusetop_steer_fallbacks_total{.*reason="[a-z_]*"} 0$' <<<"$metrics")" = 7 ] ||
+		fail_because "fallback reason series" || return 1
+	[ "$(grep '^reusetop_steer_hash_selected_total' <<<"$metrics" | awk '{ s += $2 } END { print s }')" = 400 ] ||
+		fail_because "hash_selected series"
 }

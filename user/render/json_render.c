@@ -163,7 +163,13 @@ static void steered_json(struct json_writer *w, const struct rt_sock_view *s)
 	json_object_begin(w, "steered");
 	json_uint(w, "selected", m->selected);
 	json_uint(w, "migrated", m->migrated);
+	json_uint(w, "would_select", m->would_select);
+	json_uint(w, "hash_selected", m->hashed);
 	json_uint(w, "failed", m->failed);
+	json_object_begin(w, "failed_by");
+	json_uint(w, "member_closed", m->closed);
+	json_uint(w, "refused", m->refused);
+	json_object_end(w);
 	json_uint(w, "weight", m->weight);
 	json_bool(w, "drained", m->drained);
 	json_object_end(w);
@@ -181,7 +187,12 @@ static void steering_json(struct json_writer *w, const struct rt_group_view *g)
 	json_string(w, "policy", st->policy);
 	json_uint(w, "prog_id", st->prog_id);
 	json_string(w, "prog_name", st->prog_name);
+	json_string(w, "mode", st->shadow ? "shadow" : "enforce");
 	json_uint(w, "fallbacks", st->fallbacks);
+	json_object_begin(w, "fallback_reasons");
+	for (uint32_t r = 0; r < STEER_FB_COUNT; r++)
+		json_uint(w, steer_fallback_reason_name(r), st->reasons[r]);
+	json_object_end(w);
 	json_object_end(w);
 }
 

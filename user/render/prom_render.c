@@ -500,14 +500,16 @@ static void process_families(FILE *f, const struct rt_view *v, size_t max)
 		(long long)v->realtime.tv_sec, v->realtime.tv_nsec / 1000000);
 }
 
-/* Groups `reusetop steer` attached a policy to, among those with an exported socket. */
-static void steering_families(FILE *f, const struct rt_view *v, size_t max)
+/* ---- groups steered by `reusetop steer` -------------------------------------------------- */
+
+/* Steered groups with at least one exported socket: the policy, its mode, fallbacks by reason. */
+static void steer_group_families(FILE *f, const struct rt_view *v, size_t max)
 {
 	size_t before = 0;
 
-	header(f, "reusetop_steering_fallbacks_total", "counter",
-	       "Selections reusetop's steering policy left to the kernel's hash, since it was "
-	       "attached.");
+	header(f, "reusetop_steer_info", "gauge",
+	       "Always 1 for a group reusetop steer attached a policy to: the policy and its mode "
+	       "(enforce, or shadow: the policy only counts, the kernel's hash selects).");
 	for (size_t k = 0; k < v->ngroups && before < max; k++) {
 		const struct rt_group_view *g = &v->groups[k];
 		bool first = true;
@@ -515,10 +517,94 @@ static void steering_families(FILE *f, const struct rt_view *v, size_t max)
 		before += g->nsocks;
 		if (!g->steering)
 			continue;
-		fputs("reusetop_steering_fallbacks_total", f);
+		fputs("reusetop_steer_info", f);
 		group_labels(f, &first, g);
 		label(f, &first, "policy", g->steering->policy);
-		fprintf(f, "} %llu\n", (unsigned long long)g->steering->fallbacks);
+		label(f, &first, "mode", g->steering->shadow ? "shadow" : "enforce");
+		fputs("} 1\n", f);
+	}
+	header(f, "reusetop_steer_fallbacks_total", "counter",
+	       "Selections the steering policy could not make, left to the kernel's hash, by "
+	       "reason.");
+	before = 0;
+	for (size_t k = 0; k < v->ngroups && before < max; k++) {
+		const struct rt_group_view *g = &v->groups[k];
+
+		before += g->nsocks;
+		for (uint32_t r = 0; g->steering && r < STEER_FB_COUNT; r++) {
+			bool first = true;
+
+			fputs("reusetop_steer_fallbacks_total", f);
+			group_labels(f, &first, g);
+			label(f, &first, "reason", steer_fallback_reason_name(r));
+			fprintf(f, "} %llu\n", (unsigned long long)g->steering->reasons[r]);
+		}
+	}
+}
+
+enum steer_metric { S_SELECTED, S_WOULD, S_HASHED, S_CLOSED, S_REFUSED };
+
+static const struct {
+	enum steer_metric id;
+	const char *name, *reason, *help;
+} steer_metrics[] = {
+	{S_SELECTED, "reusetop_steer_selected_total", NULL,
+	 "New connections (TCP) or datagrams (UDP) the steering policy sent to this member."},
+	{S_WOULD, "reusetop_steer_would_select_total", NULL,
+	 "Shadow mode: new connections or datagrams the policy chose for this member (the "
+	 "kernel's hash selected)."},
+	{S_HASHED, "reusetop_steer_hash_selected_total", NULL,
+	 "Shadow mode: new connections or datagrams the kernel's hash gave this member."},
+	{S_CLOSED, "reusetop_steer_refused_total", "member_closed",
+	 "Selections of this member the kernel refused, by reason (another member or the "
+	 "kernel's hash then took them)."},
+	{S_REFUSED, "reusetop_steer_refused_total", "refused", NULL},
+};
+
+static uint64_t steer_value(const struct steer_member_stats *m, enum steer_metric id)
+{
+	switch (id) {
+	case S_SELECTED:
+		return m->selected;
+	case S_WOULD:
+		return m->would_select;
+	case S_HASHED:
+		return m->hashed;
+	case S_CLOSED:
+		return m->closed;
+	case S_REFUSED:
+		return m->refused;
+	}
+	return 0;
+}
+
+/* The exported sockets of steered groups: each member's counters in reusetop's policy. */
+static void steer_sock_families(FILE *f, const struct rt_view *v, size_t max)
+{
+	for (size_t i = 0; i < sizeof(steer_metrics) / sizeof(steer_metrics[0]); i++) {
+		const struct rt_group_view *g;
+		const struct rt_sock_view *s;
+		struct cursor c = {};
+
+		if (steer_metrics[i].help)
+			header(f, steer_metrics[i].name, "counter", steer_metrics[i].help);
+		while (next_sock(v, max, &c, &g, &s)) {
+			bool first = true;
+
+			if (!s->steered)
+				continue;
+			fputs(steer_metrics[i].name, f);
+			group_labels(f, &first, g);
+			label_uint(f, &first, "inode", s->l->inode);
+			if (s->owner.source != RT_OWNER_NONE) {
+				label_uint(f, &first, "pid", (unsigned long long)s->owner.pid);
+				label(f, &first, "comm", s->owner.comm);
+			}
+			if (steer_metrics[i].reason)
+				label(f, &first, "reason", steer_metrics[i].reason);
+			fprintf(f, "} %llu\n",
+				(unsigned long long)steer_value(s->steered, steer_metrics[i].id));
+		}
 	}
 }
 
@@ -529,6 +615,7 @@ void render_prometheus(FILE *f, const struct rt_view *v, size_t max_sockets)
 	wait_histogram(f, v, max_sockets);
 	group_families(f, v, max_sockets);
 	handoff_families(f, v, max_sockets);
-	steering_families(f, v, max_sockets);
+	steer_group_families(f, v, max_sockets);
+	steer_sock_families(f, v, max_sockets);
 	fflush(f);
 }

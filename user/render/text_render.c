@@ -78,9 +78,10 @@ static void group_head(FILE *f, const struct rt_group_view *g)
 		ratio(e, sizeof(e), g->imbalance.jain), ratio(h, sizeof(h), g->wakeups_per_conn));
 	if (g->steering)
 		fprintf(f,
-			"  steered by reusetop: %s (program %u), %llu left to the kernel's hash\n",
-			g->steering->policy, g->steering->prog_id,
-			(unsigned long long)g->steering->fallbacks);
+			"  steered by reusetop: %s%s (program %u), %llu left to the kernel's "
+			"hash\n",
+			g->steering->policy, g->steering->shadow ? " in shadow mode" : "",
+			g->steering->prog_id, (unsigned long long)g->steering->fallbacks);
 	fprintf(f,
 		"  %-10s %-10s %-15s %5s %10s %9s %10s %9s %9s %7s %8s %6s %5s %7s %7s %7s %8s  "
 		"%s\n",

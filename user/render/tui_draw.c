@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "render/tui_int.h"
+#include "steer/steer.h"
 #include "util.h"
 
 #define LINE_LEN 1024 /* wider terminals are drawn 1023 columns wide */
@@ -100,13 +101,47 @@ static void put_line(int y, const char *s, attr_t attr)
 	attroff(attr);
 }
 
+/*
+ * The group's steering by `reusetop steer`, compact: the policy and its fallbacks; in shadow
+ * mode what the policy would have done beside what the kernel's hash did (max share, Jain).
+ */
+static void steer_piece(struct piece *p, size_t *n, const struct rt_group_view *g)
+{
+	const struct steer_group_stats *st = g->steering;
+	uint64_t would[STEER_MAX_MEMBERS], real[STEER_MAX_MEMBERS];
+	struct rt_imbalance w, r;
+	char a[32], b[32], c[32], d[32];
+	size_t k = 0;
+
+	if (!st)
+		return;
+	if (!st->shadow) {
+		add_piece(p, n, 1, "steer %s fallbacks %llu", st->policy,
+			  (unsigned long long)st->fallbacks);
+		return;
+	}
+	for (size_t i = 0; i < g->nsocks && k < STEER_MAX_MEMBERS; i++) {
+		const struct steer_member_stats *m = g->socks[i].steered;
+
+		if (!m)
+			continue;
+		would[k] = m->would_select;
+		real[k++] = m->selected + m->hashed;
+	}
+	w = imbalance_of(would, k);
+	r = imbalance_of(real, k);
+	add_piece(p, n, 1, "shadow %s: would max %s jain %s, real max %s jain %s", st->policy,
+		  fmt_pct(a, sizeof(a), w.max_share), fmt_rate(b, sizeof(b), w.jain, 3),
+		  fmt_pct(c, sizeof(c), r.max_share), fmt_rate(d, sizeof(d), r.jain, 3));
+}
+
 static void draw_group(const struct tui *t, int y, const struct rt_group_view *g, int width)
 {
 	bool interval = interval_basis(g);
 	struct rt_imbalance imb = interval ? g->interval_imbalance : g->imbalance;
 	double wpc = isfinite(g->interval_wakeups_per_conn) ? g->interval_wakeups_per_conn
 							    : g->wakeups_per_conn;
-	struct piece p[10] = {};
+	struct piece p[11] = {};
 	char addr[96], rate[32], line[LINE_LEN];
 	size_t n = 0;
 
@@ -114,6 +149,7 @@ static void draw_group(const struct tui *t, int y, const struct rt_group_view *g
 	add_piece(p, &n, 0, "%s %s%s%s", g->proto == IPPROTO_UDP ? "UDP" : "TCP", addr,
 		  g->v6only > 0 ? " v6only" : "", g->closed ? " closed" : "");
 	add_piece(p, &n, 2, "members %zu", g->nsocks);
+	steer_piece(p, &n, g);
 	add_piece(p, &n, 0, "conn/s %s", fmt_rate(rate, sizeof(rate), g->enqueued_rate, 1));
 	add_piece(p, &n, 4, "acc/s %s", fmt_rate(rate, sizeof(rate), g->accepted_rate, 1));
 	add_piece(p, &n, 3, "max-share %s", fmt_pct(rate, sizeof(rate), imb.max_share));
