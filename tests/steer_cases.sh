@@ -716,6 +716,8 @@ steer_cases() {
 		case_steer_custom_shadow
 	run_case "steer --shadow in the observing view and the Prometheus exporter" \
 		case_steer_shadow_in_view
+	run_case "steer --follow --guard: stalled members trip it; it restores the hash, then a policy" \
+		case_steer_guard
 }
 
 # The observing view shows reusetop's policy on the group and each member's selections by it.
@@ -926,4 +928,59 @@ case_steer_shadow_in_view() {
 		fail_because "fallback reason series" || return 1
 	[ "$(grep '^reusetop_steer_hash_selected_total' <<<"$metrics" | awk '{ s += $2 } END { print s }')" = 400 ] ||
 		fail_because "hash_selected series"
+}
+
+# st_guard_run NAME: roundrobin under --follow --guard while two of four workers are stopped
+# (backlog 4): their accept queues fill, SYNs are dropped, the guard trips and puts back the
+# state before the command; it says why, and --follow ends with status 0.
+st_guard_run() {
+	local follow client _
+	"$REUSETOP" steer --netns "$NETNS_INODE" --port $ST_PORT --policy roundrobin --follow \
+		--interval 0.2 --guard --guard-drops 2 >"$CASE_DIR/follow.out" 2>"$CASE_DIR/follow.err" &
+	follow=$!
+	PIDS_TO_STOP+=("$follow")
+	for _ in $(seq 100); do grep -q "^following.*guarding" "$CASE_DIR/follow.out" && break; sleep 0.05; done
+	# Quiet first: connections served, nothing dropped, the guard stays.
+	run_client --port $ST_PORT --count 100 --concurrency 4 || return 1
+	sleep 0.6
+	! grep -q "guard tripped" "$CASE_DIR/follow.out" || fail_because "tripped without drops: $(cat "$CASE_DIR/follow.out")" || return 1
+	kill -STOP "${W[0]}" "${W[1]}"
+	ns_exec
+	"${NS_EXEC[@]}" "$RIG_CLIENT" --port $ST_PORT --count 200 --concurrency 32 >"$CASE_DIR/client.out" 2>&1 &
+	client=$!
+	PIDS_TO_STOP+=("$client")
+	for _ in $(seq 100); do kill -0 "$follow" 2>/dev/null || break; sleep 0.1; done
+	kill -CONT "${W[0]}" "${W[1]}"
+	wait "$follow" || fail_because "--follow --guard exited $?: $(cat "$CASE_DIR/follow.err")" || return 1
+	cat "$CASE_DIR/follow.out"
+	[ ! -s "$CASE_DIR/follow.err" ] || fail_because "stderr: $(cat "$CASE_DIR/follow.err")" || return 1
+	grep -q "guard tripped: drops rose by [0-9]* in [0-9.]* s (limit 2); restoring $1" "$CASE_DIR/follow.out" &&
+		grep -q "guard restored" "$CASE_DIR/follow.out" ||
+		fail_because "guard: $(cat "$CASE_DIR/follow.out")" || return 1
+	# The stall itself may cost the burst a connection (an ACK dropped at a full queue); after
+	# the restore every connection is served.
+	wait "$client"
+	echo "burst during the stall: $(cat "$CASE_DIR/client.out")"
+	run_client --port $ST_PORT --count 100 --concurrency 4
+}
+
+# The guard trips and restores: first the kernel's hash (nothing attached before), then a
+# previous reusetop policy (weighted 3,1,1,1 in shadow mode, its weights and mode as they were).
+case_steer_guard() {
+	local json
+	st_begin || return 1
+	start_rig rig --mode reuseport --workers 4 --port $ST_PORT --backlog 4 || return 1
+	read -r -a W <<<"$(st_workers rig)"
+	st_fails 2 "guard goes with --follow" --port $ST_PORT --policy roundrobin --guard || return 1
+	st_guard_run "the kernel's hash" || return 1
+	st_nothing_attached --port $ST_PORT || return 1
+	st_ok --port $ST_PORT --policy weighted --weight "${W[0]}=3" --shadow || return 1
+	st_guard_run "the previous policy" || return 1
+	json=$(st_show --port $ST_PORT) || return 1
+	stop_rig rig || return 1
+	echo "after: $(jq -c '[.policy, .mode, [.members[] | [.pid, .weight]]]' <<<"$json")"
+	jq -e --argjson p "${W[0]}" '.policy == "weighted" and .mode == "shadow" and
+		([.members[] | select(.pid == $p) | .weight] == [3]) and
+		([.members[] | select(.pid != $p) | .weight] == [1, 1, 1])' <<<"$json" >/dev/null ||
+		fail_because "not restored: $json"
 }

@@ -859,6 +859,11 @@ static bool test_steer_options(void)
 		"steer --port 80 --policy roundrobin --addr 999.1.1.1",
 		"steer --port 80 --show --detach",
 		"steer --port 80 --policy roundrobin stray",
+		"steer --port 80 --policy roundrobin --shadow --enforce",
+		"steer --port 80 --policy roundrobin --guard",
+		"steer --port 80 --policy roundrobin --follow --guard-drops 3",
+		"steer --port 80 --policy roundrobin --follow --guard --guard-drops x",
+		"steer --port 80 --show --shadow",
 	};
 	struct steer_options o;
 	char err[256];
@@ -877,6 +882,17 @@ static bool test_steer_options(void)
 		      o.weights[0].weight == 3 && o.weights[1].member.inode &&
 		      o.weights[1].member.id == 42 && o.ndrains == 1 && o.drains[0].id == 7,
 	      "weights and drain");
+	CHECK(parse_steer("steer --port 80 --policy roundrobin --shadow", &o, err, sizeof(err)) &&
+		      o.shadow && !o.enforce,
+	      "shadow: %s", err);
+	CHECK(parse_steer("steer --port 80 --enforce", &o, err, sizeof(err)) && o.enforce &&
+		      !o.policy,
+	      "enforce alone: %s", err);
+	CHECK(parse_steer("steer --port 80 --policy cpu --follow --guard --guard-drops 5 "
+			  "--guard-fallbacks 7",
+			  &o, err, sizeof(err)) &&
+		      o.guard && o.guard_drops == 5 && o.guard_fallbacks == 7,
+	      "guard: %s", err);
 	CHECK(parse_steer("steer --port 80 --show --json", &o, err, sizeof(err)) &&
 		      o.action == STEER_ACT_SHOW && o.json,
 	      "show: %s", err);

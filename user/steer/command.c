@@ -18,6 +18,7 @@
 
 #include <netinet/in.h>
 
+#include "guard.h"
 #include "internal.h"
 #include "setup.h"
 #include "util.h"
@@ -85,11 +86,14 @@ static int lock_pins(struct ctx *c)
 	return 0;
 }
 
-/* --follow: every interval, the group's members again (and the program, should it be gone). */
-static int follow(struct ctx *c)
+/*
+ * --follow: every interval, the group's members again (and the program, should it be gone);
+ * with --guard (gd), its check after each round, which ends the loop once it restored the group.
+ */
+static int follow(struct ctx *c, struct guard *gd)
 {
 	struct group *g = malloc(sizeof(*g));
-	bool missing = false;
+	bool missing = false, tripped = false;
 	int r;
 
 	if (!g)
@@ -112,20 +116,37 @@ static int follow(struct ctx *c)
 		missing = false;
 		if (r == FOUND) {
 			r = apply(c, g, round);
+			if (!r && gd)
+				r = guard_round(c, g, gd);
 			close_members(g);
 		}
 		pins_unlock(&c->lockfd);
+		tripped = r == GUARD_TRIPPED;
 		if (r && r != NOT_FOUND)
 			break;
 	}
 	free(g);
-	return stop_requested ? 0 : -1;
+	return stop_requested || tripped ? 0 : -1;
+}
+
+/* The first apply; with --guard, the state before it captured and the first readings. */
+static int first_apply(struct ctx *c, struct group *g, struct guard *gd)
+{
+	int r;
+
+	if (gd && guard_capture(c, g, gd))
+		return -1;
+	r = apply(c, g, 0);
+	if (!r && gd)
+		guard_start(c, g, gd);
+	return r;
 }
 
 /* One action on the group the options name; --follow's loop after a successful apply. */
 static void run(struct ctx *c, struct group *g)
 {
 	const struct steer_options *o = c->o;
+	struct guard *gd = NULL;
 	int r;
 
 	if (o->action != STEER_ACT_SHOW && lock_pins(c))
@@ -137,19 +158,25 @@ static void run(struct ctx *c, struct group *g)
 	}
 	if (r != FOUND)
 		return;
+	if (o->guard && !(gd = calloc(1, sizeof(*gd)))) {
+		fail(c, RT_EXIT_RUNTIME, "out of memory");
+		return;
+	}
 	if (o->action == STEER_ACT_SHOW)
 		r = show(c, g);
 	else if (o->action == STEER_ACT_DETACH)
 		r = detach(c, g);
 	else
-		r = apply(c, g, 0);
+		r = first_apply(c, g, gd);
 	close_members(g);
 	pins_unlock(&c->lockfd);
 	if (!r && o->action == STEER_ACT_APPLY && o->follow) {
-		printf("following %s: Ctrl-C stops (the program stays attached)\n", g->name);
+		printf("following %s: Ctrl-C stops (the program stays attached)%s\n", g->name,
+		       gd ? "; guarding" : "");
 		fflush(stdout);
-		follow(c);
+		follow(c, gd);
 	}
+	free(gd);
 }
 
 int steer_main(int argc, char **argv)

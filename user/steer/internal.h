@@ -12,6 +12,7 @@
  *   members.c  apply()'s members phase (apply.h: what the phases share)
  *   journal.c  the undo record apply() keeps
  *   show.c     --show and --detach
+ *   guard.c    --guard: the state before, the readings every round, the restore (guard.h)
  */
 #ifndef REUSETOP_STEER_INTERNAL_H
 #define REUSETOP_STEER_INTERNAL_H
