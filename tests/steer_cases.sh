@@ -91,12 +91,14 @@ st_slot_inodes() { # json
 	jq -r '[.members[] | select(.slot != null)] | sort_by(.slot) | .[].inode' <<<"$1" | tr '\n' ' '
 }
 
-# Every member's `selected` in --show equals what the rig counted for it; no fallbacks.
+# Every member's real selections in --show (by the policy, or in shadow mode by the kernel's
+# hash as the program counted them) equal what the rig counted for it; no fallbacks.
 st_check_selected() { # json stats
 	local json=$1 stats=$2 ino sel acc
 	[ "$(jq .fallbacks <<<"$json")" = 0 ] || fail_because "fallbacks: $json" || return 1
 	for ino in $(jq -r '.members[].inode' <<<"$json"); do
-		sel=$(jq --argjson i "$ino" '.members[] | select(.inode == $i) | .selected' <<<"$json")
+		sel=$(jq --argjson i "$ino" '.members[] | select(.inode == $i) |
+			.selected + (.hash_selected // 0)' <<<"$json")
 		acc=$(st_accepted_ino "$stats" "$ino")
 		[ "$sel" = "$acc" ] || fail_because "socket $ino: reusetop selected $sel, the rig counted $acc" || return 1
 	done

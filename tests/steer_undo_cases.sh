@@ -58,7 +58,7 @@ su_state() {
 			*)
 				id=$(bpftool -j map show pinned "$f" | jq .id)
 				case $name in
-				steer_table | steer_stats | steer_load | steer_rr | steer_fallback)
+				steer_table | steer_stats | steer_load | steer_rr | steer_fallback | steer_reasons)
 					echo "$name $id $(bpftool -j map dump pinned "$f" | md5sum | cut -c1-32)" ;;
 				*)
 					# Sorted: a hash map's dump follows its buckets, and keys that share
@@ -290,6 +290,9 @@ steer_undo_cases() {
 	run_case "steer undo: least-loaded's members and trackers are back after a failing roundrobin" \
 		su_steered_case none unpinned trackers "leave join" "--policy least-loaded" \
 		"--policy roundrobin"
+	run_case "steer undo: a failing --shadow leaves the policy enforcing, exactly" \
+		su_steered_case "[100,100,100,100,0]" map-value config join "--policy roundrobin" \
+		"--shadow"
 	run_case "steer undo: a foreign program is attached again after a failing --force" \
 		case_steer_undo_foreign
 	run_case "steer undo: a classic BPF program stays, or is detached and the error says so" \
