@@ -232,6 +232,14 @@ def tax_section:
 			 else "sk_reuseport run_time_ns / run_cnt; \($B[$s].ns_per_decision_less_floor) ns less the statistics' floor"
 				+ (if $B["steer-floor"].ns_per_decision != null
 				   then "; selecting by the flow hash and nothing else (steer-floor): \($B["steer-floor"].ns_per_decision) ns" else "" end) end))),
+		(("roundrobin", "least-loaded") as $p
+		| ("steer-\($p)") as $e | ("steer-shadow-\($p)") as $s
+		| target("a shadow decision costs no more than an enforcing one, \($p)";
+			$B[$e].ns_per_decision; $B[$s].ns_per_decision; "ns";
+			(if $B[$s].ns_per_decision == null or $B[$e].ns_per_decision == null then null
+			 else $B[$s].ns_per_decision <= $B[$e].ns_per_decision end);
+			(if $B[$s].ns_per_decision == null then skipped($s)
+			 else "sk_reuseport run_time_ns / run_cnt with --shadow (the policy's choice and the kernel's hash choice counted); limit = the same policy enforcing" end))),
 		target("user space at most 1% of one core, -j -d 1, 10,000 listeners"; 1;
 			($cpu10k.pct_of_core | rnd(2)); "% of a core";
 			(if $cpu10k == null then null else $cpu10k.pct_of_core <= 1 end);

@@ -54,7 +54,7 @@ CPU_SECONDS=${BENCH_CPU_SECONDS:-10}
 CPU_WARMUP=${BENCH_CPU_WARMUP:-3}
 SOCKETS=${BENCH_SOCKETS:-1 100 10000}
 CPU_MODES=${BENCH_CPU_MODES:-json json-filtered text tui}
-VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-floor steer-roundrobin steer-least-loaded}
+VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-floor steer-roundrobin steer-shadow-roundrobin steer-least-loaded steer-shadow-least-loaded}
 SECTIONS=" ${BENCH_SECTIONS:-variants userspace handoff tax} "
 HANDOFF_PORT=${BENCH_HANDOFF_PORT:-$((PORT + 1))}
 HANDOFF_CONNS=${BENCH_HANDOFF_CONNS:-100000}
@@ -130,6 +130,10 @@ if ! "$RT" steer --help >/dev/null 2>&1; then
 	SKIP[steer-floor]="skipped: steer not available"
 	SKIP[steer-roundrobin]="skipped: steer not available"
 	SKIP[steer-least-loaded]="skipped: steer not available"
+fi
+if ! "$RT" steer --help 2>/dev/null | grep -q -- --shadow; then
+	SKIP[steer-shadow-roundrobin]="skipped: steer has no shadow mode"
+	SKIP[steer-shadow-least-loaded]="skipped: steer has no shadow mode"
 fi
 if ! command -v bpftrace >/dev/null; then
 	say "installing bpftrace (the peer the observing cost is compared with)"
@@ -251,6 +255,7 @@ describe() {
 	steer-floor) echo "reusetop steer --object bench/select_floor.bpf.c: select a member by the flow hash, nothing else" ;;
 	steer-roundrobin) echo "reusetop steer --policy roundrobin on the group (no observer)" ;;
 	steer-least-loaded) echo "reusetop steer --policy least-loaded on the group (no observer)" ;;
+	steer-shadow-*) echo "reusetop steer --policy ${1#steer-shadow-} --shadow: the same decision counted, the kernel's hash selects" ;;
 	*) echo "?" ;;
 	esac
 }
@@ -273,6 +278,7 @@ start_variant() {
 	steer-*)
 		local how=(--policy "${v#steer-}")
 		[ "$v" != steer-floor ] || how=(--object "$BIN/select_floor.bpf.o")
+		[[ $v != steer-shadow-* ]] || how=(--policy "${v#steer-shadow-}" --shadow)
 		"$RT" steer "${STEER_SEL[@]}" "${how[@]}" >"$WORK/tracer.err" 2>&1 ||
 			{ say "steer failed: $(cat "$WORK/tracer.err")"; return 1; }
 		STEER_ON=1
