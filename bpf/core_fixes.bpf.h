@@ -104,6 +104,25 @@ static __always_inline bool reuseport_md_migrating(struct sk_reuseport_md *md)
 }
 
 /*
+ * "soreuseport: Fix socket selection for SO_INCOMING_CPU." (6.1) added sock_reuseport.incoming_cpu:
+ * while a member has SO_INCOMING_CPU set, the kernel's hash choice prefers a member of the
+ * receiving CPU, which shadow mode's count of the hash's choice (steer.bpf.c) does not follow.
+ * Before it the preference did not exist. reuse comes from RT_CAST (plain loads).
+ */
+struct sock_reuseport___incoming {
+	__u16 incoming_cpu;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool reuseport_incoming_cpu_direct(const struct sock_reuseport *reuse)
+{
+	const struct sock_reuseport___incoming *r = (const void *)reuse;
+
+	if (bpf_core_field_exists(r->incoming_cpu))
+		return r->incoming_cpu;
+	return false;
+}
+
+/*
  * "tcp: Add num_closed_socks to struct sock_reuseport." (5c040eaf5d17), for "tcp: Keep
  * TCP_CLOSE sockets in the reuseport group.": a closed member stays in its group until its
  * queued connections have migrated. Before, a closed socket left its group at once: none.

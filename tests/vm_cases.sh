@@ -17,6 +17,8 @@ declare -A VM_AUTO=([5.10/x86_64]=fentry [6.1/x86_64]=fentry [6.12/x86_64]=fentr
 declare -A VM_FENTRY=([5.10/x86_64]=1 [6.1/x86_64]=1 [6.12/x86_64]=1 [6.1/arm64]=0)
 declare -A VM_READY=([5.10/x86_64]=0 [6.1/x86_64]=0 [6.12/x86_64]=1 [6.1/arm64]=0)
 declare -A VM_MIGRATE=([5.10/x86_64]=0 [6.1/x86_64]=1 [6.12/x86_64]=1 [6.1/arm64]=1)
+# Shadow mode counts the kernel's hash choice: bpf_rdonly_cast (6.2) and md->sk (5.14).
+declare -A VM_HASHCOUNT=([5.10/x86_64]=0 [6.1/x86_64]=0 [6.12/x86_64]=1 [6.1/arm64]=0)
 # VMs booted at once: they mostly wait (for clients, for intervals), so two share two cores.
 VM_PARALLEL=${VM_PARALLEL:-2}
 VM_DIR=""
@@ -357,6 +359,29 @@ vm_steer_custom() {
 	st_check_selected "$SHOW" "$CASE_DIR/rig.stats"
 }
 
+# Shadow roundrobin from CPU 0: the policy would have given exactly 100 to each member while
+# the kernel's hash selected (the rig's spread); where the kernel allows it, the program's count
+# of the hash's choices equals the rig's, member by member, elsewhere it is null.
+vm_steer_shadow() {
+	local ino hs acc exact=0
+	vm_steer_common steer-shadow || return 1
+	jq -e '.mode == "shadow" and .fallbacks == 0 and ([.members[].would_select] == [100, 100, 100, 100])
+		and ([.members[].selected] | add) == 0' <<<"$SHOW" >/dev/null ||
+		fail_because "shadow: $SHOW" || return 1
+	for ino in $(jq -r '.members[].inode' <<<"$SHOW"); do
+		hs=$(jq --argjson i "$ino" '.members[] | select(.inode == $i) | .hash_selected' <<<"$SHOW")
+		acc=$(st_accepted_ino "$CASE_DIR/rig.stats" "$ino")
+		echo "socket $ino: the hash gave it $acc, reusetop counted $hs"
+		if [ "$VM_HASHCOUNT_NOW" = 1 ]; then
+			[ "$hs" = "$acc" ] || fail_because "socket $ino: hash_selected $hs, rig $acc" || return 1
+		else
+			[ "$hs" = null ] || fail_because "socket $ino: hash_selected $hs where it cannot be counted" || return 1
+		fi
+		[ "$acc" = 100 ] && exact=$((exact + 1))
+	done
+	[ $exact -lt 4 ] || fail_because "the rig got exactly 100 each: did the policy select?"
+}
+
 vm_steer_cases() { # label version/arch
 	local label=$1 how="select_or_migrate"
 	VM_MIGRATE_NOW=${VM_MIGRATE[$2]}
@@ -367,6 +392,9 @@ vm_steer_cases() { # label version/arch
 	run_case "$label, steer detach ($how): the kernel's hash spreads again" vm_steer_detach
 	run_case "$label, steer custom object ($how): the example policy, exact per member" \
 		vm_steer_custom
+	VM_HASHCOUNT_NOW=${VM_HASHCOUNT[$2]}
+	run_case "$label, steer --shadow roundrobin ($how): would_select 100 each, the hash selects" \
+		vm_steer_shadow
 }
 
 # ---- the live view ---------------------------------------------------------------------------

@@ -232,5 +232,6 @@ steer_scenario steer-roundrobin --policy roundrobin
 steer_scenario steer-drain --policy roundrobin --drain @W2@
 steer_scenario steer-detach --policy weighted --weight @W0@=3,@W1@=1,@W2@=0,@W3@=0
 steer_scenario steer-custom --object steer_example.bpf.o
+steer_scenario steer-shadow --policy roundrobin --shadow
 tui_scenario
 exit 0

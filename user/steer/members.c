@@ -27,14 +27,14 @@ static int drop_socket(struct apply *a, uint32_t s)
 	return bpf_map_delete_elem(a->l.fd[M_MEMBERS], &s) && errno != ENOENT ? -errno : 0;
 }
 
-/* Slot s and the member of inode forgotten: socket array, slot_of, steer_info. */
-static int forget_slot(struct apply *a, uint32_t s, uint64_t inode)
+/* Slot s and its member (inode, cookie) forgotten: socket array, slot_of, steer_info. */
+static int forget_slot(struct apply *a, uint32_t s, uint64_t inode, uint64_t cookie)
 {
 	const struct steer_member_info empty = {};
 	int err;
 
 	if ((err = drop_socket(a, s)) ||
-	    (err = journal_delete(&a->j, a->l.fd[M_SLOT_OF], &inode)) ||
+	    (err = journal_delete(&a->j, a->l.fd[M_SLOT_OF], &cookie)) ||
 	    (err = journal_put(&a->j, a->l.fd[M_INFO], &s, &empty)))
 		return fail(a->c, RT_EXIT_RUNTIME, "failed to remove member %llu from slot %u: %s",
 			    (unsigned long long)inode, s, strerror(-err));
@@ -169,7 +169,7 @@ static int write_member(struct apply *a, struct member *m)
 			    strerror(-err));
 	if ((err = insert_member(a, m)) != 0)
 		return err;
-	if ((err = journal_put(&a->j, a->l.fd[M_SLOT_OF], &m->inode, &s)) ||
+	if ((err = journal_put(&a->j, a->l.fd[M_SLOT_OF], &m->cookie, &s)) ||
 	    (err = journal_put(&a->j, a->l.fd[M_INFO], &s, &mi)))
 		return fail(a->c, RT_EXIT_RUNTIME, "failed to record member %llu: %s",
 			    (unsigned long long)m->inode, strerror(-err));
@@ -183,7 +183,8 @@ int write_members(struct apply *a)
 	int r;
 
 	for (size_t i = 0; i < a->ngone; i++)
-		if (forget_slot(a, a->gone[i], a->p.minfo[a->gone[i]].inode))
+		if (forget_slot(a, a->gone[i], a->p.minfo[a->gone[i]].inode,
+				a->p.minfo[a->gone[i]].cookie))
 			return -1;
 	for (size_t i = 0; i < g->n; i++) {
 		struct member *m = &g->m[i];
@@ -193,7 +194,7 @@ int write_members(struct apply *a)
 		if (r > 0) {
 			/* Closed meanwhile: left out (the next round forgets it for good). */
 			m->left = any_left = true;
-			if (forget_slot(a, (uint32_t)m->slot, m->inode))
+			if (forget_slot(a, (uint32_t)m->slot, m->inode, m->cookie))
 				return -1;
 		} else if (!a->via) {
 			a->via = m;
