@@ -294,7 +294,7 @@ static __always_inline __u32 least_loaded_pos(const struct steer_config *cfg,
 SEC("sk_reuseport/migrate")
 int steer_select(struct sk_reuseport_md *md)
 {
-	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash, why = STEER_FB_CLOSED;
+	__u32 zero = 0, key, n, pos = 0, first, hash = md->hash, refused = 0;
 	struct steer_loads *loads = NULL;
 	struct steer_config *cfg;
 	bool migrating, shadowing;
@@ -361,8 +361,7 @@ selected:
 	err = select_slot(md, first, migrating, loads);
 	if (!err)
 		return SK_PASS;
-	if (err != -ENOENT)
-		why = STEER_FB_REFUSED;
+	refused |= (__u32)(err + ENOENT); /* not 0: refused for another reason than a close */
 	/* That member's socket closed (its slot is empty): the next eligible ones, in order. */
 	for (__u32 i = 1; i <= STEER_RETRIES; i++) {
 		__u32 p = (pos + i) % n, s;
@@ -375,10 +374,13 @@ selected:
 		err = select_slot(md, s, migrating, loads);
 		if (!err)
 			return SK_PASS;
-		if (err != -ENOENT)
-			why = STEER_FB_REFUSED;
+		refused |= (__u32)(err + ENOENT);
 	}
-	return fall_back(why);
+	/*
+	 * Arithmetic, not a branch per attempt: a reason known in each path would be a constant
+	 * map key, which the verifier tracks precisely, verifying the retries once per reason.
+	 */
+	return fall_back(refused ? STEER_FB_REFUSED : STEER_FB_CLOSED);
 }
 
 /* ---- least-loaded: the load, from the kernel's own counters ------------------------------- */
