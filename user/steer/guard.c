@@ -168,8 +168,9 @@ int guard_round(struct ctx *c, struct group *g, struct guard *gd)
 	double dt = mono_s() - gd->at;
 
 	memcpy(reasons, gd->reasons, sizeof(reasons));
-	if (read_fallbacks(g, &fallbacks, reasons))
-		fallbacks = gd->fallbacks;
+	/* Unreadable, or started over (pins made again): this round starts the count. */
+	if (read_fallbacks(g, &fallbacks, reasons) || fallbacks < gd->fallbacks)
+		gd->fallbacks = fallbacks;
 	fallbacks_str(fallbacks - gd->fallbacks, reasons, gd->reasons, fb, sizeof(fb));
 	if (drops > o->guard_drops)
 		snprintf(why, sizeof(why), "drops rose by %llu in %.1f s (limit %llu)",

@@ -51,8 +51,11 @@ struct show_view {
 	uint64_t reasons[STEER_FB_COUNT];
 	/* Over the known members: what the policy would do, what the kernel did. */
 	struct rt_imbalance would, real;
-	/* The group's members, then the pins' members whose socket closed (--follow not running). */
-	struct member_view members[STEER_MAX_MEMBERS];
+	/*
+	 * The group's members, then the pins' members whose socket closed (--follow not running):
+	 * up to STEER_MAX_MEMBERS of each.
+	 */
+	struct member_view members[2 * STEER_MAX_MEMBERS];
 	size_t nmembers;
 	struct member closed[STEER_MAX_MEMBERS]; /* who they were, from steer_info */
 };
@@ -186,7 +189,7 @@ static void group_json(struct json_writer *w, const struct show_view *v)
 	json_uint(w, "group_sockets", g->num_socks);
 }
 
-/* "25.0% 0.998", or "- -" before any selection. */
+/* "max share 25.0%, jain 0.998", or "nothing selected yet". */
 static const char *shares_str(const struct rt_imbalance *imb, char *buf, size_t len)
 {
 	if (isfinite(imb->max_share))
