@@ -113,6 +113,25 @@ struct {
 	__type(value, __u32);
 } steer_slot_of SEC(".maps");
 
+/* steer_slot_of's entries in an array, where they fit (steer.h): an index, not a hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_COOKIE_CACHE);
+	__type(key, __u32);
+	__type(value, struct steer_cookie_slot);
+} steer_cookies SEC(".maps");
+
+/* The slot of the member whose socket has this cookie, or NULL. */
+static __always_inline __u32 *slot_of_cookie(__u64 cookie)
+{
+	__u32 key = (__u32)cookie & (STEER_COOKIE_CACHE - 1);
+	struct steer_cookie_slot *e = bpf_map_lookup_elem(&steer_cookies, &key);
+
+	if (e && e->cookie == cookie)
+		return &e->slot;
+	return bpf_map_lookup_elem(&steer_slot_of, &cookie);
+}
+
 /* User space's records (who each member is, which group this is); BPF never reads them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -247,7 +266,7 @@ static __always_inline __u32 *hash_choice_slot(struct sk_reuseport_md *md)
 	if (!sk || sk->__sk_common.skc_state == TCP_ESTABLISHED)
 		return NULL;
 	cookie = sk->__sk_common.skc_cookie.counter;
-	return bpf_map_lookup_elem(&steer_slot_of, &cookie);
+	return slot_of_cookie(cookie);
 }
 
 /* Shadow mode: count what the policy chose, and what the kernel's hash is about to do. */
@@ -397,7 +416,7 @@ static __always_inline void resync_load(struct sock *sk, bool direct)
 		cookie = sk->__sk_common.skc_cookie.counter;
 	else
 		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	slot = bpf_map_lookup_elem(&steer_slot_of, &cookie);
+	slot = slot_of_cookie(cookie);
 	if (!slot)
 		return;
 	loads = bpf_map_lookup_elem(&steer_load, &zero);

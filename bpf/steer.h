@@ -149,6 +149,18 @@ struct steer_loads {
 	__u32 load[STEER_MAX_MEMBERS];
 };
 
+/*
+ * steer_cookies: a direct-mapped cache of steer_slot_of (socket cookie -> slot), entry
+ * cookie % STEER_COOKIE_CACHE; a cookie another member's took is only in steer_slot_of.
+ */
+#define STEER_COOKIE_CACHE 1024
+
+struct steer_cookie_slot {
+	__u64 cookie; /* 0: empty */
+	__u32 slot;
+	__u32 _pad;
+};
+
 /* steer_info, one per slot: who the member is (user space only: --show, --follow, the view). */
 #define STEER_MEMBER_USED    1u
 #define STEER_MEMBER_DRAINED 2u

@@ -22,8 +22,8 @@ static struct bpf_map *skel_map(struct steer_bpf *s, int i)
 		s->maps.members,	s->maps.steer_members, s->maps.steer_stats,
 		s->maps.steer_fallback, s->maps.steer_reasons, s->maps.steer_conf,
 		s->maps.steer_cur,	s->maps.steer_rr,      s->maps.steer_table,
-		s->maps.steer_load,	s->maps.steer_slot_of, s->maps.steer_info,
-		s->maps.steer_group,
+		s->maps.steer_load,	s->maps.steer_slot_of, s->maps.steer_cookies,
+		s->maps.steer_info,	s->maps.steer_group,
 	};
 
 	return maps[i];

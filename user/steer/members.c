@@ -27,6 +27,32 @@ static int drop_socket(struct apply *a, uint32_t s)
 	return bpf_map_delete_elem(a->l.fd[M_MEMBERS], &s) && errno != ENOENT ? -errno : 0;
 }
 
+/*
+ * Cookie -> slot also in the direct-mapped steer_cookies (slot < 0: emptied), where the entry
+ * is free or holds no member of the group any more (cookies are never reused); else the BPF side
+ * finds the member in steer_slot_of. 0 or -errno.
+ */
+static int cache_cookie(struct apply *a, uint64_t cookie, int slot)
+{
+	uint32_t key = (uint32_t)cookie & (STEER_COOKIE_CACHE - 1);
+	struct steer_cookie_slot e = {}, now = {};
+
+	if (bpf_map_lookup_elem(a->l.fd[M_COOKIES], &key, &now))
+		return -errno;
+	if (slot < 0) {
+		/* Only this member's entry is emptied. */
+		return now.cookie == cookie ? journal_put(&a->j, a->l.fd[M_COOKIES], &key, &e) : 0;
+	}
+	if (now.cookie == cookie && now.slot == (uint32_t)slot)
+		return 0;
+	for (size_t i = 0; now.cookie && now.cookie != cookie && i < a->g->n; i++)
+		if (a->g->m[i].cookie == now.cookie && !a->g->m[i].left)
+			return 0;
+	e.cookie = cookie;
+	e.slot = (uint32_t)slot;
+	return journal_put(&a->j, a->l.fd[M_COOKIES], &key, &e);
+}
+
 /* Slot s and its member (inode, cookie) forgotten: socket array, slot_of, steer_info. */
 static int forget_slot(struct apply *a, uint32_t s, uint64_t inode, uint64_t cookie)
 {
@@ -35,6 +61,7 @@ static int forget_slot(struct apply *a, uint32_t s, uint64_t inode, uint64_t coo
 
 	if ((err = drop_socket(a, s)) ||
 	    (err = journal_delete(&a->j, a->l.fd[M_SLOT_OF], &cookie)) ||
+	    (err = cache_cookie(a, cookie, -1)) ||
 	    (err = journal_put(&a->j, a->l.fd[M_INFO], &s, &empty)))
 		return fail(a->c, RT_EXIT_RUNTIME, "failed to remove member %llu from slot %u: %s",
 			    (unsigned long long)inode, s, strerror(-err));
@@ -170,6 +197,7 @@ static int write_member(struct apply *a, struct member *m)
 	if ((err = insert_member(a, m)) != 0)
 		return err;
 	if ((err = journal_put(&a->j, a->l.fd[M_SLOT_OF], &m->cookie, &s)) ||
+	    (err = cache_cookie(a, m->cookie, (int)s)) ||
 	    (err = journal_put(&a->j, a->l.fd[M_INFO], &s, &mi)))
 		return fail(a->c, RT_EXIT_RUNTIME, "failed to record member %llu: %s",
 			    (unsigned long long)m->inode, strerror(-err));

@@ -22,7 +22,7 @@
 const char *const pin_map_names[M_COUNT] = {
 	"members",	 "steer_members", "steer_stats", "steer_fallback", "steer_reasons",
 	"steer_conf",	 "steer_cur",	  "steer_rr",	 "steer_table",	   "steer_load",
-	"steer_slot_of", "steer_info",	  "steer_group",
+	"steer_slot_of", "steer_cookies", "steer_info",	 "steer_group",
 };
 
 const char *const pin_link_names[PIN_NLINKS] = {"link_ready", "link_accept4", "link_accept"};

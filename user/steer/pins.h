@@ -27,6 +27,7 @@ enum pin_map {
 	M_TABLE,
 	M_LOAD,
 	M_SLOT_OF,
+	M_COOKIES,
 	M_INFO,
 	M_GROUP,
 	M_COUNT,
