@@ -222,7 +222,8 @@ static int load_extra(struct rt_probes *p, struct bpf_object_skeleton *skel,
 	return ret;
 }
 
-static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
+/* accept.bpf.c loaded with the tier's programs, not attached yet (attach_accept). */
+static int load_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
 {
 	struct probe_spec specs[8];
 	size_t n;
@@ -243,6 +244,14 @@ static int try_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t 
 		return ret;
 	}
 	p->features.enqueued = p->features.accepted = p->features.wait = true;
+	return 0;
+}
+
+static int attach_accept(struct rt_probes *p, enum rt_tier tier, char *err, size_t errlen)
+{
+	struct probe_spec specs[8];
+	size_t n = accept_specs(p->accept, tier, specs);
+
 	return attach_specs(p, specs, n, err, errlen);
 }
 
@@ -538,7 +547,15 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 
 	memset(p, 0, sizeof(*p));
 	p->tier = tier;
-	ret = try_accept(p, tier, err, errlen);
+	ret = load_accept(p, tier, err, errlen);
+	/*
+	 * Hand-offs before accepts: every connection counted as accepted that is then passed on
+	 * is seen passing (the others attach after accepts, see accept_specs()).
+	 */
+	if (!ret) {
+		try_handoff(p, tier);
+		ret = attach_accept(p, tier, err, errlen);
+	}
 	if (ret) {
 		close_all(p);
 		return ret;
@@ -548,7 +565,6 @@ static int try_tier(struct rt_probes *p, enum rt_tier tier, char *err, size_t er
 	try_select(p, tier);
 	try_wakeup(p, tier);
 	try_udp(p, tier);
-	try_handoff(p, tier);
 	return 0;
 }
 
