@@ -36,11 +36,23 @@ struct cpu_marks {
 	__u32 context; /* preempt_count & RT_IRQ_CONTEXT_MASK */
 };
 
+/* How an open bracket ends, besides another socket's callback or the tier's closing probe. */
+enum bracket_bound {
+	BRACKET_CLOSED_BY_PROBE, /* fentry and kprobe tiers: fexit/kretprobe closes it */
+	BRACKET_TIMED, /* tracepoint tier: at limit_ns, or when the marks moved */
+	/*
+	 * Tracepoint tier in a softirq or interrupt: when the marks move. The handler being
+	 * served, and with it the packet, is over once they do; no clock needed.
+	 */
+	BRACKET_BY_MARKS,
+};
+
 struct bracket {
 	__u64 inode; /* listener whose callback is running on this CPU, 0 when none */
-	__u64 start_ns; /* tracepoint tier only: when it opened */
+	__u64 start_ns; /* BRACKET_TIMED: when it opened */
 	struct cpu_marks marks; /* tracepoint tier with cpu_marks_known: where this CPU was */
-	__u32 pad;
+	__u32 bound; /* enum bracket_bound */
+	__u64 rq; /* this CPU's runqueue, found once (see this_cpu_rq) */
 };
 
 struct {
@@ -57,19 +69,39 @@ static __always_inline struct bracket *this_cpu_bracket(void)
 	return bpf_map_lookup_elem(&brackets, &zero);
 }
 
-/* Where this CPU is now (RT_CAST reads: the tracepoint tier on kernels with bpf_rdonly_cast). */
-static __always_inline void read_cpu_marks(struct cpu_marks *m)
+/*
+ * This CPU's runqueue (the base the marks are found from), from the running task's
+ * se.cfs_rq->rq the first time and kept in this CPU's bracket: it never moves, and the helper
+ * call that finds the task costs more than reading all the marks. 0 when not found.
+ */
+static __always_inline unsigned long this_cpu_rq(struct bracket *b)
 {
-	struct task_struct *task = RT_CAST(bpf_get_current_task(), struct task_struct);
-	struct cfs_rq *cfs = task->se.cfs_rq;
+	struct task_struct *task;
+	struct cfs_rq *cfs;
+	struct rq *rq;
+
+	if (b->rq)
+		return b->rq;
+	task = RT_CAST(bpf_get_current_task(), struct task_struct);
+	cfs = task->se.cfs_rq;
+	if (!cfs)
+		return 0;
+	rq = cfs->rq;
+	/* Kept only when it is this CPU's: a wrong one would stay wrong. */
+	if (rq && rq->cpu == (int)bpf_get_smp_processor_id())
+		b->rq = (unsigned long)rq;
+	return (unsigned long)rq;
+}
+
+/* Where this CPU (runqueue rq) is now (RT_CAST reads: the tracepoint tier with bpf_rdonly_cast). */
+static __always_inline void read_cpu_marks(unsigned long rq, struct cpu_marks *m)
+{
 	struct kernel_stat *ks;
-	unsigned long rq;
 	int pc;
 
 	m->processed = m->softirqs = m->context = 0;
-	if (!cfs)
+	if (!rq)
 		return;
-	rq = (unsigned long)cfs->rq;
 	m->processed = RT_CAST(rq + softnet_data_from_rq, struct softnet_data)->processed;
 	ks = RT_CAST(rq + kstat_from_rq, struct kernel_stat);
 	for (int i = 0; i < NR_SOFTIRQS; i++)
@@ -89,9 +121,18 @@ static __always_inline void open_bracket(__u64 listener_inode, bool timed)
 	if (!b)
 		return;
 	b->inode = listener_inode;
-	b->start_ns = timed ? bpf_ktime_get_ns() : 0;
-	if (timed && cpu_marks_known)
-		read_cpu_marks(&b->marks);
+	b->bound = BRACKET_CLOSED_BY_PROBE;
+	if (!timed)
+		return;
+	if (cpu_marks_known) {
+		read_cpu_marks(this_cpu_rq(b), &b->marks);
+		if (b->marks.context) {
+			b->bound = BRACKET_BY_MARKS;
+			return;
+		}
+	}
+	b->bound = BRACKET_TIMED;
+	b->start_ns = bpf_ktime_get_ns();
 }
 
 static __always_inline void close_bracket(void)
@@ -111,17 +152,17 @@ static __always_inline __u64 bracket_listener(__u64 limit_ns)
 
 	if (!b || !b->inode)
 		return 0;
-	if (!b->start_ns)
+	if (b->bound == BRACKET_CLOSED_BY_PROBE)
 		return b->inode;
 	if (cpu_marks_known) {
-		read_cpu_marks(&now);
+		read_cpu_marks(this_cpu_rq(b), &now);
 		if (now.processed != b->marks.processed || now.softirqs != b->marks.softirqs ||
 		    now.context != b->marks.context) {
 			b->inode = 0;
 			return 0;
 		}
 	}
-	if (bpf_ktime_get_ns() - b->start_ns > limit_ns) {
+	if (b->bound == BRACKET_TIMED && bpf_ktime_get_ns() - b->start_ns > limit_ns) {
 		b->inode = 0;
 		return 0;
 	}
