@@ -99,27 +99,30 @@ static __always_inline struct hashdance_state *hashdance_state(void)
  */
 static __always_inline void count_wait(struct rt_sock_counters *c, __u64 queued_us)
 {
-	__u64 now_us = bpf_ktime_get_ns() / 1000;
+	__u64 now_ns = bpf_ktime_get_ns(), queued_ns = queued_us * 1000, waited_ns, waited_us;
 
-	if (!queued_us || queued_us > now_us) {
+	if (!queued_us || queued_ns > now_ns) {
 		health_inc(&health, RT_STAT_WAIT_UNKNOWN);
 		return;
 	}
-	__sync_fetch_and_add(&c->wait[log2_slot(now_us - queued_us) & (RT_WAIT_SLOTS - 1)], 1);
+	/* floor(now_ns / 1000) - queued_us, by multiplying below 2^32 ns as compilers do. */
+	waited_ns = now_ns - queued_ns;
+	waited_us = waited_ns < (1ULL << 32) ? (waited_ns * 0x10624DD3ULL) >> 38 : waited_ns / 1000;
+	__sync_fetch_and_add(&c->wait[log2_slot(waited_us) & (RT_WAIT_SLOTS - 1)], 1);
 }
 
 /*
- * One accept call on listener `inode` by the current task ended: with a connection (child, when
- * known; queued_us: when it was queued, 0 when unknown), with an empty queue (eagain), or
- * otherwise (not counted).
+ * One accept call on listener `inode` by the current task (pid_tgid) ended: with a connection
+ * (child, when known; queued_us: when it was queued, 0 when unknown), with an empty queue
+ * (eagain), or otherwise (not counted).
  */
-static __always_inline void count_accept(const struct sock *sk, __u64 inode, bool ok, bool eagain,
-					 const struct sock *child, __u64 queued_us)
+static __always_inline void count_accept(const struct sock *sk, __u64 inode, __u64 pid_tgid,
+					 bool ok, bool eagain, const struct sock *child,
+					 __u64 queued_us)
 {
 	struct rt_acceptor_counters zero_acceptor = {}, *a;
 	struct rt_acceptor_key key = {};
 	struct rt_sock_counters *c;
-	__u64 pid_tgid;
 
 	if (!ok && !eagain)
 		return;
@@ -127,9 +130,8 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, boo
 	if (ok && (c = sock_counters_of(sk, inode)))
 		count_wait(c, queued_us);
 	if (ok)
-		handoff_note_accept(child);
+		handoff_note_accept(child, pid_tgid);
 
-	pid_tgid = bpf_get_current_pid_tgid();
 	key.inode = inode;
 	key.tgid = pid_tgid >> 32;
 	key.tid = (__u32)pid_tgid;
@@ -143,10 +145,16 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, boo
 		if (!a)
 			return;
 	}
+	if (ok && !a->handoff_watched)
+		a->handoff_watched = handoff_watch_acceptor(key.tgid);
+	/*
+	 * Plain increments: the key holds the thread, whose accepts are its only writer, one at a
+	 * time, even across tiers (fexit, then its syscall's exit).
+	 */
 	if (ok)
-		__sync_fetch_and_add(&a->accepted, 1);
+		a->accepted++;
 	else
-		__sync_fetch_and_add(&a->eagain, 1);
+		a->eagain++;
 }
 
 /* ---- fentry tier ---------------------------------------------------------------------------- */
@@ -212,7 +220,8 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg___n
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(sk, inode, ret != NULL, !ret && inet_csk_accept_error(arg) == -EAGAIN, ret,
+	count_accept(sk, inode, bpf_get_current_pid_tgid(), ret != NULL,
+		     !ret && inet_csk_accept_error(arg) == -EAGAIN, ret,
 		     ret ? BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time) : 0);
 	mark_accept_counted();
 	return 0;
@@ -233,7 +242,7 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 	inode = sk_inode(sk);
 	if (!inode)
 		return 0;
-	count_accept(sk, inode, true, false, ret,
+	count_accept(sk, inode, bpf_get_current_pid_tgid(), true, false, ret,
 		     BPF_CORE_READ((struct tcp_sock *)ret, rcvq_space.time));
 	mark_accept_counted();
 	return 0;
@@ -285,10 +294,13 @@ int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
 /*
  * An accept syscall returned: find the listener from the fd argument, which the syscall's saved
  * registers still hold at exit, so that a call already blocked when reusetop attached counts too.
+ * Helper calls are most of what a program costs here: the direct path makes one to find the
+ * task, and reads its registers, fd table and ids with plain loads.
  */
 static __always_inline void accept_exit(long ret, bool skip_counted, bool direct)
 {
 	struct sock *sk, *child = NULL;
+	struct task_struct *task;
 	struct fd_table fds;
 	__u64 inode = 0, queued_us = 0;
 	int fd;
@@ -302,18 +314,21 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		if (!bpf_map_delete_elem(&accept_counted, &tid))
 			return;
 	}
-	fd = (int)current_syscall_arg1(direct);
 	if (direct) {
-		if (!current_fd_table_direct(&fds))
+		task = bpf_get_current_task_btf();
+		fd = (int)current_syscall_arg1_of(task);
+		if (!task_fd_table_direct(task, &fds))
 			return;
 		sk = fd_table_sock_direct(&fds, fd, &inode);
 		if (!sk || !inode || !sk_is_tcp_listener_direct(sk))
 			return;
 		if (ret >= 0 && (child = fd_table_sock_direct(&fds, (int)ret, NULL)))
 			queued_us = RT_CAST(child, struct tcp_sock)->rcvq_space.time;
-		count_accept(sk, inode, ret >= 0, ret == -EAGAIN, child, queued_us);
+		count_accept(sk, inode, (__u64)task->tgid << 32 | (__u32)task->pid, ret >= 0,
+			     ret == -EAGAIN, child, queued_us);
 		return;
 	}
+	fd = (int)current_syscall_arg1(false);
 	if (!current_fd_table(&fds))
 		return;
 	sk = fd_table_sock(&fds, fd, &inode);
@@ -321,7 +336,8 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		return;
 	if (ret >= 0 && (child = fd_table_sock(&fds, (int)ret, NULL)))
 		queued_us = BPF_CORE_READ((struct tcp_sock *)child, rcvq_space.time);
-	count_accept(sk, inode, ret >= 0, ret == -EAGAIN, child, queued_us);
+	count_accept(sk, inode, bpf_get_current_pid_tgid(), ret >= 0, ret == -EAGAIN, child,
+		     queued_us);
 }
 
 /*

@@ -212,6 +212,48 @@ static __always_inline unsigned long current_syscall_arg1(bool direct)
 	return regs ? PT_REGS_PARM1_CORE_SYSCALL(regs) : (unsigned long)-1;
 }
 
+/*
+ * Where task_pt_regs() is from a task's stack (task_struct.stack), found once per object by
+ * matching what bpf_task_pt_regs() returns against the architecture's candidates (see
+ * user_regs_of); -1 when none matched (the helper is then called every time). Plain loads from
+ * there cost a few instructions where the helper call costs more than the rest of the lookup.
+ */
+long rt_regs_from_stack;
+
+/*
+ * current_syscall_arg1(true) for the current task as bpf_get_current_task_btf() gave it, so
+ * that one call serves the registers, the fd table and the ids (accept.bpf.c).
+ */
+static __always_inline unsigned long current_syscall_arg1_of(struct task_struct *task)
+{
+	unsigned long stack = (unsigned long)task->stack;
+	long off = rt_regs_from_stack;
+
+	if (off > 0)
+		return arch_syscall_arg1_direct(RT_CAST(stack + off, struct pt_regs));
+	if (off < 0)
+		return arch_syscall_arg1_direct((struct pt_regs *)bpf_task_pt_regs(task));
+#ifdef ARCH_USER_REGS_KNOWN
+	{
+		const int nsizes = sizeof(arch_stack_sizes) / sizeof(arch_stack_sizes[0]);
+		const int npads = sizeof(arch_stack_pads) / sizeof(arch_stack_pads[0]);
+		__u32 regs_size = bpf_core_type_size(struct pt_regs);
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+		off = -1;
+		for (int i = 0; i < nsizes; i++)
+			for (int j = 0; j < npads; j++)
+				if ((unsigned long)regs ==
+				    stack + arch_stack_sizes[i] - arch_stack_pads[j] - regs_size)
+					off = arch_stack_sizes[i] - arch_stack_pads[j] - regs_size;
+	}
+#else
+	off = -1;
+#endif
+	rt_regs_from_stack = off;
+	return arch_syscall_arg1_direct((struct pt_regs *)bpf_task_pt_regs(task));
+}
+
 /* The current system call's second argument, at its exit: 0 when its registers were not found. */
 static __always_inline unsigned long current_syscall_arg2(void)
 {

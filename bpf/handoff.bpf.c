@@ -96,20 +96,38 @@ static __always_inline struct rt_handoff_flow *flow_of(const struct rt_endpoint 
 	return lookup_or_init(&handoff_flows, ep, &zero, &health, RT_STAT_SOCK_FULL);
 }
 
+/* A process became a sender: accepts start noting their connections (handoff_senders). */
+static __always_inline void count_sender(__u8 old, __u8 flags)
+{
+	__u32 zero = 0;
+	__u64 *n;
+
+	if (!(flags & RT_HANDOFF_SENDER) || (old & RT_HANDOFF_SENDER))
+		return;
+	n = bpf_map_lookup_elem(&handoff_senders, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline void watch(__u32 tgid, __u8 flags)
 {
 	__u8 *f = bpf_map_lookup_elem(&handoff_pids, &tgid);
 
 	/* Flags are only ever set, by the process's own calls: a plain store is enough. */
 	if (f) {
-		if ((*f & flags) != flags)
+		if ((*f & flags) != flags) {
+			count_sender(*f, flags);
 			*f |= flags;
+		}
 		return;
 	}
 	flags |= RT_HANDOFF_WATCHED;
-	if (bpf_map_update_elem(&handoff_pids, &tgid, &flags, BPF_NOEXIST) &&
-	    (f = bpf_map_lookup_elem(&handoff_pids, &tgid)))
+	if (!bpf_map_update_elem(&handoff_pids, &tgid, &flags, BPF_NOEXIST)) {
+		count_sender(0, flags);
+	} else if ((f = bpf_map_lookup_elem(&handoff_pids, &tgid))) {
+		count_sender(*f, flags);
 		*f |= flags;
+	}
 }
 
 /* A receipt taken back: its connection was passed on again and counts at the next receiver. */

@@ -90,23 +90,49 @@ static __always_inline __u32 log2_slot(__u64 us)
 }
 
 /*
- * The current process accepted child: watch the process from now on (its first pass marks it a
- * sender), and when it is known to pass connections on, note when this one was accepted. One
- * lookup for every other process.
+ * How many processes have become senders (passed a connection on) since reusetop attached. An
+ * array's lookup is a few inlined instructions: while it is 0, the usual case, an accept has no
+ * hand-off to note and looks nothing else up.
  */
-static __always_inline void handoff_note_accept(const struct sock *child)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} handoff_senders SEC(".maps");
+
+static __always_inline bool handoff_senders_seen(void)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&handoff_senders, &zero);
+
+	return n && *n;
+}
+
+/*
+ * Process tgid accepts connections: watch it from now on (its first pass marks it a sender).
+ * False when handoff_pids is full, so that its next accept tries again.
+ */
+static __always_inline bool handoff_watch_acceptor(__u32 tgid)
+{
+	__u8 watched = RT_HANDOFF_WATCHED;
+
+	return !bpf_map_update_elem(&handoff_pids, &tgid, &watched, BPF_NOEXIST) ||
+	       bpf_map_lookup_elem(&handoff_pids, &tgid);
+}
+
+/* The current task (pid_tgid) accepted child: when its process passes connections on, note when. */
+static __always_inline void handoff_note_accept(const struct sock *child, __u64 pid_tgid)
+{
 	__u32 tgid = pid_tgid >> 32;
-	__u8 *flags = bpf_map_lookup_elem(&handoff_pids, &tgid), watched = RT_HANDOFF_WATCHED;
 	struct rt_conn_key key = {.sk = (__u64)child};
 	struct rt_conn_state st = {.wait_slot = RT_WAIT_SLOTS};
+	__u8 *flags;
 
-	if (!flags) {
-		bpf_map_update_elem(&handoff_pids, &tgid, &watched, BPF_NOEXIST);
+	if (!child || !handoff_senders_seen())
 		return;
-	}
-	if (!(*flags & RT_HANDOFF_SENDER) || !child)
+	flags = bpf_map_lookup_elem(&handoff_pids, &tgid);
+	if (!flags || !(*flags & RT_HANDOFF_SENDER))
 		return;
 	key.tuple = conn_tuple(child);
 	st.accepted_ns = bpf_ktime_get_ns();

@@ -80,6 +80,8 @@ struct rt_acceptor_counters {
 	__u64 accepted;
 	__u64 eagain;
 	char comm[16];
+	__u8 handoff_watched; /* BPF's own: its process is in handoff_pids */
+	__u8 pad[7];
 };
 
 /*

@@ -121,19 +121,25 @@ static __always_inline struct sock *current_fd_sock(int fd, __u64 *inode)
 	return fd_table_sock(&t, fd, inode);
 }
 
-/* fd_table_sock() with plain loads (see RT_CAST); only the fd array takes a helper call. */
+/*
+ * fd_table_sock() with plain loads (see RT_CAST). The fd array holds pointers, which the verifier
+ * types as plain numbers: its slot is read as the one pointer of a struct llist_node.
+ */
 static __always_inline struct sock *fd_table_sock_direct(const struct fd_table *t, int fd,
 							 __u64 *inode)
 {
-	struct file *file = NULL;
+	struct file *file;
 	struct socket *sock;
 	struct inode *ino;
 
 	if (fd < 0 || (unsigned int)fd >= t->max_fds)
 		return NULL;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &t->fds[fd]) || !file)
+	file = RT_CAST(RT_CAST((unsigned long)t->fds + (unsigned long)fd * sizeof(struct file *),
+			       struct llist_node)
+			       ->next,
+		       struct file);
+	if (!file)
 		return NULL;
-	file = RT_CAST(file, struct file);
 	ino = file->f_inode;
 	if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -145,9 +151,9 @@ static __always_inline struct sock *fd_table_sock_direct(const struct fd_table *
 	return sock->sk;
 }
 
-static __always_inline bool current_fd_table_direct(struct fd_table *t)
+/* The fd table of task (from bpf_get_current_task_btf() or RT_CAST), with plain loads. */
+static __always_inline bool task_fd_table_direct(struct task_struct *task, struct fd_table *t)
 {
-	struct task_struct *task = RT_CAST(bpf_get_current_task(), struct task_struct);
 	struct files_struct *files = task->files;
 	struct fdtable *fdt;
 
@@ -159,6 +165,11 @@ static __always_inline bool current_fd_table_direct(struct fd_table *t)
 	t->max_fds = fdt->max_fds;
 	t->fds = fdt->fd;
 	return t->fds != NULL;
+}
+
+static __always_inline bool current_fd_table_direct(struct fd_table *t)
+{
+	return task_fd_table_direct(RT_CAST(bpf_get_current_task(), struct task_struct), t);
 }
 
 #endif

@@ -462,19 +462,24 @@ int steer_ready_direct(struct bpf_raw_tracepoint_args *ctx)
 /* An accept call returned: its listener fd is still in the syscall's saved registers. */
 static __always_inline int accept_exit(bool direct)
 {
-	int fd = (int)current_syscall_arg1(direct);
+	struct task_struct *task;
 	struct fd_table fds;
 	struct sock *sk;
 	__u64 inode = 0;
+	int fd;
 
 	if (direct) {
-		if (!current_fd_table_direct(&fds))
+		/* One helper call for the task; its registers and fds with plain loads. */
+		task = bpf_get_current_task_btf();
+		fd = (int)current_syscall_arg1_of(task);
+		if (!task_fd_table_direct(task, &fds))
 			return 0;
 		sk = fd_table_sock_direct(&fds, fd, &inode);
 		if (sk && sk_is_tcp_listener_direct(sk))
 			resync_load(sk, true);
 		return 0;
 	}
+	fd = (int)current_syscall_arg1(false);
 	sk = current_fd_sock(fd, &inode);
 	if (sk && sk_is_tcp_listener(sk))
 		resync_load(sk, false);

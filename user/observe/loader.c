@@ -408,6 +408,9 @@ static void try_handoff(struct rt_probes *p, enum rt_tier tier)
 		ret = bpf_map__reuse_fd(s->maps.handoff_conns,
 					bpf_map__fd(p->accept->maps.handoff_conns));
 	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.handoff_senders,
+					bpf_map__fd(p->accept->maps.handoff_senders));
+	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
 	if (tier == RT_TIER_FENTRY)
 		specs[n++] = (struct probe_spec){s->progs.fentry_scm_detach_fds, F_HANDOFF, true};
