@@ -224,6 +224,16 @@ def tax_section:
 			(if $B.observe.total_ns_per_conn == null then null else $B.observe.total_ns_per_conn <= 300 end);
 			"sum of run_time_ns over all of reusetop's programs / connections; \($B.observe.total_ns_per_conn_less_floor) ns less the statistics' floor (\($B.observe.runs_per_conn) runs per connection)"
 			+ (if $B.hooks.total_ns_per_conn != null then "; empty programs on the same hooks: \($B.hooks.total_ns_per_conn) ns" else "" end)),
+		# What reusetop's programs do beyond being attached: observe less the empty hooks, against
+		# the same for another build measured in the same rounds (BENCH_BASELINE).
+		(def own($v): if $B[$v].total_ns_per_conn == null or $B.hooks.total_ns_per_conn == null then null
+			else ($B[$v].total_ns_per_conn - $B.hooks.total_ns_per_conn | rnd(1)) end;
+		 own("observe-baseline") as $was | own("observe") as $now
+		| target("BPF run time beyond the empty hooks at most half the baseline build's";
+			(if $was == null then null else ($was / 2 | rnd(1)) end); $now; "ns";
+			(if $was == null or $now == null then null else $now <= $was / 2 end);
+			(if $was == null then skipped("observe-baseline")
+			 else "observe - hooks, ns per connection; the baseline build (observe-baseline - hooks): \($was) ns" end))),
 		(("steer-roundrobin", "steer-least-loaded") as $s
 		| target("BPF run time per steering decision, \($s | ltrimstr("steer-"))"; 100;
 			$B[$s].ns_per_decision; "ns";

@@ -37,7 +37,9 @@
 # Knobs (environment): BENCH_SECTIONS BENCH_ROUNDS BENCH_CONNS BENCH_CONCURRENCY BENCH_WORKERS
 # BENCH_PORT BENCH_STATS_ROUNDS BENCH_CPU_SECONDS BENCH_CPU_WARMUP BENCH_SOCKETS BENCH_CPU_MODES
 # BENCH_VARIANTS BENCH_HANDOFF_PORT BENCH_HANDOFF_CONNS BENCH_HANDOFF_WORKERS BENCH_TAX_PAIRS
-# BENCH_TAX_VARIANTS BENCH_OUT BENCH_KEEP=1 (keep the scratch folder), REUSETOP, BUILD.
+# BENCH_TAX_VARIANTS BENCH_OUT BENCH_KEEP=1 (keep the scratch folder), REUSETOP, BUILD, and
+# BENCH_BASELINE (another reusetop binary, observing as the variant `observe-baseline`, so that
+# two builds are compared in the same alternating rounds).
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -62,6 +64,7 @@ HANDOFF_WORKERS=${BENCH_HANDOFF_WORKERS:-$(nproc)}
 TAX_PAIRS=${BENCH_TAX_PAIRS:-500000}
 TAX_VARIANTS=${BENCH_TAX_VARIANTS:-untraced hooks observe bpftrace}
 OUT=${BENCH_OUT:-bench/results.json}
+BASELINE=${BENCH_BASELINE:-}
 LISTEN_BASE=40000
 # A port no listener uses: -P with it leaves discovery and collection, and renders nothing.
 NO_PORT=1
@@ -141,6 +144,7 @@ if ! command -v bpftrace >/dev/null; then
 		{ apt-get update -qq >/dev/null 2>&1 &&
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >>"$WORK/apt.log" 2>&1; }
 	command -v bpftrace >/dev/null || SKIP[bpftrace]="skipped: bpftrace not installable"
+	[ -x "$BASELINE" ] || SKIP[observe-baseline]="skipped: BENCH_BASELINE names no binary"
 fi
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -251,6 +255,7 @@ describe() {
 	hooks-syscalls) echo "the same, on the system calls only (accept and recv exits, sendmsg entry and exit)" ;;
 	hooks-raw) echo "the same, on the raw tracepoints only (sk_data_ready, sched_waking)" ;;
 	observe) echo "reusetop observing: reusetop -j -d 1 > /dev/null" ;;
+	observe-baseline) echo "another build observing: $BASELINE -j -d 1 > /dev/null ($("$BASELINE" --version 2>/dev/null | head -n 1))" ;;
 	bpftrace) echo "bpftrace peer: bpftrace bench/peer.bt > /dev/null (enqueued and accepted per listener)" ;;
 	steer-floor) echo "reusetop steer --object bench/select_floor.bpf.c: select a member by the flow hash, nothing else" ;;
 	steer-roundrobin) echo "reusetop steer --policy roundrobin on the group (no observer)" ;;
@@ -274,6 +279,7 @@ start_variant() {
 	hooks-syscalls) "$BIN/hooks" "$BIN/hooks.bpf.o" tracepoint/syscalls/ >"$out" 2>"$WORK/tracer.err" & ;;
 	hooks-raw) "$BIN/hooks" "$BIN/hooks.bpf.o" raw_tracepoint/ >"$out" 2>"$WORK/tracer.err" & ;;
 	observe) "$RT" -j -d 1 >"$out" 2>"$WORK/tracer.err" & ;;
+	observe-baseline) "$BASELINE" -j -d 1 >"$out" 2>"$WORK/tracer.err" & ;;
 	bpftrace) bpftrace bench/peer.bt >"$out" 2>"$WORK/tracer.err" & ;;
 	steer-*)
 		local how=(--policy "${v#steer-}")
@@ -293,7 +299,7 @@ start_variant() {
 
 stop_variant() {
 	case $1 in
-	hooks | hooks-* | observe | bpftrace) [ -z "$TRACER" ] || stop_pid "$TRACER" INT ;;
+	hooks | hooks-* | observe* | bpftrace) [ -z "$TRACER" ] || stop_pid "$TRACER" INT ;;
 	steer-*)
 		"$RT" steer "${STEER_SEL[@]}" --detach >>"$WORK/tracer.err" 2>&1 ||
 			say "steer --detach failed: $(tail -n 2 "$WORK/tracer.err")"
@@ -306,7 +312,7 @@ stop_variant() {
 # The variant's programs, one ID per line.
 variant_prog_ids() {
 	case $1 in
-	hooks | hooks-* | observe | bpftrace) prog_ids_of "$TRACER" ;;
+	hooks | hooks-* | observe* | bpftrace) prog_ids_of "$TRACER" ;;
 	steer-*) echo "$STEER_IDS" ;;
 	esac
 }
@@ -362,7 +368,7 @@ round() { # variant round
 # accepted}, and for reusetop on a group with hand-offs {handed_off, received, pending} too.
 tracer_counts() { # variant outfile inodes-json
 	case $1 in
-	observe)
+	observe*)
 		tail -n 1 "$2" | jq -c --argjson ino "$3" '
 			def ours: .inode as $i | $ino | index($i);
 			[.groups[] | select(any(.sockets[]?; ours))] as $g
@@ -400,7 +406,7 @@ stats_round() { # variant round
 	res=$(client)
 	s1=$(prog_stats $ids)
 	# Two more intervals, so that reusetop prints counters that include the last connection.
-	[ "$v" != observe ] || sleep 2.5
+	[[ $v != observe* ]] || sleep 2.5
 	inodes=$(server_inodes | jq -s -c .)
 	stop_variant "$v"
 	counts=$(tracer_counts "$v" "$out" "$inodes")
@@ -490,7 +496,7 @@ rate_rounds() {
 	local run=("$@") v r i
 	WARMUP_OK=$(client | jq '.ok // 0')
 	for v in "${run[@]}"; do
-		case $v in hooks | hooks-* | observe | bpftrace) start_variant "$v" /dev/null && sleep 0.5; stop_variant "$v" ;; esac
+		case $v in hooks | hooks-* | observe* | bpftrace) start_variant "$v" /dev/null && sleep 0.5; stop_variant "$v" ;; esac
 	done
 	for r in $(seq "$LOAD_ROUNDS"); do
 		for i in $(seq 0 $((${#run[@]} - 1))); do
