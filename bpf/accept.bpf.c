@@ -90,14 +90,41 @@ static __always_inline struct hashdance_state *hashdance_state(void)
 	return bpf_map_lookup_elem(&hashdance, &zero);
 }
 
+/* A new acceptor's first value, built per CPU: too big for the stack beside the caller's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rt_acceptor_counters);
+} acceptor_init SEC(".maps");
+
 /*
- * A child was accepted from listener c: how long did it wait in the queue? The kernel already
- * noted when (queued_us, read by the caller from the child): tcp_init_buffer_space() sets
+ * The first accept of a task from listener sk: its entry, created with the task's name, and the
+ * listener's identity recorded (one that only ever saw EAGAIN has no other); NULL when full.
+ */
+static __noinline struct rt_acceptor_counters *new_acceptor(const struct sock *sk,
+							    const struct rt_acceptor_key *key)
+{
+	struct rt_acceptor_counters *init;
+	__u32 zero = 0;
+
+	note_sock_id(sk, key->inode);
+	init = bpf_map_lookup_elem(&acceptor_init, &zero);
+	if (!init)
+		return NULL;
+	/* Only the name is ever written here: the counts stay 0. */
+	bpf_get_current_comm(init->comm, sizeof(init->comm));
+	return lookup_or_init(&acceptors, key, init, &health, RT_STAT_ACCEPTOR_FULL);
+}
+
+/*
+ * A child was accepted by task a: how long did it wait in the queue? The kernel already noted
+ * when (queued_us, read by the caller from the child): tcp_init_buffer_space() sets
  * rcvq_space.time (tcp_clock_us, the monotonic clock in microseconds) as the child turns
  * ESTABLISHED, right after it was queued, and nothing moves it before the application reads. A
  * Fast Open child accepted before its handshake completed has no time yet.
  */
-static __always_inline void count_wait(struct rt_sock_counters *c, __u64 queued_us)
+static __always_inline void count_wait(struct rt_acceptor_counters *a, __u64 queued_us)
 {
 	__u64 now_ns = bpf_ktime_get_ns(), queued_ns = queued_us * 1000, waited_ns, waited_us;
 
@@ -108,27 +135,23 @@ static __always_inline void count_wait(struct rt_sock_counters *c, __u64 queued_
 	/* floor(now_ns / 1000) - queued_us, by multiplying below 2^32 ns as compilers do. */
 	waited_ns = now_ns - queued_ns;
 	waited_us = waited_ns < (1ULL << 32) ? (waited_ns * 0x10624DD3ULL) >> 38 : waited_ns / 1000;
-	__sync_fetch_and_add(&c->wait[log2_slot(waited_us) & (RT_WAIT_SLOTS - 1)], 1);
+	a->wait[log2_slot(waited_us) & (RT_WAIT_SLOTS - 1)]++;
 }
 
 /*
  * One accept call on listener `inode` by the current task (pid_tgid) ended: with a connection
  * (child, when known; queued_us: when it was queued, 0 when unknown), with an empty queue
- * (eagain), or otherwise (not counted).
+ * (eagain), or otherwise (not counted). One hash lookup: the task's entry holds all of it.
  */
 static __always_inline void count_accept(const struct sock *sk, __u64 inode, __u64 pid_tgid,
 					 bool ok, bool eagain, const struct sock *child,
 					 __u64 queued_us)
 {
-	struct rt_acceptor_counters zero_acceptor = {}, *a;
+	struct rt_acceptor_counters *a;
 	struct rt_acceptor_key key = {};
-	struct rt_sock_counters *c;
 
 	if (!ok && !eagain)
 		return;
-	/* The listener's own value only holds the wait: its accepts are its tasks' (reusetop.h). */
-	if (ok && (c = sock_counters_of(sk, inode)))
-		count_wait(c, queued_us);
 	if (ok)
 		handoff_note_accept(child, pid_tgid);
 
@@ -137,24 +160,18 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, __u
 	key.tid = (__u32)pid_tgid;
 	a = bpf_map_lookup_elem(&acceptors, &key);
 	if (!a) {
-		/* A listener that only ever saw EAGAIN has no entry of its own: identify it here. */
-		note_sock_id(sk, inode);
-		bpf_get_current_comm(zero_acceptor.comm, sizeof(zero_acceptor.comm));
-		a = lookup_or_init(&acceptors, &key, &zero_acceptor, &health,
-				   RT_STAT_ACCEPTOR_FULL);
+		a = new_acceptor(sk, &key);
 		if (!a)
 			return;
 	}
-	if (ok && !a->handoff_watched)
-		a->handoff_watched = handoff_watch_acceptor(key.tgid);
-	/*
-	 * Plain increments: the key holds the thread, whose accepts are its only writer, one at a
-	 * time, even across tiers (fexit, then its syscall's exit).
-	 */
-	if (ok)
-		a->accepted++;
-	else
+	if (!ok) {
 		a->eagain++;
+		return;
+	}
+	if (!a->handoff_watched)
+		a->handoff_watched = handoff_watch_acceptor(key.tgid);
+	a->accepted++;
+	count_wait(a, queued_us);
 }
 
 /* ---- fentry tier ---------------------------------------------------------------------------- */

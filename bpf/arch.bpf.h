@@ -218,7 +218,7 @@ static __always_inline unsigned long current_syscall_arg1(bool direct)
  * user_regs_of); -1 when none matched (the helper is then called every time). Plain loads from
  * there cost a few instructions where the helper call costs more than the rest of the lookup.
  */
-long rt_regs_from_stack;
+static long rt_regs_from_stack;
 
 /*
  * current_syscall_arg1(true) for the current task as bpf_get_current_task_btf() gave it, so

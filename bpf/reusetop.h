@@ -14,10 +14,11 @@
 #define RT_WAIT_SLOTS 32
 
 /*
- * Per listening socket, keyed by socket inode. Per-CPU: user space sums the CPUs. Everything the
- * hot paths count about one listener is in one value, so that each event looks up one entry.
- * Its accepts, EAGAINs and wakeups are not here: user space sums them from the tasks' entries
- * (rt_acceptor_key), read in the same pass, so that the tasks always add up to the listener.
+ * Per listening socket, keyed by socket inode. Per-CPU: user space sums the CPUs. Everything an
+ * enqueue counts about one listener is in one value, so that it looks up one entry. Its accepts,
+ * EAGAINs, queue waits and wakeups are not here: user space sums them from the tasks' entries
+ * (rt_acceptor_key), read in the same pass, so that the tasks always add up to the listener, and
+ * an accept looks up only its task's entry.
  */
 struct rt_sock_counters {
 	__u64 enqueued; /* connections put on the accept queue */
@@ -28,7 +29,6 @@ struct rt_sock_counters {
 	 */
 	__u64 queue_peak[2];
 	__u64 queue_epoch[2];
-	__u64 wait[RT_WAIT_SLOTS]; /* accepted connections by time spent queued */
 };
 
 /* Wakeups the scheduler made for a listener's readiness callback, per woken task, keyed like
@@ -76,12 +76,14 @@ struct rt_acceptor_key {
 	__u32 tid;
 };
 
+/* Only the task itself writes its entry, one accept at a time: plain increments. */
 struct rt_acceptor_counters {
 	__u64 accepted;
 	__u64 eagain;
 	char comm[16];
 	__u8 handoff_watched; /* BPF's own: its process is in handoff_pids */
 	__u8 pad[7];
+	__u64 wait[RT_WAIT_SLOTS]; /* its accepted connections by time spent queued */
 };
 
 /*

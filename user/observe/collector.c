@@ -187,15 +187,12 @@ static int add_sock(struct rt_collector *c, const void *key, const void *value)
 	uint64_t ended = c->epoch - 1;
 	unsigned int half = ended & 1;
 
-	_Static_assert(RT_WAIT_SLOTS == RT_WAIT_BUCKETS, "histogram sizes differ");
 	if (!s)
 		return -ENOMEM;
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
 		s->enqueued += v[cpu].enqueued;
 		if (v[cpu].queue_epoch[half] == ended && v[cpu].queue_peak[half] > s->queue_peak)
 			s->queue_peak = v[cpu].queue_peak[half];
-		for (int i = 0; i < RT_WAIT_SLOTS; i++)
-			s->wait[i] += v[cpu].wait[i];
 	}
 	return 0;
 }
@@ -249,10 +246,12 @@ static int add_acceptor(struct rt_collector *c, const void *key, const void *val
 	const struct rt_acceptor_counters *v = value;
 	struct rt_acceptor_sample *a = acceptor_slot(c, key, v->comm);
 
+	_Static_assert(RT_WAIT_SLOTS == RT_WAIT_BUCKETS, "histogram sizes differ");
 	if (!a)
 		return -ENOMEM;
 	a->accepted = v->accepted;
 	a->eagain = v->eagain;
+	memcpy(a->wait, v->wait, sizeof(a->wait));
 	return 0;
 }
 
@@ -343,9 +342,7 @@ static void merge_live(struct rt_collector *c)
 		qsort(c->live, c->nlive, sizeof(*c->live), acceptor_cmp);
 	for (size_t i = 0; i < c->nlive; i++) {
 		if (out && !acceptor_cmp(&c->live[out - 1], &c->live[i])) {
-			c->live[out - 1].accepted += c->live[i].accepted;
-			c->live[out - 1].eagain += c->live[i].eagain;
-			c->live[out - 1].wakeups += c->live[i].wakeups;
+			acceptor_add(&c->live[out - 1], &c->live[i]);
 			continue;
 		}
 		c->live[out++] = c->live[i];
@@ -372,6 +369,7 @@ static void take_final(struct rt_collector *c, struct rt_acceptor_sample *a)
 	if (!bpf_map_lookup_elem(c->acceptor_fd, &key, &acc)) {
 		a->accepted = acc.accepted;
 		a->eagain = acc.eagain;
+		memcpy(a->wait, acc.wait, sizeof(a->wait));
 		bpf_map_delete_elem(c->acceptor_fd, &key);
 	}
 	if (c->reader_fd >= 0 && !bpf_map_lookup_elem(c->reader_fd, &key, &rd)) {
@@ -443,7 +441,7 @@ static struct rt_sock_sample *find_sock(struct rt_collector *c, uint64_t inode)
 }
 
 /*
- * A listener's accepted, eagain and wakeups are the sums of its tasks' rows, read in the same
+ * A listener's accepted, eagain, queue waits and wakeups are the sums of its tasks' rows, read in the same
  * pass: so the rows of a group always add up to the group's counts, exactly, even while
  * connections arrive between the reads of two maps.
  */
@@ -461,8 +459,10 @@ static int derive_sock_counts(struct rt_collector *c)
 	}
 	if (c->nsocks != nsocks)
 		qsort(c->socks, c->nsocks, sizeof(*c->socks), sock_cmp);
-	for (size_t i = 0; i < c->nsocks; i++)
+	for (size_t i = 0; i < c->nsocks; i++) {
 		c->socks[i].accepted = c->socks[i].eagain = c->socks[i].wakeups = 0;
+		memset(c->socks[i].wait, 0, sizeof(c->socks[i].wait));
+	}
 	for (size_t i = 0; i < c->nacceptors; i++) {
 		const struct rt_acceptor_sample *a = &c->acceptors[i];
 		struct rt_sock_sample *s = find_sock(c, a->inode);
@@ -472,6 +472,8 @@ static int derive_sock_counts(struct rt_collector *c)
 		s->accepted += a->accepted;
 		s->eagain += a->eagain;
 		s->wakeups += a->wakeups;
+		for (int k = 0; k < RT_WAIT_BUCKETS; k++)
+			s->wait[k] += a->wait[k];
 	}
 	return 0;
 }

@@ -349,9 +349,7 @@ static void fold_into_group(struct rt_group_view *g, const struct rt_acceptor_sa
 		f->exited = true;
 		memcpy(f->comm, a->comm, sizeof(f->comm));
 	}
-	f->accepted += a->accepted;
-	f->eagain += a->eagain;
-	f->wakeups += a->wakeups;
+	acceptor_add(f, a);
 	f->tasks += a->tasks;
 }
 

@@ -48,9 +48,21 @@ struct rt_acceptor_sample {
 	uint64_t accepted;
 	uint64_t eagain;
 	uint64_t wakeups;
+	uint64_t wait[RT_WAIT_BUCKETS]; /* its accepted connections by time spent queued */
 	bool exited;
 	uint32_t tasks; /* 1; on a folded row, the tasks folded into it */
 };
+
+/* Add row from's counts to row to's (not its tasks: a task's two entries are one task). */
+static inline void acceptor_add(struct rt_acceptor_sample *to,
+				const struct rt_acceptor_sample *from)
+{
+	to->accepted += from->accepted;
+	to->eagain += from->eagain;
+	to->wakeups += from->wakeups;
+	for (int k = 0; k < RT_WAIT_BUCKETS; k++)
+		to->wait[k] += from->wait[k];
+}
 
 /*
  * Connections one task received over a Unix socket (SCM_RIGHTS) from one acceptor, for the group

@@ -100,9 +100,7 @@ int retention_expire(struct rt_retention *r, double now)
 		r->rows[i] = r->rows[r->n];
 		r->since[i] = r->since[r->n];
 		into = folded_row(r, task.inode);
-		into->accepted += task.accepted;
-		into->eagain += task.eagain;
-		into->wakeups += task.wakeups;
+		acceptor_add(into, &task);
 		into->tasks += task.tasks;
 	}
 	return 0;
