@@ -226,20 +226,6 @@ static void expire_kept(struct rt_handoffs *h, double now)
 	h->nkept = out;
 }
 
-static int row_cmp(const void *a, const void *b)
-{
-	const struct rt_handoff_sample *x = a, *y = b;
-	int r = memcmp(&x->ep, &y->ep, sizeof(x->ep));
-
-	if (r)
-		return r;
-	if (x->pid != y->pid)
-		return CMP3(x->pid, y->pid);
-	if (x->tid != y->tid)
-		return CMP3(x->tid, y->tid);
-	return CMP3(x->from_pid, y->from_pid);
-}
-
 static int add_handed(struct rt_handoffs *h, const void *key, const void *value)
 {
 	const struct rt_handed_key *k = key;
@@ -274,7 +260,7 @@ int handoffs_read(struct rt_handoffs *h, double now, struct rt_sample *s)
 		if ((err = add_row(h, &h->kept[i].s)))
 			return err;
 	if (h->nrows)
-		qsort(h->rows, h->nrows, sizeof(*h->rows), row_cmp);
+		qsort(h->rows, h->nrows, sizeof(*h->rows), handoff_sample_cmp);
 	h->nhanded = h->nflows = 0;
 	if ((err = read_map(h, h->handed_fd, sizeof(struct rt_handed_key), sizeof(__u64),
 			    add_handed)) ||

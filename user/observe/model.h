@@ -80,6 +80,9 @@ struct rt_handoff_sample {
 	uint32_t tasks;
 };
 
+/* The order of hand-off samples: by (ep, pid, tid, from_pid), for qsort and bsearch. */
+int handoff_sample_cmp(const void *a, const void *b);
+
 /* Connections a task accepted and passed on, for the group of ep. */
 struct rt_handed_sample {
 	struct rt_endpoint ep;

@@ -40,7 +40,7 @@ int endpoint_in_group(const struct rt_group_view *g, const struct rt_endpoint *e
 	return 1;
 }
 
-static int sample_cmp(const void *a, const void *b)
+int handoff_sample_cmp(const void *a, const void *b)
 {
 	const struct rt_handoff_sample *x = a, *y = b;
 	int r = memcmp(&x->ep, &y->ep, sizeof(x->ep));
@@ -89,7 +89,7 @@ static void fill_view(const struct rt_handoff_model *hm, const struct rt_handoff
 		      double interval, struct rt_handoff_view *v)
 {
 	const struct rt_handoff_sample *b =
-		hm->nprev ? bsearch(h, hm->prev, hm->nprev, sizeof(*h), sample_cmp) : NULL;
+		hm->nprev ? bsearch(h, hm->prev, hm->nprev, sizeof(*h), handoff_sample_cmp) : NULL;
 
 	v->h = h;
 	v->received_rate = h->pid ? rate_per_s(h->received, b ? b->received : 0, interval) : NAN;
