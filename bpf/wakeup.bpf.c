@@ -11,9 +11,10 @@
  *   fentry tier      fentry/fexit tcp_child_process (the caller of the listener's
  *                    sk_data_ready for every completed handshake)
  *   kprobe tier      kprobe/kretprobe tcp_child_process (softirq, never sleeps)
- *   tracepoint tier  from sock:sk_data_ready on a listener (ready.bpf.c) until the softirq
- *                    ends, another socket's sk_data_ready, or `window_ns` passes, whichever
- *                    comes first: no tracepoint marks the callback's end.
+ *   tracepoint tier  from sock:sk_data_ready on a listener (ready.bpf.c) until the packet or
+ *                    the softirq ends or another socket's sk_data_ready, whichever comes
+ *                    first: no tracepoint marks the callback's end. A bracket opened in process
+ *                    context (a backlog processed by release_sock) also ends after `window_ns`.
  *
  * On every tier the woken task must also be blocked in a call that waits for sockets
  * (blocked_waiting_for_sockets), so that an interrupt's wakeup inside a bracket is not counted.
@@ -31,8 +32,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
- * The tracepoint tier's bracket limit: long enough for a CPU stalled mid-callback (busy, or a
- * virtual CPU the host preempted); the blocked-call check keeps strangers out.
+ * The tracepoint tier's limit for a bracket opened in process context: long enough for a CPU
+ * stalled mid-callback (busy, or a virtual CPU the host preempted); the blocked-call check
+ * keeps strangers out.
  */
 const volatile __u64 window_ns = 1000000;
 /* Only count tasks blocked in a call that waits for a socket (see below). */
