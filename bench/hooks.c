@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_LINKS 16
+#define MAX_LINKS 32
 
 static volatile sig_atomic_t stop;
 
