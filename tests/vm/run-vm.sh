@@ -24,6 +24,8 @@
 #                  (modules.load lists them in load order), its architecture from the file arch
 #                  there (x86_64 when absent)
 #      VM_APPEND   extra kernel command line (e.g. "loglevel=7" to drop quiet's filtering)
+#      VM_MEM      the guest's memory in MiB (default 1024; more for big FILES, which live in RAM)
+#      VM_SMP      the guest's vCPUs (default 2)
 # Never add -enable-kvm: /dev/kvm is nested here and hangs or fails; TCG is the tested path.
 set -euo pipefail
 
@@ -190,7 +192,7 @@ t_start=$EPOCHREALTIME
 # --foreground keeps qemu in our process group, so Ctrl-C and an outer timeout reach it.
 set +e
 timeout --foreground -k 10 "$timeout_s" \
-	"${qemu[@]}" -m 1024 -smp 2 -nic none \
+	"${qemu[@]}" -m "${VM_MEM:-1024}" -smp "${VM_SMP:-2}" -nic none \
 	-nographic -no-reboot -kernel "$kernel" -initrd "$tmp/initrd.gz" \
 	-append "console=$console panic=-1 quiet${VM_APPEND:+ $VM_APPEND}" </dev/null | console
 rcs=("${PIPESTATUS[@]}")
