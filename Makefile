@@ -53,7 +53,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all clean install uninstall check test tests-build unit deps demo vmlinux format bench stress \
-	deb static
+	deb static bench-vm
 
 all: reusetop
 
@@ -239,9 +239,21 @@ $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/benc
 $(OUTPUT)/bench/hooks: bench/hooks.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -lbpf -lelf -lz -o $@
+# The fentry and kprobe tiers, measured in the qemu VM (bench/vm.sh): the VM's static builds, the
+# tiers' hook rulers, their loader and a statistics reader that needs no bpftool.
+BENCH_VM_BINS := $(OUTPUT)/static/reusetop $(OUTPUT)/static/rig_server $(OUTPUT)/static/rig_client \
+		 $(OUTPUT)/static/hooks $(OUTPUT)/static/bpfstats \
+		 $(OUTPUT)/bench/hooks_fentry.bpf.o $(OUTPUT)/bench/hooks_kprobe.bpf.o
+$(OUTPUT)/static/hooks $(OUTPUT)/static/bpfstats: $(OUTPUT)/static/%: bench/%.c | $(OUTPUT)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(VM_CFLAGS) -static $< $(VM_LDLIBS) -o $@
 bench: deps
-	$(Q)$(MAKE) --no-print-directory reusetop $(BENCH_BINS)
+	$(Q)$(MAKE) --no-print-directory reusetop $(BENCH_BINS) $(BENCH_VM_BINS)
 	$(Q)BUILD=$(OUTPUT) BENCH_COMMAND="make bench" bench/run.sh
+# Only the VM's section, merged into bench/results.json (VM_KERNEL="6.12 x86_64" by default).
+bench-vm: deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_VM_BINS)
+	$(Q)BUILD=$(OUTPUT) BENCH_COMMAND="make bench-vm" bench/vm.sh
 
 # Minutes of load and 10,000 sockets (tests/stress.sh); not part of make check.
 stress: deps

@@ -28,6 +28,38 @@ table() {
 		}'
 }
 
+# The fentry and kprobe tiers in the qemu VM (bench/vm.sh): vm and vm_tiers, when present.
+vm_tables() {
+	jq -r 'select(.vm != null) | .vm as $v | "The fentry and kprobe tiers in qemu, \($v.time) (\($v.duration_s) s), git \($v.git): kernel \($v.guest.kernel), \($v.config.vcpus) vCPUs, \($v.accel); \($v.config.rounds) rounds x \($v.config.connections_per_round) connections, concurrency \($v.config.concurrency), \($v.config.server_workers) workers; bpftrace: \($v.bpftrace). Server check: \($v.server_check.accepted) accepted for \($v.server_check.connections) connections made. Note: \($v.note).\n"' "$F"
+	{
+		printf 'tier\tvariant\tattach s\tconn/s median (min - max)\tvs untraced (medians)\tpaired ratio, median (min - max)\n'
+		jq -r '.vm_tiers // {} | to_entries[] | .key as $t | .value.variants[]? | [$t, .name, (.attach_s // "-" | tostring),
+			(if .rate then "\(.rate.median) (\(.rate.min) - \(.rate.max))" else "- \(.errors | join("; "))" end),
+			(.ratio_to_untraced // "-" | tostring),
+			(if .paired_ratio then "\(.paired_ratio.median) (\(.paired_ratio.min) - \(.paired_ratio.max))" else "-" end)] | @tsv' "$F"
+	} | table "qemu: connection rate per tier (attach s: the warm-up attach, seconds; paired: each round against the untraced round of the same number)"
+	{
+		printf 'tier\tstatus\tobserve ns/conn\thooks ns/conn\tbpftrace ns/conn\tsteer ns/decision\tobserve rate ratio\tbpftrace rate ratio\tbpftrace attach s\n'
+		jq -r 'def per_round($m; $b): if $m == null then "-"
+			else "\($m) (\($b.rounds_ns_per_conn // [] | map(tostring) | join(" / ")))" end;
+		.vm_tiers // {} | to_entries[] | .key as $t | .value | [$t, .status,
+			per_round(.observe_ns_per_conn; .bpf.observe), per_round(.hooks_ns_per_conn; .bpf.hooks),
+			(if .bpf.bpftrace then per_round(.bpftrace_ns_per_conn; .bpf.bpftrace) else .bpftrace_status // "-" end),
+			(.steer_ns_per_decision // "-" | tostring),
+			(.observe_rate_ratio // "-" | tostring), (.bpftrace_rate_ratio // "-" | tostring),
+			(.bpftrace_attach_s // "-" | tostring)] | @tsv' "$F"
+	} | table "qemu: BPF run time per connection (kernel.bpf_stats_enabled; the median of the statistics rounds, each round in brackets) and per steering decision"
+	{
+		printf 'tier\tvariant\tprogram\ttype\tobject\thook\truns/conn\tns/run\tns/conn\n'
+		jq -r '.vm_tiers // {} | to_entries[] | .key as $t | .value.bpf // {} | to_entries[] | .key as $v
+			| .value.programs[]? | select(.run_cnt > 0) | [$t, $v, .name, .type, (.object // "-"), (.hook // "-"),
+			(.runs_per_conn | tostring), (.ns_per_run // "-" | tostring), (.ns_per_conn | tostring)] | @tsv' "$F"
+	} | table "qemu: per program that ran (names cut at 15 characters by the kernel)"
+}
+
+# make bench-vm: only those.
+[ "${2:-}" != --vm ] || { vm_tables; exit 0; }
+
 # Whether the run measured a section of bench/run.sh (BENCH_SECTIONS; older results: all).
 RAN='def ran($s): (.config.sections // ["variants", "userspace"]) | index($s) != null;
 	def shown: (.status // "") | startswith("not run (") | not;'
@@ -128,3 +160,5 @@ jq -r 'select(.unrelated_syscall_tax != null) | .config.tax as $c | .unrelated_s
 	jq -r "$RAN"'. as $r | .targets[] | select(.section == null or ($r | ran(.section))) | [.name, "\(.limit // "-") \(.unit)", "\(.measured // "-") \(.unit)",
 		(if .met == true then "yes" elif .met == false then "NO" else "n/a" end), (.note // "")] | @tsv' "$F"
 } | table "Targets"
+
+vm_tables

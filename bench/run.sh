@@ -31,8 +31,9 @@
 #     bpftrace peer: the median call time per round, what each variant adds to it, and the BPF
 #     run time per call of the programs on sendmsg and recvmsg.
 #
-# BENCH_SECTIONS picks the sections: "variants" (1 and 2), "userspace" (3), "handoff" (4) and
-# "tax" (5); all of them by default.
+# BENCH_SECTIONS picks the sections: "variants" (1 and 2), "userspace" (3), "handoff" (4),
+# "tax" (5) and "vm" (the fentry and kprobe tiers in qemu: bench/vm.sh, BENCH_VM_* knobs); all of
+# them by default.
 # Output: tables on stdout (bench/report.sh), progress on stderr, everything in BENCH_OUT (JSON).
 # Knobs (environment): BENCH_SECTIONS BENCH_ROUNDS BENCH_CONNS BENCH_CONCURRENCY BENCH_WORKERS
 # BENCH_PORT BENCH_STATS_ROUNDS BENCH_CPU_SECONDS BENCH_CPU_WARMUP BENCH_SOCKETS BENCH_CPU_MODES
@@ -57,7 +58,7 @@ CPU_WARMUP=${BENCH_CPU_WARMUP:-3}
 SOCKETS=${BENCH_SOCKETS:-1 100 10000}
 CPU_MODES=${BENCH_CPU_MODES:-json json-filtered text tui}
 VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-floor steer-roundrobin steer-shadow-roundrobin steer-least-loaded steer-shadow-least-loaded}
-SECTIONS=" ${BENCH_SECTIONS:-variants userspace handoff tax} "
+SECTIONS=" ${BENCH_SECTIONS:-variants userspace handoff tax vm} "
 HANDOFF_PORT=${BENCH_HANDOFF_PORT:-$((PORT + 1))}
 HANDOFF_CONNS=${BENCH_HANDOFF_CONNS:-100000}
 HANDOFF_WORKERS=${BENCH_HANDOFF_WORKERS:-$(nproc)}
@@ -790,6 +791,10 @@ jq -n \
 	--argjson floor "${FLOOR:-null}" \
 	-f bench/results.jq >"$WORK/results.json" || die "failed to build the results"
 mkdir -p "$(dirname "$OUT")"
+# The qemu VM's keys of an earlier run stay until the section "vm" replaces them (bench/vm.sh).
+if [ -s "$OUT" ] && jq -s '.[1] + (.[0] | {vm, vm_tiers} | with_entries(select(.value != null)))' \
+	"$OUT" "$WORK/results.json" >"$WORK/kept.json" 2>/dev/null; then mv "$WORK/kept.json" "$WORK/results.json"; fi
 cp "$WORK/results.json" "$OUT"
+section vm && { BENCH_OUT=$OUT BENCH_VM_REPORT=0 bench/vm.sh || say "section vm failed (bench/vm.sh)"; }
 say "results in $OUT ($(jq .duration_s "$OUT") s)"
 bench/report.sh "$OUT"
