@@ -32,14 +32,15 @@ table() {
 vm_tables() {
 	jq -r 'select(.vm != null) | .vm as $v | "The fentry and kprobe tiers in qemu, \($v.time) (\($v.duration_s) s), git \($v.git): kernel \($v.guest.kernel), \($v.config.vcpus) vCPUs, \($v.accel); \($v.config.rounds) rounds x \($v.config.connections_per_round) connections, concurrency \($v.config.concurrency), \($v.config.server_workers) workers; bpftrace: \($v.bpftrace). Server check: \($v.server_check.accepted) accepted for \($v.server_check.connections) connections made. Note: \($v.note).\n"' "$F"
 	{
-		printf 'tier\tvariant\tattach s\tconn/s median (min - max)\tvs untraced (medians)\tpaired ratio, median (min - max)\n'
-		jq -r '.vm_tiers // {} | to_entries[] | .key as $t | .value.variants[]? | [$t, .name, (.attach_s // "-" | tostring),
-			(if .rate then "\(.rate.median) (\(.rate.min) - \(.rate.max))" else "- \(.errors | join("; "))" end),
-			(.ratio_to_untraced // "-" | tostring),
-			(if .paired_ratio then "\(.paired_ratio.median) (\(.paired_ratio.min) - \(.paired_ratio.max))" else "-" end)] | @tsv' "$F"
-	} | table "qemu: connection rate per tier (attach s: the warm-up attach, seconds; paired: each round against the untraced round of the same number)"
+		printf 'tier\tvariant\tattach s\tconn/s median (min - max)\tvs untraced (medians)\tpaired ratio, median (min - max)\tqemu CPU µs/conn (min - max)\tpaired CPU ratio (min - max)\n'
+		jq -r 'def mm($s): if $s then "\($s.median) (\($s.min) - \($s.max))" else "-" end;
+			.vm_tiers // {} | to_entries[] | .key as $t | .value.variants[]? | [$t, .name, (.attach_s // "-" | tostring),
+			(if .rate then mm(.rate) else "- \(.errors | join("; "))" end),
+			(.ratio_to_untraced // "-" | tostring), mm(.paired_ratio), mm(.qemu_cpu_us_per_conn),
+			mm(.paired_cpu_ratio)] | @tsv' "$F"
+	} | table "qemu: connection rate per tier (attach s: the warm-up attach, seconds; paired: each round against the untraced round of the same number; qemu CPU: the host CPU time qemu used per connection, the guest's work)"
 	{
-		printf 'tier\tstatus\tobserve ns/conn\thooks ns/conn\tbpftrace ns/conn\tsteer ns/decision\tobserve rate ratio\tbpftrace rate ratio\tbpftrace attach s\n'
+		printf 'tier\tstatus\tobserve ns/conn\thooks ns/conn\tbpftrace ns/conn\tsteer ns/decision\tobserve rate ratio\tbpftrace rate ratio\tobserve CPU ratio\tbpftrace CPU ratio\tbpftrace attach s\n'
 		jq -r 'def per_round($m; $b): if $m == null then "-"
 			else "\($m) (\($b.rounds_ns_per_conn // [] | map(tostring) | join(" / ")))" end;
 		.vm_tiers // {} | to_entries[] | .key as $t | .value | [$t, .status,
@@ -47,6 +48,7 @@ vm_tables() {
 			(if .bpf.bpftrace then per_round(.bpftrace_ns_per_conn; .bpf.bpftrace) else .bpftrace_status // "-" end),
 			(.steer_ns_per_decision // "-" | tostring),
 			(.observe_rate_ratio // "-" | tostring), (.bpftrace_rate_ratio // "-" | tostring),
+			(.observe_cpu_ratio // "-" | tostring), (.bpftrace_cpu_ratio // "-" | tostring),
 			(.bpftrace_attach_s // "-" | tostring)] | @tsv' "$F"
 	} | table "qemu: BPF run time per connection (kernel.bpf_stats_enabled; the median of the statistics rounds, each round in brackets) and per steering decision"
 	{

@@ -17,9 +17,22 @@ def spread: if length == 0 then null
 def good($t): [$rounds[] | select(.tier == $t and .error == null and .client.ok == $config.connections_per_round
 	and .client.failed == 0)];
 
+# qemu's CPU time per connection of each round (host µs: the guest's work, which the host's
+# other processes do not stretch the way they stretch the rate), by "variant round".
+def cpu_by_round($t):
+	reduce ([$marks[] | select(.tier == $t and .qemu_cpu_ns != null)] | group_by([.variant, .round])[]
+		| select(length == 2)) as $m ({};
+		.["\($m[0].variant) \($m[0].round)"] = (($m | map(select(.at == "end")) | first.qemu_cpu_ns)
+			- ($m | map(select(.at == "start")) | first.qemu_cpu_ns)));
+
 # Connections/s per variant, and the ratio to untraced: of the medians, and paired by round.
 def rate_variants($t):
 	good($t) as $g
+	| cpu_by_round($t) as $cpu
+	| [$g[] | . + {cpu_us_per_conn: (if ($cpu["\(.variant) \(.round)"] // 0) > 0
+		then $cpu["\(.variant) \(.round)"] / 1000 / .client.ok else null end)}] as $g
+	| (reduce ($g[] | select(.variant == "untraced" and .cpu_us_per_conn != null)) as $r ({};
+		.[($r.round | tostring)] = $r.cpu_us_per_conn)) as $cbase
 	| (reduce ($g[] | select(.variant == "untraced")) as $r ({}; .[($r.round | tostring)] = $r.client.rate)) as $base
 	| ([$g[] | select(.variant == "untraced") | .client.rate] | median) as $bm
 	| [$config.variants[] as $v
@@ -34,7 +47,12 @@ def rate_variants($t):
 	   rates: ($vr | sort_by(.round) | map(.client.rate)),
 	   ratio_to_untraced: (if $m != null and $bm != null then $m / $bm | rnd(4) else null end),
 	   paired_ratio: ([$vr[] | select($base[(.round | tostring)] != null)
-		| .client.rate / $base[(.round | tostring)]] | spread)}];
+		| .client.rate / $base[(.round | tostring)]] | spread),
+	   qemu_cpu_us_per_conn: ($vr | map(.cpu_us_per_conn // empty) | spread
+		| if . then with_entries(.value |= rnd(1)) else . end),
+	   # Paired: each round's CPU per connection against the untraced round of the same number.
+	   paired_cpu_ratio: ([$vr[] | select(.cpu_us_per_conn != null and $cbase[(.round | tostring)] != null)
+		| .cpu_us_per_conn / $cbase[(.round | tostring)]] | spread)}];
 
 # Per-program deltas of one statistics round (after - before, by program id).
 def deltas: . as $s | [$s.after[] as $a | ($s.before[] | select(.id == $a.id)) as $b
@@ -78,6 +96,10 @@ def tier($t):
 		observe_rate_ratio: $V.observe.paired_ratio.median,
 		hooks_rate_ratio: $V.hooks.paired_ratio.median,
 		bpftrace_rate_ratio: $V.bpftrace.paired_ratio.median,
+		# The same as qemu's CPU time per connection against untraced's (above 1: dearer).
+		observe_cpu_ratio: $V.observe.paired_cpu_ratio.median,
+		hooks_cpu_ratio: $V.hooks.paired_cpu_ratio.median,
+		bpftrace_cpu_ratio: $V.bpftrace.paired_cpu_ratio.median,
 		untraced_rate_median: $V.untraced.rate.median,
 		# BPF run time per connection: the median of the statistics rounds' totals.
 		observe_ns_per_conn: ($B.observe.rounds_ns_per_conn // [] | median),

@@ -32,7 +32,7 @@ CPUS=${BENCH_VM_CPUS:-2}
 WORKERS=${BENCH_VM_WORKERS:-2}
 STATS_ROUNDS=${BENCH_VM_STATS_ROUNDS:-3}
 # Connections per statistics round: they count runs, not a rate.
-STATS_CONNS=${BENCH_VM_STATS_CONNS:-5000}
+STATS_CONNS=${BENCH_VM_STATS_CONNS:-4000}
 TIERS=${BENCH_VM_TIERS:-fentry kprobe}
 VARIANTS="untraced hooks observe"  # and bpftrace, when it can go in the VM
 PORT=9377
@@ -109,15 +109,39 @@ for b in "${STATIC[@]}"; do FILES+=("$BUILD/static/$b"); done
 for t in $TIERS; do FILES+=("$BUILD/bench/hooks_$t.bpf.o" "bench/peer_$t.bt"); done
 
 say "booting $(readlink -f "$VMLINUZ"): tiers $TIERS, $ROUNDS rounds x $CONNS connections"
+# The qemu process under this script (its CPU time is the guest's work: TCG emulates on the host).
+qemu_pid() {
+	ps -e -o pid=,ppid=,comm= | awk -v top=$$ '{ parent[$1] = $2; comm[$1] = $3 }
+		END { for (p in comm) if (comm[p] ~ /^qemu-system/) {
+			for (q = parent[p]; q > 1; q = parent[q]) if (q == top) { print p; exit } } }'
+}
+
+# Copies the console, adding to each "@@ mark" line the CPU time qemu has used so far (all its
+# threads, ns): the work of the guest between two marks, whatever else runs on the host.
+stamp_marks() {
+	local line q="" t ns x
+	while IFS= read -r line; do
+		if [[ $line == "@@ mark {"*"}" ]]; then
+			[ -n "$q" ] || q=$(qemu_pid)
+			ns=0
+			for t in /proc/"${q:-none}"/task/*/schedstat; do
+				read -r x _ <"$t" 2>/dev/null && ns=$((ns + x))
+			done
+			[ "$ns" = 0 ] || line="${line%\}},\"qemu_cpu_ns\":$ns,\"host_s\":$EPOCHREALTIME}"
+		fi
+		printf '%s\n' "$line"
+	done
+}
+
 # Its libraries live in the guest's RAM (an initramfs): 200 MiB more than the suite's VM.
 VMLINUZ=$VMLINUZ VM_SMP=$CPUS VM_MEM=${BENCH_VM_MEM:-2048} VM_TIMEOUT=${BENCH_VM_TIMEOUT:-1500} \
-	tests/vm/run-vm.sh bench/vm_guest.sh "$WORK/vm.conf" "${FILES[@]}" >"$WORK/console.log"
-VM_RC=$?
+	tests/vm/run-vm.sh bench/vm_guest.sh "$WORK/vm.conf" "${FILES[@]}" | stamp_marks >"$WORK/console.log"
+VM_RC=${PIPESTATUS[0]}
 grep '^vm-bench:' "$WORK/console.log" | sed 's/^vm-bench: /bench-vm: guest: /' >&2
 [ $VM_RC = 0 ] || say "the VM failed (exit $VM_RC); results from what it printed"
 
 # The guest's results: one "@@ KIND JSON" line each; a line a kernel message cut is dropped.
-for k in round stats attach guest server warmup tier_error; do
+for k in round stats attach mark guest server warmup tier_error; do
 	sed -n "s/^@@ $k //p" "$WORK/console.log" | while IFS= read -r line; do
 		jq -e -c . <<<"$line" 2>/dev/null || say "unreadable $k line dropped: ${line:0:120}"
 	done >"$WORK/$k.jsonl"
@@ -139,7 +163,7 @@ jq -n -c \
 		variants: ($v | split(" ")), vcpus: $cpus, mem_mib: $m,
 		server: "rig_server --mode reuseport (blocking accept, one listener per worker), loopback"}')" \
 	--slurpfile rounds "$WORK/round.jsonl" --slurpfile stats "$WORK/stats.jsonl" \
-	--slurpfile attach "$WORK/attach.jsonl" --slurpfile guest "$WORK/guest.jsonl" \
+	--slurpfile attach "$WORK/attach.jsonl" --slurpfile marks "$WORK/mark.jsonl" --slurpfile guest "$WORK/guest.jsonl" \
 	--slurpfile server "$WORK/server.jsonl" --slurpfile warmup "$WORK/warmup.jsonl" \
 	--slurpfile tier_errors "$WORK/tier_error.jsonl" \
 	-f bench/vm.jq >"$WORK/vm.json" || die "failed to build the results"

@@ -5,7 +5,8 @@
 #  - ROUNDS alternating rounds of CONNS connections of VARIANTS: untraced, hooks (empty programs
 #    on the tier's hooks), observe (reusetop --attach TIER -j -d 1), bpftrace (the tier's peer,
 #    peer_TIER.bt, when bench/vm.sh could put bpftrace in the VM), each attached for its round
-#    only, round r starting at variant r - 1;
+#    only, round r starting at variant r - 1 (a mark before and after each client run, for the
+#    host to read qemu's CPU time at);
 #  - STATS_ROUNDS rounds of STATS_CONNS connections of each traced variant with
 #    kernel.bpf_stats_enabled=1, the programs' run_time_ns and run_cnt read before and after the
 #    client (bpfstats), and one of reusetop
@@ -97,7 +98,10 @@ rate_round() { # tier variant round
 		emit round "{\"tier\":\"$1\",\"variant\":\"$2\",\"round\":$3,\"error\":\"did not attach\"}"
 		return
 	fi
+	# The host reads qemu's CPU time as each mark reaches it (bench/vm.sh).
+	emit mark "{\"tier\":\"$1\",\"variant\":\"$2\",\"round\":$3,\"at\":\"start\"}"
 	res=$(client)
+	emit mark "{\"tier\":\"$1\",\"variant\":\"$2\",\"round\":$3,\"at\":\"end\"}"
 	stop_variant
 	round_line "$1" "$2" "$3" "$res"
 	say "round $3 $1 $2: $res"
