@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hooks: load bench/hooks.bpf.c, attach its programs, and hold them until SIGINT or SIGTERM.
+ * hooks: load bench/hooks.bpf.c (or a tier's bench/hooks_TIER.bpf.c, in the qemu benchmark),
+ * attach its programs, and hold them until SIGINT or SIGTERM.
  * Usage: hooks OBJECT [SECTION-PREFIX...]: only the programs whose section starts with one of the
  * prefixes ("tracepoint/syscalls/", "raw_tracepoint/"), all of them when none is given. Prints
  * "attached N" on stdout once they are attached.

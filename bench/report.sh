@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# bench/report.sh [RESULTS.json]: the tables of a benchmark run (bench/run.sh), as Markdown,
-# so that they read on a terminal and paste into docs/performance.md as they are.
+# bench/report.sh [RESULTS.json [--vm]]: the tables of a benchmark run (bench/run.sh), as
+# Markdown, so that they read on a terminal and paste into docs/performance.md as they are;
+# --vm: only those of the qemu VM's tiers (bench/vm.sh).
 set -u
 F=${1:-bench/results.json}
 [ -r "$F" ] || { echo "report: cannot read $F" >&2; exit 1; }
