@@ -222,7 +222,7 @@ demo: deps
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -Iuser -Ibpf -I$(OUTPUT)
 BENCH_BINS   := $(OUTPUT)/bench/rig_server $(OUTPUT)/bench/rig_client $(OUTPUT)/bench/listeners \
 		$(OUTPUT)/bench/nop.bpf.o $(OUTPUT)/bench/hooks.bpf.o $(OUTPUT)/bench/hooks \
-		$(OUTPUT)/bench/select_floor.bpf.o $(OUTPUT)/bench/unix_pingpong
+		$(OUTPUT)/bench/select_floor.bpf.o $(OUTPUT)/bench/unix_pingpong $(OUTPUT)/bench/trigger
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
@@ -230,7 +230,8 @@ $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 # rig_server.c includes its handoff modes (tests/rig_handoff.c).
 $(OUTPUT)/bench/rig_server: tests/rig_handoff.c
-$(OUTPUT)/bench/listeners $(OUTPUT)/bench/unix_pingpong: $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
+$(OUTPUT)/bench/listeners $(OUTPUT)/bench/unix_pingpong $(OUTPUT)/bench/trigger: \
+		$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
