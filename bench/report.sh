@@ -158,6 +158,30 @@ jq -r 'select(.unrelated_syscall_tax != null) | .config.tax as $c | .unrelated_s
 		  [$v, "all on its path", "", "", "", "\(.ns_per_pair) (\(.ns_per_pair_less_floor) less floor)"] | @tsv' "$F"
 } | table "The tax: BPF run time of the programs on its sendmsg and recvmsg (runs above 1 per round trip: other processes' calls meanwhile)"
 
+jq -r 'select(.trigger != null) | .trigger as $t | $t.config as $c
+	| "Trigger loops: \($c.rounds) alternating rounds x \($c.accepts_per_round) accept4() on a ready accept queue (batches of \($c.accept_batch), loopback) and \($c.getppid_calls_per_round) getppid() (batches of \($c.getppid_batch)) in a process with no socket, \($c.duration_s) s; kernel.bpf_stats_enabled \($c.bpf_stats_enabled) during the rounds. The tracers counted every accept: \($t.counts_ok // "not checked") (\([$t.counted[] | "\(.variant) \(.accepted)/\(.accepts)"] | join(", "))). Programs on system call tracepoints held by other processes meanwhile: \([$t.variants[].others_syscall_progs] | max // 0) (when above 0, every round ran on the slow path already).\n"' "$F"
+
+{
+	printf 'variant\tstatus\tns per accept4 (median of rounds)\tmin - max\tadded (medians)\tadded, paired: median (min - max)\tper batch (added)\tBPF on accept4: runs, ns (less floor)\tnot in run_time_ns\tconnect (added)\n'
+	jq -r '.trigger.variants[]? | .accept as $a | [.name, .status, ($a.ns.median // "-" | tostring),
+		(if $a.ns then "\($a.ns.min) - \($a.ns.max)" else "-" end),
+		(if $a.added_ns != null then "\($a.added_ns) ns (\($a.added_pct)%)" else "-" end),
+		(if $a.paired_added_ns then "\($a.paired_added_ns.median) (\($a.paired_added_ns.min) - \($a.paired_added_ns.max))" else "-" end),
+		(if $a.batch.ns then "\($a.batch.ns.median) (\($a.batch.added_ns))" else "-" end),
+		(if $a.bpf then "\($a.bpf.runs_per_accept), \($a.bpf.ns_per_accept) (\($a.bpf.ns_per_accept_less_floor))" else "-" end),
+		($a.not_in_run_time_ns // "-" | tostring),
+		(if $a.connect.ns then "\($a.connect.ns.median) (\($a.connect.added_ns))" else "-" end)] | @tsv' "$F"
+} | table "Trigger: full cost per accept4() on a ready queue (ns; each round's median call; added: against the untraced rounds; not in run_time_ns: added less the BPF run time on accept4, the dispatch and slow path; connect: per connection, handshake and enqueue, untimed by the loop)"
+
+{
+	printf 'variant\tstatus\tns per getppid (median of rounds)\tmin - max\tadded (medians)\tadded, paired: median (min - max)\tmean per call\tothers'"'"' syscall programs\n'
+	jq -r '.trigger.variants[]? | .getppid as $g | [.name, .status, ($g.ns.median // "-" | tostring),
+		(if $g.ns then "\($g.ns.min) - \($g.ns.max)" else "-" end),
+		(if $g.added_ns != null then "\($g.added_ns) ns (\($g.added_pct)%)" else "-" end),
+		(if $g.paired_added_ns then "\($g.paired_added_ns.median) (\($g.paired_added_ns.min) - \($g.paired_added_ns.max))" else "-" end),
+		($g.mean_ns // "-" | tostring), (.others_syscall_progs // "-" | tostring)] | @tsv' "$F"
+} | table "Trigger: the host-wide tax, getppid() in a process with no socket (ns; each round's median batch per call; added: against the untraced rounds)"
+
 {
 	printf 'target\tlimit\tmeasured\tmet\tnote\n'
 	jq -r "$RAN"'. as $r | .targets[] | select(.section == null or ($r | ran(.section))) | [.name, "\(.limit // "-") \(.unit)", "\(.measured // "-") \(.unit)",

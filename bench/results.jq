@@ -164,6 +164,62 @@ def tax_section:
 			| if length == 0 then null else all(. == false) end)}
 	  end;
 
+# A round figure f of the variant's rounds $vr against the untraced rounds of $g: its summary
+# over rounds, what it adds to the untraced median, and per round against the same round's.
+def added_over_untraced($vr; $g; f):
+	([$g[] | select(.variant == "untraced") | f] | summary) as $b
+	| (reduce ($g[] | select(.variant == "untraced")) as $r ({}; .[($r.round | tostring)] = ($r | f))) as $br
+	| ($vr | map(f) | summary) as $s
+	| {ns: ($s | round_summary),
+	   added_ns: (if $s != null and $b != null then $s.median - $b.median | rnd(1) else null end),
+	   added_pct: (if $s != null and $b != null then 100 * ($s.median / $b.median - 1) | rnd(2) else null end),
+	   paired_added_ns: ([$vr[] | select($br[(.round | tostring)] != null)
+		| f - $br[(.round | tostring)]] | summary | round_summary)};
+
+# Trigger loops (bench/trigger.sh): per variant, the full cost per accept4() on a ready queue
+# and per getppid() of a process with no socket; what the tracers counted of the accepts; and,
+# from the statistics rounds, the run time of the programs on accept4 against the full cost.
+def trigger_section:
+	($trigger_meta[0] // null) as $m
+	| [$trigger_rounds[] | select(.error == null)] as $g
+	| ($floor.ns_per_run // 0) as $f
+	| [$m.variants[]? as $v
+	| [$g[] | select(.variant == $v.name)] as $vr
+	| [$trigger_bpf[] | select(.variant == $v.name and .accept != null)] as $br
+	| ([$br[].accept.accepts] | add // 0) as $n
+	| (if $n == 0 then null
+	   else [program_totals($br; $n)[] | select((.hook // "") | test("_accept4$"))] as $on
+	   | {rounds: ($br | length), accepts: $n, programs_on_path: ($on | length),
+	      runs_per_accept: ([$on[].runs_per_conn] | add // 0 | rnd(3)),
+	      ns_per_accept: (([$on[].run_time_ns] | add // 0) / $n | rnd(1)),
+	      ns_per_accept_less_floor: ((([$on[].run_time_ns] | add // 0) - ([$on[].run_cnt] | add // 0) * $f) / $n | rnd(1)),
+	      programs: [$on[] | del(.class, .ns_per_conn) | .runs_per_accept = .runs_per_conn | del(.runs_per_conn)]}
+	   end) as $bpf
+	| added_over_untraced($vr; $g; .accept.call_median_ns) as $acc
+	| $v + {rounds: ($vr | length),
+		rounds_failed: (([$trigger_rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
+		accept: ($acc + {
+			batch: added_over_untraced($vr; $g; .accept.batch_median_ns),
+			connect: added_over_untraced($vr; $g; .accept.connect_median_ns),
+			call_mean_ns: ($vr | map(.accept.call_mean_ns) | quantile(0.5) | rnd(1)),
+			bpf: $bpf,
+			# What the loop says the variant adds and run_time_ns does not see: the
+			# dispatch and the system call slow path.
+			not_in_run_time_ns: (if $bpf != null and $acc.added_ns != null
+				then $acc.added_ns - $bpf.ns_per_accept | rnd(1) else null end)}),
+		getppid: (added_over_untraced($vr; $g; .getppid.batch_median_ns)
+			+ {mean_ns: ($vr | map(.getppid.mean_ns) | quantile(0.5) | rnd(1))}),
+		# Programs on system call tracepoints held by other processes during the rounds.
+		others_syscall_progs: ($vr | map(.others_syscall_progs // 0) | max)}] as $tv
+	| [$g[] | select(.counted != null)
+		| {variant, round, accepts: .accept.accepts, enqueued: .counted.enqueued, accepted: .counted.accepted}] as $c
+	| if $m == null then null
+	  else {description: "tight loops of a hooked event timed from user space (after the kernel's BPF bench trigger benchmarks): what a variant adds is its full cost per event, dispatch and system call slow path included",
+		config: ($m | del(.variants)), variants: $tv, counted: $c,
+		# Every accept of every round counted by the tracers that count them.
+		counts_ok: (if ($c | length) == 0 then null else all($c[]; .accepted == .accepts) end)}
+	  end;
+
 ($config.connections_per_round) as $conns
 | [$rounds[] | select(.error == null and .failed == 0 and .ok == $conns)] as $good
 | ([$good[] | select(.variant == "untraced") | .rate] | summary) as $base
@@ -195,6 +251,7 @@ def tax_section:
 	cpu: $cpu,
 	handoff: handoff_section,
 	unrelated_syscall_tax: tax_section,
+	trigger: trigger_section,
 	# Every connection any client made, against what the server's workers counted.
 	server_check: {accepted: $server_accepted,
 		connections: ($warmup_ok + ([$rounds[].ok // 0] | add // 0) + ([$bpf[].client.ok // 0] | add // 0))},

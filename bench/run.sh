@@ -30,10 +30,12 @@
 #     alternating rounds untraced, with empty programs on the hooks, observing, and with the
 #     bpftrace peer: the median call time per round, what each variant adds to it, and the BPF
 #     run time per call of the programs on sendmsg and recvmsg.
+#  6. Trigger loops (bench/trigger.sh): accept4() on a ready accept queue and getppid() in a
+#     process with no socket, timed in tight loops per variant: the full cost per event.
 #
 # BENCH_SECTIONS picks the sections: "variants" (1 and 2), "userspace" (3), "handoff" (4),
-# "tax" (5) and "vm" (the fentry and kprobe tiers in qemu: bench/vm.sh, BENCH_VM_* knobs); all of
-# them by default.
+# "tax" (5), "trigger" (6; its knobs BENCH_TRIGGER_* in bench/trigger.sh) and "vm" (the fentry
+# and kprobe tiers in qemu: bench/vm.sh, BENCH_VM_* knobs); all of them by default.
 # Output: tables on stdout (bench/report.sh), progress on stderr, everything in BENCH_OUT (JSON).
 # Knobs (environment): BENCH_SECTIONS BENCH_ROUNDS BENCH_CONNS BENCH_CONCURRENCY BENCH_WORKERS
 # BENCH_PORT BENCH_STATS_ROUNDS BENCH_CPU_SECONDS BENCH_CPU_WARMUP BENCH_SOCKETS BENCH_CPU_MODES
@@ -58,7 +60,7 @@ CPU_WARMUP=${BENCH_CPU_WARMUP:-3}
 SOCKETS=${BENCH_SOCKETS:-1 100 10000}
 CPU_MODES=${BENCH_CPU_MODES:-json json-filtered text tui}
 VARIANTS=${BENCH_VARIANTS:-untraced hooks observe bpftrace steer-floor steer-roundrobin steer-shadow-roundrobin steer-least-loaded steer-shadow-least-loaded}
-SECTIONS=" ${BENCH_SECTIONS:-variants userspace handoff tax vm} "
+SECTIONS=" ${BENCH_SECTIONS:-variants userspace handoff tax trigger vm} "
 HANDOFF_PORT=${BENCH_HANDOFF_PORT:-$((PORT + 1))}
 HANDOFF_CONNS=${BENCH_HANDOFF_CONNS:-100000}
 HANDOFF_WORKERS=${BENCH_HANDOFF_WORKERS:-$(nproc)}
@@ -90,7 +92,7 @@ done
 for b in "$BIN/rig_server" "$BIN/rig_client" "$BIN/listeners" "${REUSETOP:-./reusetop}"; do
 	[ -x "$b" ] || die "missing $b (run make bench)"
 done
-for o in nop.bpf.o hooks.bpf.o hooks select_floor.bpf.o unix_pingpong; do
+for o in nop.bpf.o hooks.bpf.o hooks select_floor.bpf.o unix_pingpong trigger; do
 	[ -r "$BIN/$o" ] || die "missing $BIN/$o (run make bench)"
 done
 
@@ -641,6 +643,9 @@ measure_userspace() {
 	done
 }
 
+# shellcheck source=bench/trigger.sh
+. bench/trigger.sh
+
 # ---- run -----------------------------------------------------------------------------------
 
 T_START=$(now_ns)
@@ -705,6 +710,7 @@ if section tax; then
 		done
 	done
 fi
+section trigger && trigger_section
 
 STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1 || say "failed to enable kernel.bpf_stats_enabled"
@@ -788,7 +794,7 @@ jq -n \
 	--slurpfile tax_bpf "$WORK/tax_bpf.jsonl" \
 	--argjson server_accepted "${SERVER_ACCEPTED:-null}" --argjson warmup_ok "${RATE_WARMUP_OK:-0}" \
 	--argjson handoff_accepted "${HANDOFF_ACCEPTED:-null}" --argjson handoff_warmup_ok "${HANDOFF_WARMUP_OK:-0}" \
-	--argjson floor "${FLOOR:-null}" \
+	--argjson floor "${FLOOR:-null}" "${TRIGGER_JQ_ARGS[@]}" \
 	-f bench/results.jq >"$WORK/results.json" || die "failed to build the results"
 mkdir -p "$(dirname "$OUT")"
 # The qemu VM's keys of an earlier run stay until the section "vm" replaces them (bench/vm.sh).
