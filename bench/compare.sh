@@ -20,6 +20,8 @@ headline() {
 			"hand-off BPF ns/conn \(.variant), hand-off programs\t\(.handoff_ns_per_conn | v)"),
 		(.unrelated_syscall_tax.variants[]? | "tax ns added per sendmsg+recvmsg \(.name)\t\(.added_ns | v)"),
 		(.unrelated_syscall_tax.bpf[]? | "tax BPF ns per sendmsg+recvmsg \(.variant)\t\(.ns_per_pair | v)"),
+		(.trigger.variants[]? | "trigger ns added per accept4 \(.name)\t\(.accept.added_ns | v)",
+			"trigger ns added per getppid \(.name)\t\(.getppid.added_ns | v)"),
 		"machine\t\(.machine.cpu_model), \(.machine.nproc) CPUs, \(.machine.kernel)",
 		"git\t\(.git)"' "$1"
 }

@@ -216,8 +216,9 @@ def trigger_section:
 	| if $m == null then null
 	  else {description: "tight loops of a hooked event timed from user space (after the kernel's BPF bench trigger benchmarks): what a variant adds is its full cost per event, dispatch and system call slow path included",
 		config: ($m | del(.variants)), variants: $tv, counted: $c,
-		# Every accept of every round counted by the tracers that count them.
-		counts_ok: (if ($c | length) == 0 then null else all($c[]; .accepted == .accepts) end)}
+		# Every connection of every round counted, queued and accepted, by the tracers that count.
+		counts_ok: (if ($c | length) == 0 then null
+			else all($c[]; .accepted == .accepts and .enqueued == .accepts) end)}
 	  end;
 
 ($config.connections_per_round) as $conns

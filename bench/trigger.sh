@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # run.sh reads TRIGGER_JQ_ARGS, cleanup() STATS_OLD
 #
 # bench/trigger.sh: the "trigger" section of bench/run.sh (sourced by it; uses its helpers:
 # start_variant, stop_variant, tracer_counts, prog_stats, variant_prog_ids, say). After the
@@ -18,13 +18,13 @@
 # Rounds alternate the variants (round r starts at variant r - 1), both loops in each under the
 # same attachment; then BENCH_TRIGGER_STATS_ROUNDS rounds of the accept loop per traced variant
 # with kernel.bpf_stats_enabled=1: the run time of the programs on accept4, to set against what
-# the loop says they add. Knobs: BENCH_TRIGGER_ROUNDS (5), BENCH_TRIGGER_ACCEPTS (200000),
+# the loop says they add. Knobs: BENCH_TRIGGER_ROUNDS (6), BENCH_TRIGGER_ACCEPTS (100000),
 # BENCH_TRIGGER_BATCH (256), BENCH_TRIGGER_CALLS (5000000), BENCH_TRIGGER_CALL_BATCH (1000),
 # BENCH_TRIGGER_STATS_ROUNDS (1), BENCH_TRIGGER_VARIANTS ("untraced hooks observe bpftrace"),
 # BENCH_TRIGGER_PORT (BENCH_PORT + 2).
 
-TRIGGER_ROUNDS=${BENCH_TRIGGER_ROUNDS:-5}
-TRIGGER_ACCEPTS=${BENCH_TRIGGER_ACCEPTS:-200000}
+TRIGGER_ROUNDS=${BENCH_TRIGGER_ROUNDS:-6}
+TRIGGER_ACCEPTS=${BENCH_TRIGGER_ACCEPTS:-100000}
 TRIGGER_BATCH=${BENCH_TRIGGER_BATCH:-256}
 TRIGGER_CALLS=${BENCH_TRIGGER_CALLS:-5000000}
 TRIGGER_CALL_BATCH=${BENCH_TRIGGER_CALL_BATCH:-1000}
@@ -41,7 +41,7 @@ TRIGGER_JQ_ARGS=(--slurpfile trigger_rounds "$WORK/trigger_rounds.jsonl"
 
 trigger_accept() {
 	ip netns exec "$NS" "$BIN/trigger" accept --port "$TRIGGER_PORT" --count "$TRIGGER_ACCEPTS" \
-		--batch "$TRIGGER_BATCH" "$@" 2>>"$WORK/trigger.err"
+		--batch "$TRIGGER_BATCH" 2>>"$WORK/trigger.err"
 }
 
 trigger_getppid() {
@@ -101,8 +101,10 @@ trigger_stats_round() { # variant round
 	local v=$1 r=$2 ids s0 s1 acc
 	start_variant "$v" /dev/null || { stop_variant "$v"; return; }
 	ids=$(variant_prog_ids "$v")
+	# shellcheck disable=SC2086 # one program ID per word
 	s0=$(prog_stats $ids)
 	acc=$(trigger_accept)
+	# shellcheck disable=SC2086
 	s1=$(prog_stats $ids)
 	stop_variant "$v"
 	jq -n -c --arg v "$v" --argjson r "$r" --argjson a "$s0" --argjson b "$s1" \
@@ -116,7 +118,8 @@ trigger_stats_round() { # variant round
 }
 
 trigger_section() {
-	local run=() v r i t0=$(now_ns) stats_before
+	local run=() v r i t0 stats_before
+	t0=$(now_ns)
 	for v in $TRIGGER_VARIANTS; do [ -n "${SKIP[$v]:-}" ] || run+=("$v"); done
 	stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 	say "trigger loops: ${run[*]}; $TRIGGER_ROUNDS rounds of $TRIGGER_ACCEPTS accept4() (batches of" \
