@@ -196,7 +196,12 @@ def trigger_section:
 	      programs: [$on[] | del(.class, .ns_per_conn) | .runs_per_accept = .runs_per_conn | del(.runs_per_conn)]}
 	   end) as $bpf
 	| added_over_untraced($vr; $g; .accept.call_median_ns) as $acc
-	| $v + {rounds: ($vr | length),
+	# The same over the clean rounds only: no other process had a program on a system call
+	# tracepoint (another tracer puts the untraced rounds on the slow path too, and its
+	# programs on accept4 run in every variant's rounds).
+	| [$g[] | select(.others_syscall_progs == 0)] as $gc
+	| [$vr[] | select(.others_syscall_progs == 0)] as $vc
+	| $v + {rounds: [$trigger_rounds[] | select(.variant == $v.name)],
 		rounds_failed: (([$trigger_rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
 		accept: ($acc + {
 			batch: added_over_untraced($vr; $g; .accept.batch_median_ns),
@@ -209,6 +214,9 @@ def trigger_section:
 				then $acc.added_ns - $bpf.ns_per_accept | rnd(1) else null end)}),
 		getppid: (added_over_untraced($vr; $g; .getppid.batch_median_ns)
 			+ {mean_ns: ($vr | map(.getppid.mean_ns) | quantile(0.5) | rnd(1))}),
+		clean: {rounds: ($vc | length),
+			accept: added_over_untraced($vc; $gc; .accept.call_median_ns),
+			getppid: added_over_untraced($vc; $gc; .getppid.batch_median_ns)},
 		# Programs on system call tracepoints held by other processes during the rounds.
 		others_syscall_progs: ($vr | map(.others_syscall_progs // 0) | max)}] as $tv
 	| [$g[] | select(.counted != null)

@@ -49,7 +49,8 @@ trigger_getppid() {
 }
 
 # Programs on system call tracepoints that processes other than TRACER hold: another tracer on
-# the host puts every system call on the slow path, untraced rounds included.
+# the host puts every system call on the slow path, untraced rounds included, and its programs
+# on accept4 run in every round. Rounds with none are "clean" (results.jq).
 foreign_syscall_progs() {
 	bpftool perf list -j 2>/dev/null | jq --argjson me "${TRACER:-0}" \
 		'[.[] | select((.tracepoint // "") | test("^sys_(enter|exit)")) | select(.pid != $me)] | length'
@@ -57,7 +58,7 @@ foreign_syscall_progs() {
 
 # One round: both loops under the variant, one JSON line to trigger_rounds.jsonl.
 trigger_round() { # variant round
-	local v=$1 r=$2 out=$WORK/trigger-$1-$2.out pid acc ppid others t0 wait_ns counts=null
+	local v=$1 r=$2 out=$WORK/trigger-$1-$2.out pid acc ppid others t0 ino counts=null
 	if ! start_variant "$v" "$out"; then
 		stop_variant "$v"
 		jq -n -c --arg v "$v" --argjson r "$r" '{variant: $v, round: $r, error: "did not attach"}' \
@@ -76,14 +77,19 @@ trigger_round() { # variant round
 	t0=$(now_ns)
 	ppid=$(trigger_getppid)
 	acc=$(head -n 1 "$WORK/trigger-accept.out")
-	if [ "$v" = observe ] && [ -n "$acc" ]; then
-		# Two more of reusetop's intervals, the last one's counters including every accept.
-		wait_ns=$((2500000000 - ($(now_ns) - t0)))
-		[ "$wait_ns" -le 0 ] || sleep "$(awk -v n="$wait_ns" 'BEGIN { printf "%.3f", n / 1e9 }')"
-	fi
+	[ -z "$acc" ] || ino="[$(jq .listener_inode <<<"$acc")]"
+	# reusetop prints once a second: until its last line counts every accept (at most 3 s after
+	# the loop), the listener still open so that the line holds it.
+	while [ "$v" = observe ] && [ -n "$acc" ] && [ $(($(now_ns) - t0)) -lt 3000000000 ]; do
+		[ "$(tracer_counts observe "$out" "$ino" | jq .accepted 2>/dev/null)" != \
+			"$(jq .accepts <<<"$acc")" ] || break
+		sleep 0.2
+	done
+	# Another tracer may have come or gone during the round: the most seen, at start or end.
+	others=$(jq -n --argjson a "${others:-null}" --argjson b "$(foreign_syscall_progs)" '[$a, $b] | max')
 	stop_variant "$v"
 	stop_pid "$pid" TERM
-	[ -z "$acc" ] || counts=$(tracer_counts "$v" "$out" "[$(jq .listener_inode <<<"$acc")]")
+	[ -z "$acc" ] || counts=$(tracer_counts "$v" "$out" "$ino")
 	jq -n -c --arg v "$v" --argjson r "$r" --argjson acc "${acc:-null}" --argjson ppid "${ppid:-null}" \
 		--argjson counts "${counts:-null}" --argjson others "${others:-null}" '
 		{variant: $v, round: $r, accept: $acc, getppid: $ppid, counted: $counts,
