@@ -162,7 +162,7 @@ jq -r 'select(.trigger != null) | .trigger as $t | $t.config as $c
 	| "Trigger loops: \($c.rounds) alternating rounds x \($c.accepts_per_round) accept4() on a ready accept queue (batches of \($c.accept_batch), loopback) and \($c.getppid_calls_per_round) getppid() (batches of \($c.getppid_batch)) in a process with no socket, \($c.duration_s) s; kernel.bpf_stats_enabled \($c.bpf_stats_enabled) during the rounds. The tracers counted every connection queued and accepted: \(if $t.counts_ok == null then "not checked" else $t.counts_ok end) (\([$t.counted | group_by(.variant)[] | "\(.[0].variant): \(map(.enqueued) | add) queued, \(map(.accepted) | add) accepted of \(map(.accepts) | add) in \(length) rounds"] | join("; "))). Rounds during which other processes held programs on system call tracepoints (all system calls on the slow path, untraced included; their accept4 programs in every variant): \([$t.variants[].rounds[] | select((.others_syscall_progs // 0) > 0)] | length) of \([$t.variants[].rounds[]] | length), up to \([$t.variants[].others_syscall_progs] | max // 0) programs; clean: the other rounds only.\n"' "$F"
 
 {
-	printf 'variant\tstatus\tns per accept4 (median of rounds)\tmin - max\tadded (medians)\tadded, paired: median (min - max)\tper batch (added)\tBPF on accept4: runs, ns (less floor)\tnot in run_time_ns\tconnect (added)\tclean rounds: n, median (added)\n'
+	printf 'variant\tstatus\tns per accept4 (median of rounds)\tmin - max\tadded (medians)\tadded, paired: median (min - max)\tper batch (added)\tBPF on accept4: runs, ns (less floor)\tnot in run_time_ns\tconnect (added)\t10th percentile (added)\tclean rounds: n, median (added), 10th percentile (added)\n'
 	jq -r '.trigger.variants[]? | .accept as $a | [.name, .status, ($a.ns.median // "-" | tostring),
 		(if $a.ns then "\($a.ns.min) - \($a.ns.max)" else "-" end),
 		(if $a.added_ns != null then "\($a.added_ns) ns (\($a.added_pct)%)" else "-" end),
@@ -171,18 +171,20 @@ jq -r 'select(.trigger != null) | .trigger as $t | $t.config as $c
 		(if $a.bpf then "\($a.bpf.runs_per_accept), \($a.bpf.ns_per_accept) (\($a.bpf.ns_per_accept_less_floor))" else "-" end),
 		($a.not_in_run_time_ns // "-" | tostring),
 		(if $a.connect.ns then "\($a.connect.ns.median) (\($a.connect.added_ns))" else "-" end),
-		(.clean as $c | if $c.accept.ns then "\($c.rounds), \($c.accept.ns.median) (\($c.accept.added_ns // "-"))" else "\($c.rounds // 0)" end)] | @tsv' "$F"
-} | table "Trigger: full cost per accept4() on a ready queue (ns; each round's median call; added: against the untraced rounds; not in run_time_ns: added less the BPF run time on accept4, the dispatch and slow path; connect: per connection, handshake and enqueue, untimed by the loop)"
+		(if $a.p10.ns then "\($a.p10.ns.median) (\($a.p10.added_ns))" else "-" end),
+		(.clean as $c | if $c.accept.ns then "\($c.rounds), \($c.accept.ns.median) (\($c.accept.added_ns // "-")), \($c.accept.p10.ns.median) (\($c.accept.p10.added_ns // "-"))" else "\($c.rounds // 0)" end)] | @tsv' "$F"
+} | table "Trigger: full cost per accept4() on a ready queue (ns; each round's median call, or its 10th percentile; added: against the untraced rounds; not in run_time_ns: added less the BPF run time on accept4, the dispatch and slow path; connect: per connection, handshake and enqueue, untimed by the loop)"
 
 {
-	printf 'variant\tstatus\tns per getppid (median of rounds)\tmin - max\tadded (medians)\tadded, paired: median (min - max)\tmean per call\tothers'"'"' syscall programs\tclean rounds: n, median (added)\n'
+	printf 'variant\tstatus\tns per getppid (median of rounds)\tmin - max\tadded (medians)\tadded, paired: median (min - max)\t10th percentile (added)\tmean per call\tothers'"'"' syscall programs\tclean rounds: n, median (added), 10th percentile (added)\n'
 	jq -r '.trigger.variants[]? | .getppid as $g | [.name, .status, ($g.ns.median // "-" | tostring),
 		(if $g.ns then "\($g.ns.min) - \($g.ns.max)" else "-" end),
 		(if $g.added_ns != null then "\($g.added_ns) ns (\($g.added_pct)%)" else "-" end),
 		(if $g.paired_added_ns then "\($g.paired_added_ns.median) (\($g.paired_added_ns.min) - \($g.paired_added_ns.max))" else "-" end),
+		(if $g.p10.ns then "\($g.p10.ns.median) (\($g.p10.added_ns))" else "-" end),
 		($g.mean_ns // "-" | tostring), (.others_syscall_progs // "-" | tostring),
-		(.clean as $c | if $c.getppid.ns then "\($c.rounds), \($c.getppid.ns.median) (\($c.getppid.added_ns // "-"))" else "\($c.rounds // 0)" end)] | @tsv' "$F"
-} | table "Trigger: the host-wide tax, getppid() in a process with no socket (ns; each round's median batch per call; added: against the untraced rounds)"
+		(.clean as $c | if $c.getppid.ns then "\($c.rounds), \($c.getppid.ns.median) (\($c.getppid.added_ns // "-")), \($c.getppid.p10.ns.median) (\($c.getppid.p10.added_ns // "-"))" else "\($c.rounds // 0)" end)] | @tsv' "$F"
+} | table "Trigger: the host-wide tax, getppid() in a process with no socket (ns; each round's median batch per call, or its 10th percentile; added: against the untraced rounds)"
 
 {
 	printf 'target\tlimit\tmeasured\tmet\tnote\n'

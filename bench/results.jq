@@ -204,6 +204,7 @@ def trigger_section:
 	| $v + {rounds: [$trigger_rounds[] | select(.variant == $v.name)],
 		rounds_failed: (([$trigger_rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
 		accept: ($acc + {
+			p10: added_over_untraced($vr; $g; .accept.call_p10_ns),
 			batch: added_over_untraced($vr; $g; .accept.batch_median_ns),
 			connect: added_over_untraced($vr; $g; .accept.connect_median_ns),
 			call_mean_ns: ($vr | map(.accept.call_mean_ns) | quantile(0.5) | rnd(1)),
@@ -213,10 +214,13 @@ def trigger_section:
 			not_in_run_time_ns: (if $bpf != null and $acc.added_ns != null
 				then $acc.added_ns - $bpf.ns_per_accept | rnd(1) else null end)}),
 		getppid: (added_over_untraced($vr; $g; .getppid.batch_median_ns)
-			+ {mean_ns: ($vr | map(.getppid.mean_ns) | quantile(0.5) | rnd(1))}),
+			+ {p10: added_over_untraced($vr; $g; .getppid.batch_p10_ns),
+			   mean_ns: ($vr | map(.getppid.mean_ns) | quantile(0.5) | rnd(1))}),
 		clean: {rounds: ($vc | length),
-			accept: added_over_untraced($vc; $gc; .accept.call_median_ns),
-			getppid: added_over_untraced($vc; $gc; .getppid.batch_median_ns)},
+			accept: (added_over_untraced($vc; $gc; .accept.call_median_ns)
+				+ {p10: added_over_untraced($vc; $gc; .accept.call_p10_ns)}),
+			getppid: (added_over_untraced($vc; $gc; .getppid.batch_median_ns)
+				+ {p10: added_over_untraced($vc; $gc; .getppid.batch_p10_ns)})},
 		# Programs on system call tracepoints held by other processes during the rounds.
 		others_syscall_progs: ($vr | map(.others_syscall_progs // 0) | max)}] as $tv
 	| [$g[] | select(.counted != null)

@@ -10,9 +10,10 @@
 #  - accept: bench/trigger accept in the benchmark's namespace: B non-blocking clients connect
 #    to a listener on loopback, and once all B are on its accept queue, accept4() takes them one
 #    after the other, each call timed; then all are closed, until N accepts (per round, the
-#    median call). In observing rounds, reusetop's count of accepts on that listener is checked.
+#    median call and the 10th percentile). In observing rounds, reusetop's count of accepts on that listener is checked.
 #  - getppid: bench/trigger getppid, a process with no socket at all: N getppid() calls in
-#    batches, each batch timed (per round, the median batch's time per call). What enabling
+#    batches, each batch timed (per round, the median batch's time per call, and the 10th
+#    percentile: on this machine others slow down whole stretches of a run). What enabling
 #    system call tracepoints costs every other system call on the host.
 #
 # Rounds alternate the variants (round r starts at variant r - 1), both loops in each under the
@@ -58,7 +59,7 @@ foreign_syscall_progs() {
 
 # One round: both loops under the variant, one JSON line to trigger_rounds.jsonl.
 trigger_round() { # variant round
-	local v=$1 r=$2 out=$WORK/trigger-$1-$2.out pid acc ppid others t0 ino counts=null
+	local v=$1 r=$2 out=$WORK/trigger-$1-$2.out pid acc ppid others mid t0 ino counts=null
 	if ! start_variant "$v" "$out"; then
 		stop_variant "$v"
 		jq -n -c --arg v "$v" --argjson r "$r" '{variant: $v, round: $r, error: "did not attach"}' \
@@ -75,6 +76,7 @@ trigger_round() { # variant round
 	PIDS+=("$pid")
 	while kill -0 "$pid" 2>/dev/null && [ ! -s "$WORK/trigger-accept.out" ]; do sleep 0.1; done
 	t0=$(now_ns)
+	mid=$(foreign_syscall_progs)
 	ppid=$(trigger_getppid)
 	acc=$(head -n 1 "$WORK/trigger-accept.out")
 	[ -z "$acc" ] || ino="[$(jq .listener_inode <<<"$acc")]"
@@ -85,8 +87,10 @@ trigger_round() { # variant round
 			"$(jq .accepts <<<"$acc")" ] || break
 		sleep 0.2
 	done
-	# Another tracer may have come or gone during the round: the most seen, at start or end.
-	others=$(jq -n --argjson a "${others:-null}" --argjson b "$(foreign_syscall_progs)" '[$a, $b] | max')
+	# Another tracer may have come or gone during the round: the most seen, at its start,
+	# between the loops and at its end.
+	others=$(jq -n --argjson a "${others:-null}" --argjson b "${mid:-null}" \
+		--argjson c "$(foreign_syscall_progs)" '[$a, $b, $c] | max')
 	stop_variant "$v"
 	stop_pid "$pid" TERM
 	[ -z "$acc" ] || counts=$(tracer_counts "$v" "$out" "$ino")
@@ -98,7 +102,8 @@ trigger_round() { # variant round
 		>>"$WORK/trigger_rounds.jsonl"
 	say "$(tail -n 1 "$WORK/trigger_rounds.jsonl" | jq -r --arg R "$TRIGGER_ROUNDS" \
 		'"trigger round \(.round)/\($R) \(.variant): \(.accept.call_median_ns) ns per accept4," +
-		 " \(.getppid.batch_median_ns) ns per getppid (medians)" +
+		 " \(.getppid.batch_median_ns) ns per getppid (medians; 10th percentiles" +
+		 " \(.accept.call_p10_ns), \(.getppid.batch_p10_ns)), others \(.others_syscall_progs)" +
 		 (if .counted != null then ", counted \(.counted.accepted) of \(.accept.accepts)" else "" end)')"
 }
 
