@@ -19,13 +19,13 @@
 # Rounds alternate the variants (round r starts at variant r - 1), both loops in each under the
 # same attachment; then BENCH_TRIGGER_STATS_ROUNDS rounds of the accept loop per traced variant
 # with kernel.bpf_stats_enabled=1: the run time of the programs on accept4, to set against what
-# the loop says they add. Knobs: BENCH_TRIGGER_ROUNDS (6), BENCH_TRIGGER_ACCEPTS (100000),
+# the loop says they add. Knobs: BENCH_TRIGGER_ROUNDS (6), BENCH_TRIGGER_ACCEPTS (50000),
 # BENCH_TRIGGER_BATCH (256), BENCH_TRIGGER_CALLS (5000000), BENCH_TRIGGER_CALL_BATCH (1000),
 # BENCH_TRIGGER_STATS_ROUNDS (1), BENCH_TRIGGER_VARIANTS ("untraced hooks observe bpftrace"),
 # BENCH_TRIGGER_PORT (BENCH_PORT + 2).
 
 TRIGGER_ROUNDS=${BENCH_TRIGGER_ROUNDS:-6}
-TRIGGER_ACCEPTS=${BENCH_TRIGGER_ACCEPTS:-100000}
+TRIGGER_ACCEPTS=${BENCH_TRIGGER_ACCEPTS:-50000}
 TRIGGER_BATCH=${BENCH_TRIGGER_BATCH:-256}
 TRIGGER_CALLS=${BENCH_TRIGGER_CALLS:-5000000}
 TRIGGER_CALL_BATCH=${BENCH_TRIGGER_CALL_BATCH:-1000}
