@@ -189,18 +189,20 @@ def trigger_section:
 	| ([$br[].accept.accepts] | add // 0) as $n
 	| (if $n == 0 then null
 	   else [program_totals($br; $n)[] | select((.hook // "") | test("_accept4$"))] as $on
-	   | {rounds: ($br | length), accepts: $n, programs_on_path: ($on | length),
+	   | if ([$on[].run_cnt] | add // 0) == 0 then null else
+	     {rounds: ($br | length), accepts: $n, programs_on_path: ($on | length),
 	      runs_per_accept: ([$on[].runs_per_conn] | add // 0 | rnd(3)),
 	      ns_per_accept: (([$on[].run_time_ns] | add // 0) / $n | rnd(1)),
 	      ns_per_accept_less_floor: ((([$on[].run_time_ns] | add // 0) - ([$on[].run_cnt] | add // 0) * $f) / $n | rnd(1)),
 	      programs: [$on[] | del(.class, .ns_per_conn) | .runs_per_accept = .runs_per_conn | del(.runs_per_conn)]}
-	   end) as $bpf
+	   end end) as $bpf
 	| added_over_untraced($vr; $g; .accept.call_median_ns) as $acc
 	# The same over the clean rounds only: no other process had a program on a system call
 	# tracepoint (another tracer puts the untraced rounds on the slow path too, and its
-	# programs on accept4 run in every variant's rounds).
-	| [$g[] | select(.others_syscall_progs == 0)] as $gc
-	| [$vr[] | select(.others_syscall_progs == 0)] as $vc
+	# programs on accept4 run in every variant's rounds), and the statistics were off.
+	| def clean: .others_syscall_progs == 0 and (.bpf_stats_enabled // 0) == 0;
+	  [$g[] | select(clean)] as $gc
+	| [$vr[] | select(clean)] as $vc
 	| $v + {rounds: [$trigger_rounds[] | select(.variant == $v.name)],
 		rounds_failed: (([$trigger_rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
 		accept: ($acc + {

@@ -51,7 +51,8 @@ trigger_getppid() {
 
 # Programs on system call tracepoints that processes other than TRACER hold: another tracer on
 # the host puts every system call on the slow path, untraced rounds included, and its programs
-# on accept4 run in every round. Rounds with none are "clean" (results.jq).
+# on accept4 run in every round. Rounds with none, and with kernel.bpf_stats_enabled off
+# throughout (another benchmark may turn it on), are "clean" (results.jq).
 foreign_syscall_progs() {
 	bpftool perf list -j 2>/dev/null | jq --argjson me "${TRACER:-0}" \
 		'[.[] | select((.tracepoint // "") | test("^sys_(enter|exit)")) | select(.pid != $me)] | length'
@@ -59,7 +60,7 @@ foreign_syscall_progs() {
 
 # One round: both loops under the variant, one JSON line to trigger_rounds.jsonl.
 trigger_round() { # variant round
-	local v=$1 r=$2 out=$WORK/trigger-$1-$2.out pid acc ppid others mid t0 ino counts=null
+	local v=$1 r=$2 out=$WORK/trigger-$1-$2.out pid acc ppid others mid stats t0 ino counts=null
 	if ! start_variant "$v" "$out"; then
 		stop_variant "$v"
 		jq -n -c --arg v "$v" --argjson r "$r" '{variant: $v, round: $r, error: "did not attach"}' \
@@ -67,6 +68,7 @@ trigger_round() { # variant round
 		return
 	fi
 	others=$(foreign_syscall_progs)
+	stats=$(cat /proc/sys/kernel/bpf_stats_enabled)
 	: >"$WORK/trigger-accept.out"
 	# --hold: the listener stays open, so that reusetop still reports it after the last accept.
 	# Not through trigger_accept: $! must be the process that holds it (ip execs it).
@@ -91,13 +93,15 @@ trigger_round() { # variant round
 	# between the loops and at its end.
 	others=$(jq -n --argjson a "${others:-null}" --argjson b "${mid:-null}" \
 		--argjson c "$(foreign_syscall_progs)" '[$a, $b, $c] | max')
+	# Another benchmark may have turned the statistics on meanwhile (every program run dearer).
+	stats=$((stats | $(cat /proc/sys/kernel/bpf_stats_enabled)))
 	stop_variant "$v"
 	stop_pid "$pid" TERM
 	[ -z "$acc" ] || counts=$(tracer_counts "$v" "$out" "$ino")
 	jq -n -c --arg v "$v" --argjson r "$r" --argjson acc "${acc:-null}" --argjson ppid "${ppid:-null}" \
-		--argjson counts "${counts:-null}" --argjson others "${others:-null}" '
+		--argjson counts "${counts:-null}" --argjson others "${others:-null}" --argjson st "$stats" '
 		{variant: $v, round: $r, accept: $acc, getppid: $ppid, counted: $counts,
-		 others_syscall_progs: $others}
+		 others_syscall_progs: $others, bpf_stats_enabled: $st}
 		+ (if $acc == null or $ppid == null then {error: "bench/trigger failed"} else {} end)' \
 		>>"$WORK/trigger_rounds.jsonl"
 	say "$(tail -n 1 "$WORK/trigger_rounds.jsonl" | jq -r --arg R "$TRIGGER_ROUNDS" \
@@ -118,6 +122,8 @@ trigger_stats_round() { # variant round
 	# shellcheck disable=SC2086
 	s1=$(prog_stats $ids)
 	stop_variant "$v"
+	# Another benchmark may have turned the statistics off meanwhile: this round says nothing.
+	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 1 ] || acc=null
 	jq -n -c --arg v "$v" --argjson r "$r" --argjson a "$s0" --argjson b "$s1" \
 		--argjson acc "${acc:-null}" '
 		{variant: $v, round: $r, accept: $acc,
