@@ -199,10 +199,15 @@ def trigger_section:
 	| added_over_untraced($vr; $g; .accept.call_median_ns) as $acc
 	# The same over the clean rounds only: no other process had a program on a system call
 	# tracepoint (another tracer puts the untraced rounds on the slow path too, and its
-	# programs on accept4 run in every variant's rounds), and the statistics were off.
-	| def clean: .others_syscall_progs == 0 and (.bpf_stats_enabled // 0) == 0;
+	# programs on accept4 run in every variant's rounds); for accept4, the statistics off too
+	# (on, every program run is dearer: another benchmark may turn them on). getppid runs no
+	# program, whatever the statistics.
+	| def clean: .others_syscall_progs == 0;
+	  def clean_off: clean and (.bpf_stats_enabled // 0) == 0;
 	  [$g[] | select(clean)] as $gc
 	| [$vr[] | select(clean)] as $vc
+	| [$g[] | select(clean_off)] as $gco
+	| [$vr[] | select(clean_off)] as $vco
 	| $v + {rounds: [$trigger_rounds[] | select(.variant == $v.name)],
 		rounds_failed: (([$trigger_rounds[] | select(.variant == $v.name)] | length) - ($vr | length)),
 		accept: ($acc + {
@@ -218,9 +223,9 @@ def trigger_section:
 		getppid: (added_over_untraced($vr; $g; .getppid.batch_median_ns)
 			+ {p10: added_over_untraced($vr; $g; .getppid.batch_p10_ns),
 			   mean_ns: ($vr | map(.getppid.mean_ns) | quantile(0.5) | rnd(1))}),
-		clean: {rounds: ($vc | length),
-			accept: (added_over_untraced($vc; $gc; .accept.call_median_ns)
-				+ {p10: added_over_untraced($vc; $gc; .accept.call_p10_ns)}),
+		clean: {rounds: ($vc | length), rounds_statistics_off: ($vco | length),
+			accept: (added_over_untraced($vco; $gco; .accept.call_median_ns)
+				+ {p10: added_over_untraced($vco; $gco; .accept.call_p10_ns)}),
 			getppid: (added_over_untraced($vc; $gc; .getppid.batch_median_ns)
 				+ {p10: added_over_untraced($vc; $gc; .getppid.batch_p10_ns)})},
 		# Programs on system call tracepoints held by other processes during the rounds.
