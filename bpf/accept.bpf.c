@@ -195,8 +195,8 @@ int BPF_PROG(fexit_hashdance, struct sock *sk, struct sock *child, struct reques
 
 	if (st && st->depth)
 		st->depth--;
-	if (ret && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk, sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
+	if (ret && sk_is_inet_proto_btf(sk, IPPROTO_TCP))
+		count_enqueue(sk, sk_inode_btf(sk), sk->sk_ack_backlog);
 	return 0;
 }
 
@@ -207,8 +207,8 @@ int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, s
 {
 	struct hashdance_state *st = hashdance_state();
 
-	if (ret && (!st || !st->depth) && sk_is_inet_proto(sk, IPPROTO_TCP))
-		count_enqueue(sk, sk_inode(sk), BPF_CORE_READ(sk, sk_ack_backlog));
+	if (ret && (!st || !st->depth) && sk_is_inet_proto_btf(sk, IPPROTO_TCP))
+		count_enqueue(sk, sk_inode_btf(sk), sk->sk_ack_backlog);
 	return 0;
 }
 
@@ -232,9 +232,10 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg___n
 {
 	__u64 inode;
 
-	if (!sk_is_inet_proto(sk, IPPROTO_TCP))
+	/* Plain loads: the arguments are BTF pointers (the child's tcp_sock is not: CO-RE read). */
+	if (!sk_is_inet_proto_btf(sk, IPPROTO_TCP))
 		return 0;
-	inode = sk_inode(sk);
+	inode = sk_inode_btf(sk);
 	if (!inode)
 		return 0;
 	count_accept(sk, inode, bpf_get_current_pid_tgid(), ret != NULL,
@@ -254,9 +255,9 @@ int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bo
 {
 	__u64 inode;
 
-	if (!ret || !sk_is_inet_proto(sk, IPPROTO_TCP))
+	if (!ret || !sk_is_inet_proto_btf(sk, IPPROTO_TCP))
 		return 0;
-	inode = sk_inode(sk);
+	inode = sk_inode_btf(sk);
 	if (!inode)
 		return 0;
 	count_accept(sk, inode, bpf_get_current_pid_tgid(), true, false, ret,

@@ -25,7 +25,8 @@ RT_HEALTH_MAP;
 
 static const struct rt_select_counters zero_select;
 
-static __always_inline void count_selected(const struct sock *selected)
+/* btf: selected is a BTF pointer (fexit), read with plain loads. */
+static __always_inline void count_selected(const struct sock *selected, bool btf)
 {
 	struct rt_select_counters *c;
 	__u64 inode;
@@ -33,7 +34,7 @@ static __always_inline void count_selected(const struct sock *selected)
 	/* NULL: not in a group; an error pointer: a steering program dropped the packet. */
 	if (RT_IS_ERR_OR_NULL(selected))
 		return;
-	inode = sk_inode(selected);
+	inode = btf ? sk_inode_btf(selected) : sk_inode(selected);
 	if (!inode) {
 		health_inc(&health, RT_STAT_NO_INODE);
 		return;
@@ -47,7 +48,7 @@ SEC("fexit/reuseport_select_sock")
 int BPF_PROG(fexit_reuseport_select_sock, struct sock *sk, u32 hash, struct sk_buff *skb,
 	     int hdr_len, struct sock *ret)
 {
-	count_selected(ret);
+	count_selected(ret, true);
 	return 0;
 }
 
@@ -55,6 +56,6 @@ int BPF_PROG(fexit_reuseport_select_sock, struct sock *sk, u32 hash, struct sk_b
 SEC("kretprobe/reuseport_select_sock")
 int BPF_KRETPROBE(kretprobe_reuseport_select_sock, struct sock *ret)
 {
-	count_selected(ret);
+	count_selected(ret, false);
 	return 0;
 }

@@ -48,6 +48,34 @@ static __always_inline bool sk_is_tcp_listener(const struct sock *sk)
 	       BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN;
 }
 
+/*
+ * sk_inode() with plain loads, for a BTF pointer (an fentry/fexit argument) on any kernel: the
+ * verifier lets a program walk those forward, so the inode is reached through the socket's file
+ * (the same inode) rather than by container_of. A socket with no file yet has none (0).
+ */
+static __always_inline __u64 sk_inode_btf(const struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+	struct file *file;
+	struct inode *ino;
+
+	if (!sock)
+		return 0;
+	file = sock->file;
+	if (!file)
+		return 0;
+	ino = file->f_inode;
+	return ino ? ino->i_ino : 0;
+}
+
+/* sk_is_inet_proto() with plain loads (sk a BTF pointer or from RT_CAST). */
+static __always_inline bool sk_is_inet_proto_btf(const struct sock *sk, __u16 proto)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	return (family == AF_INET || family == AF_INET6) && sk->sk_protocol == proto;
+}
+
 /* sk_inode() with plain loads; sk comes from RT_CAST. */
 static __always_inline __u64 sk_inode_direct(const struct sock *sk)
 {

@@ -118,7 +118,7 @@ int raw_tp_sched_waking_direct(struct bpf_raw_tracepoint_args *ctx)
 SEC("fentry/tcp_child_process")
 int BPF_PROG(fentry_tcp_child_process, struct sock *parent)
 {
-	open_bracket(sk_inode(parent), false);
+	open_bracket(sk_inode_btf(parent), false);
 	return 0;
 }
 
