@@ -61,11 +61,14 @@ struct {
 } acceptors SEC(".maps");
 
 /*
- * fentry tier: threads whose accept fexit just counted, so that the accept syscall's exit does
- * not count it again. A syscall exit without a mark was a call fexit missed.
+ * fentry tier: threads whose accept fexit just counted (value 1), so that the accept syscall's
+ * exit does not count it again; a syscall exit without a mark was a call fexit missed. A thread's
+ * entry stays and is flipped with plain stores: two lookups per accept instead of an insert and
+ * a delete. Least recently used entries (threads that stopped accepting) make room; a thread
+ * between its fexit and its syscall's exit has just been used.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -219,9 +222,11 @@ int BPF_PROG(fexit_reqsk_queue_add, struct sock *sk, struct request_sock *req, s
 static __always_inline void mark_accept_counted(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u8 one = 1;
+	__u8 one = 1, *mark = bpf_map_lookup_elem(&accept_counted, &tid);
 
-	if (bpf_map_update_elem(&accept_counted, &tid, &one, BPF_ANY))
+	if (mark)
+		*mark = 1;
+	else if (bpf_map_update_elem(&accept_counted, &tid, &one, BPF_ANY))
 		health_inc(&health, RT_STAT_INFLIGHT_FULL);
 }
 
@@ -327,10 +332,13 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		return;
 	if (skip_counted) {
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u8 *mark = bpf_map_lookup_elem(&accept_counted, &tid);
 
 		/* fexit counted it, unless the call began before the trampoline was attached. */
-		if (!bpf_map_delete_elem(&accept_counted, &tid))
+		if (mark && *mark) {
+			*mark = 0;
 			return;
+		}
 	}
 	if (direct) {
 		task = bpf_get_current_task_btf();

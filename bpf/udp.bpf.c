@@ -54,9 +54,12 @@ struct {
 	__type(value, struct rt_reader_counters);
 } udp_readers SEC(".maps");
 
-/* fentry tier: threads whose receive fexit just counted (see accept_counted in accept.bpf.c). */
+/*
+ * fentry tier: threads whose receive fexit just counted, flipped in place (see accept_counted in
+ * accept.bpf.c).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -96,12 +99,15 @@ static __always_inline void count_read(const struct sock *sk, __u64 n)
 static __always_inline void count_received(const struct sock *sk, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u8 one = 1;
+	__u8 one = 1, *mark;
 
 	if (ret < 0 || !udp_server_sock(sk))
 		return;
 	count_read(sk, 1);
-	if (bpf_map_update_elem(&recv_counted, &tid, &one, BPF_ANY))
+	mark = bpf_map_lookup_elem(&recv_counted, &tid);
+	if (mark)
+		*mark = 1;
+	else if (bpf_map_update_elem(&recv_counted, &tid, &one, BPF_ANY))
 		health_inc(&health, RT_STAT_INFLIGHT_FULL);
 }
 
@@ -255,8 +261,14 @@ static __always_inline void recv_exit(long ret, bool counts_messages, bool skip_
 	if (ret < 0 || !bpf_map_lookup_elem(&udp_pids, &tgid))
 		return;
 	/* fexit counted it, unless the call began before the trampoline was attached. */
-	if (skip_counted && !bpf_map_delete_elem(&recv_counted, &tid))
-		return;
+	if (skip_counted) {
+		__u8 *mark = bpf_map_lookup_elem(&recv_counted, &tid);
+
+		if (mark && *mark) {
+			*mark = 0;
+			return;
+		}
+	}
 	sk = current_fd_sock((int)current_syscall_arg1(false), &inode);
 	if (sk && udp_server_sock(sk))
 		count_read(sk, counts_messages ? (__u64)ret : 1);
