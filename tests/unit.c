@@ -741,6 +741,85 @@ static bool test_render_json_cached(void)
 	return true;
 }
 
+/* Two renders of one view as text: fresh, and with the cache; false when they differ. */
+static bool same_text(const struct rt_view *v, struct rt_text_cache *cache, const char *when)
+{
+	char *fresh = NULL, *cached = NULL;
+	bool ok;
+
+	CAPTURE(fresh, f, render_text(f, v));
+	CAPTURE(cached, f, render_text_cached(f, v, cache));
+	ok = !strcmp(fresh, cached);
+	if (!ok)
+		snprintf(why, sizeof(why), "%s: cached\n%s\nfresh\n%s", when, cached, fresh);
+	free(fresh);
+	free(cached);
+	return ok;
+}
+
+/* The same for the text table: the cached renderer prints what the fresh one does. */
+static bool test_render_text_cached(void)
+{
+	struct rt_listener l[4];
+	struct rt_sock_sample s[] = {SOCK(5, 1, 1, 0, 0), SOCK(10, 10, 10, 0, 0),
+				     SOCK(11, 30, 29, 0, 0), SOCK(12, 0, 0, 0, 0)};
+	struct rt_acceptor_sample a[] = {ACCEPTOR(11, 101, 101, "srv", 29, 0, 4)};
+	struct rt_sample sample = {.mono_s = 1.0, .features = {true, true, false, true, true}};
+	struct rt_holder renamed = {100, 3, "srv-new", false};
+	struct rt_text_cache *cache;
+	struct rt_model *m;
+	struct rt_view v;
+
+	make_listeners(l);
+	struct rt_listener sorted[4] = {l[0], l[1], l[2], l[3]};
+
+	sample.listeners = sorted;
+	sample.nlisteners = 4;
+	sample.socks = s;
+	sample.nsocks = 4;
+	sample.acceptors = a;
+	sample.nacceptors = 1;
+	CHECK(!model_new(&m) && !text_cache_new(&cache), "new");
+	for (int i = 0; i < 10; i++) {
+		char when[32];
+
+		snprintf(when, sizeof(when), "interval %d", i);
+		sample.mono_s += 1.0;
+		switch (i) {
+		case 3: /* traffic on one member, an accept queue */
+			s[2].enqueued += 5;
+			s[2].accepted += 4;
+			a[0].accepted += 4;
+			s[2].wait[3] += 4;
+			sorted[2].queue = 1;
+			break;
+		case 5: /* a holder renamed, and a drop */
+			sorted[0].holders = &renamed;
+			sorted[3].drops = 7;
+			break;
+		case 6: /* the lone listener leaves */
+			sample.nlisteners = 3;
+			break;
+		case 7: /* and comes back; wakeups no longer known */
+			sample.nlisteners = 4;
+			sample.features.wakeups = false;
+			break;
+		}
+		CHECK(!model_update(m, &sample, 0, NULL, &v), "update %d", i);
+		if (!same_text(&v, cache, when))
+			return false;
+		if (i == 2 || i == 9)
+			CHECK(text_cache_reused(cache) == v.ngroups, "%s: reused %zu of %zu", when,
+			      text_cache_reused(cache), v.ngroups);
+		if (i == 3)
+			CHECK(text_cache_reused(cache) == 1, "%s: the idle group only (%zu)", when,
+			      text_cache_reused(cache));
+	}
+	model_free(m);
+	text_cache_free(cache);
+	return true;
+}
+
 static bool test_listen_addr(void)
 {
 	static const char *const bad[] = {
@@ -1266,6 +1345,7 @@ int main(void)
 	run("model: hand-offs per receiver, shares, pending, handed off", test_model_handoff);
 	run("render: unknown values are null", test_render_json_nulls);
 	run("render: cached JSON equals fresh JSON across intervals", test_render_json_cached);
+	run("render: cached text equals fresh text across intervals", test_render_text_cached);
 	run("options: --prometheus listen addresses", test_listen_addr);
 	run("render: Prometheus escaping, no sample when unknown, cap on sockets",
 	    test_render_prometheus);

@@ -139,6 +139,7 @@ static int app_update(void *arg, struct rt_view *view, char *err, size_t errlen)
 static int run_batch(const struct rt_options *o, struct app *app)
 {
 	struct rt_json_cache *cache = NULL;
+	struct rt_text_cache *text = NULL;
 	char err[300];
 	int status = 0;
 
@@ -146,7 +147,8 @@ static int run_batch(const struct rt_options *o, struct app *app)
 	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
 	/* One interval can be megabytes of JSON: fewer, larger writes (each interval is flushed). */
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUF_LEN);
-	if (o->output == RT_OUT_JSON && json_cache_new(&cache))
+	if ((o->output == RT_OUT_JSON && json_cache_new(&cache)) ||
+	    (o->output != RT_OUT_JSON && text_cache_new(&text)))
 		return report_error(RT_EXIT_RUNTIME, "failed to start: %s", strerror(ENOMEM));
 	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
 		struct rt_view view;
@@ -165,8 +167,8 @@ static int run_batch(const struct rt_options *o, struct app *app)
 		if (o->output == RT_OUT_JSON)
 			werr = render_json_cached(stdout, &view, cache);
 		else if (o->output == RT_OUT_BATCH || !app->exporter)
-			render_text(stdout,
-				    &view); /* --prometheus alone, not on a terminal: silent */
+			/* --prometheus alone, not on a terminal: silent */
+			werr = render_text_cached(stdout, &view, text);
 		if (!werr && ferror(stdout))
 			werr = -errno;
 		if (werr) {
@@ -178,6 +180,7 @@ static int run_batch(const struct rt_options *o, struct app *app)
 		}
 	}
 	json_cache_free(cache);
+	text_cache_free(text);
 	return status;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -93,4 +94,44 @@ const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
+}
+
+char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/*
+ * If t = value * 10^decimals, rounded to a double, is an integer below 2^50, the exact product
+ * is within half an ulp of t (at most 1/8), so printf, which rounds the exact value to
+ * `decimals` places, prints t's digits with the point put `decimals` from the end. Zeros, whole
+ * counts and short fractions (most rates, shares and percentiles) take this path.
+ */
+char *fixed_exact(char *end, double value, int decimals)
+{
+	static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+	char *p = end;
+	uint64_t n, frac;
+	double t;
+
+	if (decimals < 0 || decimals >= (int)ARRAY_LEN(pow10))
+		return NULL;
+	t = fabs(value) * (double)pow10[decimals];
+	if (!(t < 0x1p50) || t != floor(t))
+		return NULL;
+	n = (uint64_t)t;
+	frac = n % pow10[decimals];
+	for (int i = 0; i < decimals; i++, frac /= 10)
+		*--p = (char)('0' + frac % 10);
+	if (decimals)
+		*--p = '.';
+	p = u64_digits(p, n / pow10[decimals]);
+	/* printf keeps the sign of a negative value that rounds to zero, -0.0 included. */
+	if (signbit(value))
+		*--p = '-';
+	return p;
 }

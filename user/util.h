@@ -59,4 +59,12 @@ const char *addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 const char *endpoint_str(uint8_t family, const uint8_t *addr, const char *dev, uint16_t port,
 			 char *buf, size_t len);
 
+/* The decimal digits of v, written backwards ending at end; returns where they start. */
+char *u64_digits(char *end, uint64_t v);
+/*
+ * "%.*f" of a finite value without printf, when that is exact (see util.c): the text ends at
+ * end, the return is where it starts; NULL when printf is needed. At most 40 bytes are written.
+ */
+char *fixed_exact(char *end, double value, int decimals);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "render/json.h"
+#include "util.h"
 
 /* What a fingerprint mixes in with each call's key and value. */
 enum fp_kind {
@@ -32,14 +33,15 @@ void json_buf_free(struct json_buf *b)
 	*b = (struct json_buf){0};
 }
 
-/* Room for n more bytes in b; false (and b->failed) when memory ran out. */
-static bool buf_grow(struct json_buf *b, size_t n)
+bool json_buf_reserve(struct json_buf *b, size_t n)
 {
 	size_t cap = b->cap ? b->cap : 256;
 	char *p;
 
 	if (b->failed)
 		return false;
+	if (b->cap - b->len >= n)
+		return true;
 	while (cap - b->len < n) {
 		if (cap > SIZE_MAX / 2) {
 			b->failed = true;
@@ -67,7 +69,7 @@ static void flush(struct json_writer *w)
 static void put_slow(struct json_writer *w, const void *p, size_t n)
 {
 	if (!w->f) {
-		if (buf_grow(w->buf, n)) {
+		if (json_buf_reserve(w->buf, n)) {
 			memcpy(w->buf->data + w->buf->len, p, n);
 			w->buf->len += n;
 		}
@@ -285,6 +287,25 @@ static void fp_bytes(struct json_writer *w, enum fp_kind kind, const char *key, 
 	}
 }
 
+/* Sixteen bytes a step: both words go into both lanes (one as the head, one as the value). */
+void json_fingerprint_of(struct json_fingerprint *fp, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	uint64_t w[2];
+
+	*fp = (struct json_fingerprint){{0x243f6a8885a308d3ull, 0x13198a2e03707344ull}, 0};
+	fp_mix(fp, (uint64_t)FP_BYTES << 56, len);
+	for (; len >= sizeof(w); s += sizeof(w), len -= sizeof(w)) {
+		memcpy(w, s, sizeof(w));
+		fp_mix(fp, w[0], w[1]);
+	}
+	if (len) {
+		memset(w, 0, sizeof(w));
+		memcpy(w, s, len);
+		fp_mix(fp, w[0], w[1]);
+	}
+}
+
 void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len)
 {
 	if (w->fp)
@@ -371,19 +392,9 @@ void json_string(struct json_writer *w, const char *key, const char *value)
 	value_done(w);
 }
 
-/* The decimal digits of v, written backwards ending at end; returns where they start. */
-static char *digits(char *end, uint64_t v)
-{
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
-}
-
 static void put_uint(struct json_writer *w, uint64_t v, bool negative)
 {
-	char buf[24], *end = buf + sizeof(buf), *p = digits(end, v);
+	char buf[24], *end = buf + sizeof(buf), *p = u64_digits(end, v);
 
 	if (negative)
 		*--p = '-';
@@ -435,37 +446,14 @@ void json_null(struct json_writer *w, const char *key)
 	value_done(w);
 }
 
-/*
- * "%.*f" without printf when that is exact. If t = value * 10^decimals, rounded to a double,
- * is an integer below 2^50, the exact product is within half an ulp of t (at most 1/8), so
- * printf, which rounds the exact value to `decimals` places, prints t's digits with the point
- * put `decimals` from the end. Zeros, whole counts and short fractions (most rates, shares and
- * percentiles) take this path; anything else goes to printf.
- */
+/* "%.*f" without printf when that is exact (util.h): most rates, shares and percentiles. */
 static bool put_fixed_exact(struct json_writer *w, double value, int decimals)
 {
-	static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
-	char buf[40], *end = buf + sizeof(buf), *p = end;
-	uint64_t n, frac;
-	double t;
+	char buf[48], *end = buf + sizeof(buf), *p = fixed_exact(end, value, decimals);
 
-	if (decimals < 0 || decimals >= (int)(sizeof(pow10) / sizeof(pow10[0])))
-		return false;
-	t = fabs(value) * (double)pow10[decimals];
-	if (!(t < 0x1p50) || t != floor(t))
-		return false;
-	n = (uint64_t)t;
-	frac = n % pow10[decimals];
-	for (int i = 0; i < decimals; i++, frac /= 10)
-		*--p = (char)('0' + frac % 10);
-	if (decimals)
-		*--p = '.';
-	p = digits(p, n / pow10[decimals]);
-	/* printf keeps the sign of a negative value that rounds to zero, -0.0 included. */
-	if (signbit(value))
-		*--p = '-';
-	put(w, p, (size_t)(end - p));
-	return true;
+	if (p)
+		put(w, p, (size_t)(end - p));
+	return p != NULL;
 }
 
 void json_double(struct json_writer *w, const char *key, double value, int decimals)

@@ -20,6 +20,8 @@ struct json_buf {
 };
 
 void json_buf_free(struct json_buf *b);
+/* Room for n more bytes in b; false (and b->failed) when memory ran out. */
+bool json_buf_reserve(struct json_buf *b, size_t n);
 
 /*
  * A 128-bit fingerprint of a sequence of writer calls (two independently keyed lanes, and the
@@ -80,6 +82,8 @@ void json_raw(struct json_writer *w, const char *key, const char *text, size_t l
  * instead, when computing the text itself is what the fingerprint should avoid (inet_ntop).
  */
 void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len);
+/* The fingerprint of len bytes at p, for callers that gather what their text is made of. */
+void json_fingerprint_of(struct json_fingerprint *fp, const void *p, size_t len);
 static inline bool json_is_fingerprint(const struct json_writer *w)
 {
 	return w->fp != NULL;

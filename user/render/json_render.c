@@ -439,13 +439,7 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
  * it came from (json_writer's fingerprint mode). Ordered like the view's groups.
  */
 struct group_text {
-	uint64_t netns;
-	uint8_t family, proto;
-	uint8_t addr[16];
-	uint16_t port;
-	int8_t v6only;
-	uint32_t bound_ifindex;
-	bool closed;
+	struct rt_group_id id;
 	bool valid; /* the text is complete (no allocation failed) */
 	struct json_fingerprint fp;
 	struct json_buf text;
@@ -489,23 +483,31 @@ size_t json_cache_reused(const struct rt_json_cache *c)
 	return c->reused;
 }
 
-/* The order of the view's groups (discovery sorts listeners this way). */
-static int group_text_cmp(const struct group_text *t, const struct rt_group_view *g)
+void group_id_of(struct rt_group_id *id, const struct rt_group_view *g)
+{
+	*id = (struct rt_group_id){.netns = g->netns,
+				   .family = g->family,
+				   .proto = g->proto,
+				   .port = g->port,
+				   .v6only = g->v6only,
+				   .bound_ifindex = g->bound_ifindex,
+				   .closed = g->closed};
+	memcpy(id->addr, g->addr, sizeof(id->addr));
+}
+
+int group_id_cmp(const struct rt_group_id *t, const struct rt_group_view *g)
 {
 	int c;
 
-	if ((c = (t->netns > g->netns) - (t->netns < g->netns)) ||
-	    (c = (t->proto > g->proto) - (t->proto < g->proto)) ||
-	    (c = (t->family > g->family) - (t->family < g->family)))
+	if ((c = CMP3(t->netns, g->netns)) || (c = CMP3(t->proto, g->proto)) ||
+	    (c = CMP3(t->family, g->family)))
 		return c;
 	if ((c = memcmp(t->addr, g->addr, sizeof(t->addr))))
 		return c;
-	if ((c = (t->port > g->port) - (t->port < g->port)) ||
-	    (c = (t->v6only > g->v6only) - (t->v6only < g->v6only)))
+	if ((c = CMP3(t->port, g->port)) || (c = CMP3(t->v6only, g->v6only)) ||
+	    (c = CMP3(t->bound_ifindex, g->bound_ifindex)))
 		return c;
-	if ((c = (t->bound_ifindex > g->bound_ifindex) - (t->bound_ifindex < g->bound_ifindex)))
-		return c;
-	return (t->closed > g->closed) - (t->closed < g->closed);
+	return CMP3(t->closed, g->closed);
 }
 
 /*
@@ -523,9 +525,9 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 	json_init_fingerprint(&sub, &fp, 1);
 	group_json(&sub, v, g);
 	/* Both orders are the same: the previous entry of this group, if any, is at the cursor. */
-	while (*cursor < c->ngroups && group_text_cmp(&c->groups[*cursor], g) < 0)
+	while (*cursor < c->ngroups && group_id_cmp(&c->groups[*cursor].id, g) < 0)
 		(*cursor)++;
-	if (*cursor < c->ngroups && !group_text_cmp(&c->groups[*cursor], g))
+	if (*cursor < c->ngroups && !group_id_cmp(&c->groups[*cursor].id, g))
 		old = &c->groups[(*cursor)++];
 	if (old) {
 		*t = *old;
@@ -536,14 +538,8 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 			return &t->text;
 		}
 	} else {
-		*t = (struct group_text){.netns = g->netns,
-					 .family = g->family,
-					 .proto = g->proto,
-					 .port = g->port,
-					 .v6only = g->v6only,
-					 .bound_ifindex = g->bound_ifindex,
-					 .closed = g->closed};
-		memcpy(t->addr, g->addr, sizeof(t->addr));
+		*t = (struct group_text){0};
+		group_id_of(&t->id, g);
 	}
 	t->fp = fp;
 	t->text.len = 0;
@@ -622,11 +618,7 @@ void render_json(FILE *f, const struct rt_view *v)
 	fflush(f);
 }
 
-/*
- * The pieces of a document to f: with writev() on its file descriptor when it has one, so that
- * megabytes of kept text are not copied into stdio's buffer first; else through stdio.
- */
-static int write_pieces(FILE *f, struct iovec *iov, size_t n)
+int write_pieces(FILE *f, struct iovec *iov, size_t n)
 {
 	int fd = fileno(f);
 
