@@ -137,7 +137,9 @@ void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, i
 {
 	/* No text is written: its empty buffer is the writer's own. */
 	json_init_buf(w, &w->out, depth);
-	*fp = (struct json_fingerprint){{0x243f6a8885a308d3ull, 0x13198a2e03707344ull}, 0};
+	*fp = (struct json_fingerprint){{{0x243f6a8885a308d3ull, 0x13198a2e03707344ull},
+					 {0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull}},
+					0};
 	w->fp = fp;
 }
 
@@ -251,10 +253,10 @@ static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 
 static inline void fp_mix(struct json_fingerprint *fp, uint64_t head, uint64_t value)
 {
-	fp->lane[0] =
-		fold_mul(fp->lane[0] ^ head ^ 0xa0761d6478bd642full, value ^ 0xe7037ed1a0b428dbull);
-	fp->lane[1] =
-		fold_mul(fp->lane[1] ^ value ^ 0x8ebc6af09c88c6e3ull, head ^ 0x589965cc75374cc3ull);
+	uint64_t *lane = fp->lane[fp->calls & 1];
+
+	lane[0] = fold_mul(lane[0] ^ head ^ 0xa0761d6478bd642full, value ^ 0xe7037ed1a0b428dbull);
+	lane[1] = fold_mul(lane[1] ^ value ^ 0x8ebc6af09c88c6e3ull, head ^ 0x589965cc75374cc3ull);
 	fp->calls++;
 }
 
@@ -293,7 +295,9 @@ void json_fingerprint_of(struct json_fingerprint *fp, const void *p, size_t len)
 	const unsigned char *s = p;
 	uint64_t w[2];
 
-	*fp = (struct json_fingerprint){{0x243f6a8885a308d3ull, 0x13198a2e03707344ull}, 0};
+	*fp = (struct json_fingerprint){{{0x243f6a8885a308d3ull, 0x13198a2e03707344ull},
+					 {0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull}},
+					0};
 	fp_mix(fp, (uint64_t)FP_BYTES << 56, len);
 	for (; len >= sizeof(w); s += sizeof(w), len -= sizeof(w)) {
 		memcpy(w, s, sizeof(w));
