@@ -408,7 +408,9 @@ int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_
 /*
  * A process that just entered a new netns binds its sockets after the scan that found the
  * netns: namespaces younger than a full scan's period are dumped whole every refresh, and a
- * socket there that out[] lacks asks for a full scan (*full). Cheap: only young namespaces.
+ * socket there that out[] lacks asks for a full scan (*full). Cheap: only young namespaces,
+ * and only when the kernel's counts of sockets in them moved since their last dump here (a
+ * young netns may hold 10,000 listeners: reusetop's start finds every netns young).
  */
 static int young_netns_news(struct rt_discovery *d, bool *full)
 {
@@ -416,14 +418,22 @@ static int young_netns_news(struct rt_discovery *d, bool *full)
 	int err;
 
 	for (size_t i = 1; i < d->nns && !*full; i++) {
-		const struct ns_entry *e = &d->ns[i];
+		struct ns_entry *e = &d->ns[i];
+		uint32_t inuse[NS_INUSE_KINDS];
+		bool known;
 
 		if (e->diag < 0 || now - e->added_ns >= FULL_SCAN_MAX_AGE_NS)
+			continue;
+		/* Read before the dump: a socket added in between changes them for next time. */
+		known = ns_inuse(d, e, inuse);
+		if (known && e->inuse_known && !memcmp(inuse, e->inuse, sizeof(inuse)))
 			continue;
 		d->part.n = 0;
 		/* A netns going away meanwhile is the full scan's business. */
 		if ((err = dump_netns(d, e, &d->part)))
 			return err == -ENOMEM ? err : 0;
+		memcpy(e->inuse, inuse, sizeof(inuse));
+		e->inuse_known = known;
 		for (size_t k = 0; k < d->part.n && !*full; k++)
 			*full = d->part.v[k].inode && out_pos(d, d->part.v[k].inode) < 0 &&
 				!ignored(d, d->part.v[k].inode);

@@ -35,6 +35,9 @@ struct ls_vec {
 	size_t n, cap;
 };
 
+/* Kinds of sockets the kernel counts per netns: TCP, UDP, TCP6, UDP6 (ns_inuse()). */
+#define NS_INUSE_KINDS 4
+
 /* A network namespace some process is in, with the sock_diag socket created inside it. */
 struct ns_entry {
 	uint64_t ino;
@@ -43,6 +46,9 @@ struct ns_entry {
 	int diag; /* NETLINK_SOCK_DIAG socket bound to this netns, -1 when we could not make one */
 	bool seen;
 	uint64_t added_ns; /* when discovery first saw it (CLOCK_MONOTONIC) */
+	/* ns_inuse() before the last dump of it as a young netns; inuse_known: they were read */
+	uint32_t inuse[NS_INUSE_KINDS];
+	bool inuse_known;
 };
 
 /* Holders of one socket: d->holders[first .. first + count). inode 0 marks a free slot. */
@@ -190,6 +196,13 @@ int ns_add(struct rt_discovery *d, uint64_t ino, int pid, int nsfd, int diag);
 /* Close ns[i]'s fds and take it out of d->ns (the last entry takes its place). */
 void ns_drop(struct rt_discovery *d, size_t i);
 int ns_refresh(struct rt_discovery *d);
+/*
+ * The sockets of each kind in e's netns that the kernel has in its tables ("inuse" in
+ * /proc/PID/net/sockstat and sockstat6, counted per netns): a listener or bound socket added
+ * changes them. False when they cannot be read, or the process is no longer in e's netns.
+ */
+bool ns_inuse(const struct rt_discovery *d, const struct ns_entry *e,
+	      uint32_t inuse[NS_INUSE_KINDS]);
 
 /* ---- sockdiag.c: sock_diag requests and dumps ---- */
 

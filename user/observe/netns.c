@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +29,12 @@ int ns_add(struct rt_discovery *d, uint64_t ino, int pid, int nsfd, int diag)
 {
 	if (reserve_array(&d->ns, &d->ns_cap, d->nns + 1, sizeof(*d->ns)))
 		return -ENOMEM;
-	d->ns[d->nns++] = (struct ns_entry){ino, pid, nsfd, diag, true, mono_ns()};
+	d->ns[d->nns++] = (struct ns_entry){.ino = ino,
+					    .pid = pid,
+					    .nsfd = nsfd,
+					    .diag = diag,
+					    .seen = true,
+					    .added_ns = mono_ns()};
 	return 0;
 }
 
@@ -145,4 +152,60 @@ int ns_refresh(struct rt_discovery *d)
 		d->netns_failed++;
 	}
 	return 0;
+}
+
+/* The number after "<name>: inuse " at the start of a line of text (NUL-terminated). */
+static bool inuse_of(const char *text, const char *name, uint32_t *out)
+{
+	size_t n = strlen(name);
+	unsigned long v;
+	char *end;
+
+	for (const char *p = text; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, n) || strncmp(p + n, ": inuse ", 8))
+			continue;
+		v = strtoul(p + n + 8, &end, 10);
+		if (end == p + n + 8 || v > UINT32_MAX)
+			return false;
+		*out = (uint32_t)v;
+		return true;
+	}
+	return false;
+}
+
+/* A small file under /proc into buf (NUL-terminated); false when it cannot be read. */
+static bool read_small(const struct rt_discovery *d, const char *path, char *buf, size_t len)
+{
+	int fd = openat(d->proc_fd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+bool ns_inuse(const struct rt_discovery *d, const struct ns_entry *e,
+	      uint32_t inuse[NS_INUSE_KINDS])
+{
+	char path[48], buf[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%d/net/sockstat", e->pid);
+	if (!read_small(d, path, buf, sizeof(buf)) || !inuse_of(buf, "TCP", &inuse[0]) ||
+	    !inuse_of(buf, "UDP", &inuse[1]))
+		return false;
+	snprintf(path, sizeof(path), "%d/net/sockstat6", e->pid);
+	if (!read_small(d, path, buf, sizeof(buf)) || !inuse_of(buf, "TCP6", &inuse[2]) ||
+	    !inuse_of(buf, "UDP6", &inuse[3]))
+		return false;
+	/* Read in the netns of the process: it must still be e's (pids are reused, setns()). */
+	snprintf(path, sizeof(path), "%d/ns/net", e->pid);
+	return !fstatat(d->proc_fd, path, &st, 0) && (uint64_t)st.st_ino == e->ino;
 }
