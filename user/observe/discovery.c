@@ -184,6 +184,12 @@ static int own_diag_socket(struct rt_discovery *d)
 	return 0;
 }
 
+static void mark_all_dirty(struct rt_discovery *d)
+{
+	for (size_t i = 0; i < d->nns; i++)
+		d->ns[i].dirty = true;
+}
+
 /* ---- discovery_refresh(): dump again only what can have changed ---- */
 
 static int build_index(struct rt_discovery *d)
@@ -389,6 +395,67 @@ static int refresh_some(struct rt_discovery *d, const uint64_t *active, size_t n
 	return 0;
 }
 
+/*
+ * Before a scan of some namespaces only: those of the sockets whose shown values can have
+ * changed (as refresh_some() picks them) are dumped too, and all when one of those sockets is
+ * not known (its netns neither).
+ */
+static int dirty_wanted(struct rt_discovery *d, const uint64_t *active, size_t nactive)
+{
+	struct ns_entry *e = NULL;
+	int err;
+
+	if (!d->have_index && (err = build_index(d)))
+		return err;
+	for (size_t i = 0; i < nactive; i++) {
+		long k = out_pos(d, active[i]);
+
+		if (k < 0 && !ignored(d, active[i])) {
+			mark_all_dirty(d);
+			return 0;
+		}
+		if (k >= 0 && (e = ns_find(d, d->out[k].netns)))
+			e->dirty = true;
+	}
+	/* out[] is sorted by netns first: one lookup per netns. */
+	for (size_t k = 0; k < d->nout; k++) {
+		if (!d->out[k].queue || !d->out[k].inode)
+			continue;
+		if (!e || e->ino != d->out[k].netns)
+			e = ns_find(d, d->out[k].netns);
+		if (e)
+			e->dirty = true;
+	}
+	return 0;
+}
+
+/*
+ * A holder process exited: the namespaces of the sockets it held are dumped again (it may have
+ * closed them), the others' last dumps stand.
+ */
+static int dirty_dead_holders(struct rt_discovery *d)
+{
+	int err;
+
+	if (!d->have_index && (err = build_index(d)))
+		return err;
+	for (size_t i = 0; i < d->nprocs; i++) {
+		const struct proc_entry *p = &d->procs[i];
+
+		for (uint32_t r = p->first; !p->alive && r < p->first + p->nrefs; r++) {
+			long k = out_pos(d, d->refs[r].inode);
+			struct ns_entry *e = k >= 0 ? ns_find(d, d->out[k].netns) : NULL;
+
+			if (!e) {
+				mark_all_dirty(d);
+				return 0;
+			}
+			e->dirty = true;
+		}
+	}
+	return 0;
+}
+
 /* ---- public interface ---- */
 
 int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_t *n)
@@ -397,7 +464,10 @@ int discovery_scan(struct rt_discovery *d, const struct rt_listener **out, size_
 
 	*out = NULL;
 	*n = 0;
-	if ((err = own_diag_socket(d)) || (err = ns_refresh(d)) || (err = scan_all(d)))
+	if ((err = own_diag_socket(d)) || (err = ns_refresh(d)))
+		return err;
+	mark_all_dirty(d);
+	if ((err = scan_all(d)))
 		return err;
 	d->full_scan_ns = mono_ns();
 	*out = d->out;
@@ -437,6 +507,8 @@ static int young_netns_news(struct rt_discovery *d, bool *full)
 		for (size_t k = 0; k < d->part.n && !*full; k++)
 			*full = d->part.v[k].inode && out_pos(d, d->part.v[k].inode) < 0 &&
 				!ignored(d, d->part.v[k].inode);
+		if (*full)
+			e->dirty = true;
 	}
 	return 0;
 }
@@ -444,23 +516,35 @@ static int young_netns_news(struct rt_discovery *d, bool *full)
 int discovery_refresh(struct rt_discovery *d, const uint64_t *active, size_t nactive,
 		      const struct rt_listener **out, size_t *n)
 {
-	bool full;
+	bool full, all;
 	int err;
 
 	*out = NULL;
 	*n = 0;
 	if ((err = own_diag_socket(d)) || (err = ns_refresh(d)))
 		return err;
-	full = !d->full_scan_ns || mono_ns() - d->full_scan_ns >= FULL_SCAN_MAX_AGE_NS ||
-	       d->ns_changed || d->npids_alive < d->nholder_pids;
+	/*
+	 * Every netns is dumped again every FULL_SCAN_MAX_AGE_NS; in between, a scan dumps only
+	 * those where something happened (new ones have never been dumped). With a busy host's
+	 * namespaces coming and going, one with 10,000 idle listeners is not dumped every time.
+	 */
+	all = !d->full_scan_ns || mono_ns() - d->full_scan_ns >= FULL_SCAN_MAX_AGE_NS;
+	if (all)
+		mark_all_dirty(d);
+	else if (d->npids_alive < d->nholder_pids && (err = dirty_dead_holders(d)))
+		return err;
+	full = all || d->ns_changed || d->npids_alive < d->nholder_pids;
 	if (!full && (err = refresh_some(d, active, nactive, &full)))
 		return err;
 	if (!full && (err = young_netns_news(d, &full)))
 		return err;
+	if (full && !all && (err = dirty_wanted(d, active, nactive)))
+		return err;
 	if (full) {
 		if ((err = scan_all(d)) || (err = note_ignored(d, active, nactive)))
 			return err;
-		d->full_scan_ns = mono_ns();
+		if (all)
+			d->full_scan_ns = mono_ns();
 	}
 	*out = d->out;
 	*n = d->nout;

@@ -35,7 +35,10 @@ struct ls_vec {
 	size_t n, cap;
 };
 
-/* Kinds of sockets the kernel counts per netns: TCP, UDP, TCP6, UDP6 (ns_inuse()). */
+/*
+ * Kinds of sockets the kernel counts per netns (ns_inuse()): TCP, UDP, TCP6, UDP6, in the
+ * order of family (inet, inet6) then protocol (TCP, UDP).
+ */
 #define NS_INUSE_KINDS 4
 
 /* A network namespace some process is in, with the sock_diag socket created inside it. */
@@ -49,6 +52,10 @@ struct ns_entry {
 	/* ns_inuse() before the last dump of it as a young netns; inuse_known: they were read */
 	uint32_t inuse[NS_INUSE_KINDS];
 	bool inuse_known;
+	/* Its sockets as its last dump listed them (have_dump), reused while it is not dirty. */
+	struct ls_vec dump;
+	bool have_dump;
+	bool dirty; /* the next scan dumps it again */
 };
 
 /* Holders of one socket: d->holders[first .. first + count). inode 0 marks a free slot. */
@@ -81,6 +88,7 @@ struct proc_entry {
 	uint32_t nrefs;
 	uint32_t first_ep;
 	uint32_t neps;
+	bool alive; /* seen by the last netns walk (holders only) */
 };
 
 struct rt_discovery {
@@ -180,7 +188,8 @@ int table_reset(struct ino_table *t, size_t n);
 struct ino_slot *table_slot(const struct ino_table *t, uint64_t ino);
 /* The slot of ino, or NULL when it is not in the table. */
 struct ino_slot *table_find(const struct ino_table *t, uint64_t ino);
-bool is_holder_pid(const struct rt_discovery *d, int pid);
+/* Whether pid holds one of our sockets; if so, it is marked alive (proc_entry.alive). */
+bool holder_alive(struct rt_discovery *d, int pid);
 /* Walk /proc again for the holders of the sockets in d->ls (the cache's refresh). */
 int refresh_holders(struct rt_discovery *d);
 bool holders_stale(const struct rt_discovery *d, bool same);
@@ -210,6 +219,7 @@ bool ns_inuse(const struct rt_discovery *d, const struct ns_entry *e,
 int diag_socket(void);
 int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t netns, uint8_t family,
 	      uint8_t proto, const struct port_range *r, size_t nr);
+/* Dump the namespaces marked dirty, or never dumped, and list every netns's sockets in d->ls. */
 int dump_all(struct rt_discovery *d);
 /* Append every socket of netns e (the protocols asked for) to into. */
 int dump_netns(struct rt_discovery *d, const struct ns_entry *e, struct ls_vec *into);

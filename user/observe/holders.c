@@ -93,11 +93,14 @@ const struct proc_entry *find_proc(const struct rt_discovery *d, int pid)
 }
 
 /* A process whose holders the netns walk checks for exit. */
-bool is_holder_pid(const struct rt_discovery *d, int pid)
+bool holder_alive(struct rt_discovery *d, int pid)
 {
-	const struct proc_entry *p = find_proc(d, pid);
+	struct proc_entry *p = (struct proc_entry *)find_proc(d, pid);
 
-	return p && p->nrefs;
+	if (!p || !p->nrefs)
+		return false;
+	p->alive = true;
+	return true;
 }
 
 /* ---- holders from /proc/PID/fd ---- */
@@ -228,6 +231,7 @@ static int add_proc(struct rt_discovery *d, int pid, uint32_t nfds, size_t first
 		(uint32_t)(d->nnext_refs - first),
 		(uint32_t)first_ep,
 		(uint32_t)(d->nnext_eps - first_ep),
+		true, /* the walk just found it */
 	};
 	return 0;
 }

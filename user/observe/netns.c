@@ -42,6 +42,7 @@ void ns_drop(struct rt_discovery *d, size_t i)
 {
 	close_fd(&d->ns[i].nsfd);
 	close_fd(&d->ns[i].diag);
+	free(d->ns[i].dump.v);
 	d->ns[i] = d->ns[--d->nns];
 }
 
@@ -112,6 +113,8 @@ int ns_refresh(struct rt_discovery *d)
 
 	d->npids_alive = 0;
 	d->ns_changed = false;
+	for (size_t i = 0; i < d->nprocs; i++)
+		d->procs[i].alive = false;
 	for (size_t i = 1; i < d->nns; i++)
 		d->ns[i].seen = false;
 	rewinddir(d->proc_dir);
@@ -126,7 +129,7 @@ int ns_refresh(struct rt_discovery *d)
 		/* Gone, or a process we may not inspect: it is simply not counted. */
 		if (fstatat(d->proc_fd, path, &st, 0))
 			continue;
-		if (is_holder_pid(d, (int)pid))
+		if (holder_alive(d, (int)pid))
 			d->npids_alive++;
 		if ((err = ns_note(d, (uint64_t)st.st_ino, (int)pid, &last)))
 			return err;

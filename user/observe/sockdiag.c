@@ -248,15 +248,24 @@ int diag_dump(struct rt_discovery *d, struct ls_vec *into, int sock, uint64_t ne
 	return 0;
 }
 
+/*
+ * A dump walks every socket of the kind on the host, in every netns: a host with many network
+ * namespaces pays that for each of them. The kernel's per-netns counts tell the kinds a netns
+ * has none of (ns_inuse(): TCP, UDP, TCP6, UDP6): those are not dumped.
+ */
 int dump_netns(struct rt_discovery *d, const struct ns_entry *e, struct ls_vec *into)
 {
 	static const uint8_t families[] = {AF_INET, AF_INET6};
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	uint32_t inuse[NS_INUSE_KINDS];
+	bool counted = ns_inuse(d, e, inuse);
 	int err;
 
 	for (size_t f = 0; f < sizeof(families); f++) {
 		for (size_t p = 0; p < sizeof(protos); p++) {
 			if (!(d->protos & (1u << protos[p])))
+				continue;
+			if (counted && !inuse[f * 2 + p])
 				continue;
 			if ((err = diag_dump(d, into, e->diag, e->ino, families[f], protos[p], NULL,
 					     0)))
@@ -267,9 +276,10 @@ int dump_netns(struct rt_discovery *d, const struct ns_entry *e, struct ls_vec *
 }
 
 /*
- * Dump every netns we have a socket in. A failing dump leaves its socket in an unknown state,
- * so it is closed (and made again next scan): for our own netns the error is returned, another
- * netns is only counted as failed.
+ * Dump every netns we have a socket in that is dirty or was never dumped; the others' last
+ * dumps stand. A failing dump leaves its socket in an unknown state, so it is closed (and made
+ * again next scan): for our own netns the error is returned, another netns is only counted as
+ * failed.
  */
 int dump_all(struct rt_discovery *d)
 {
@@ -278,15 +288,26 @@ int dump_all(struct rt_discovery *d)
 	d->ls.n = 0;
 	for (size_t i = 0; i < d->nns; i++) {
 		struct ns_entry *e = &d->ns[i];
-		size_t before = d->ls.n;
 
-		if (e->diag < 0 || !(err = dump_netns(d, e, &d->ls)))
+		if (e->diag < 0)
 			continue;
-		close_fd(&e->diag);
-		if (i == 0 || err == -ENOMEM)
-			return err;
-		d->ls.n = before;
-		d->netns_failed++;
+		if (e->dirty || !e->have_dump) {
+			e->dump.n = 0;
+			e->have_dump = !(err = dump_netns(d, e, &e->dump));
+			if (err) {
+				close_fd(&e->diag);
+				if (i == 0 || err == -ENOMEM)
+					return err;
+				d->netns_failed++;
+				continue;
+			}
+			e->dirty = false;
+		}
+		if (reserve_array(&d->ls.v, &d->ls.cap, d->ls.n + e->dump.n, sizeof(*d->ls.v)))
+			return -ENOMEM;
+		if (e->dump.n)
+			memcpy(d->ls.v + d->ls.n, e->dump.v, e->dump.n * sizeof(*d->ls.v));
+		d->ls.n += e->dump.n;
 	}
 	return 0;
 }
