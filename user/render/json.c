@@ -271,43 +271,34 @@ static inline void fp_int(struct json_writer *w, enum fp_kind kind, const char *
 	fp_mix(w->fp, fp_head(kind, key), v);
 }
 
-/* Bytes: their length, then eight at a time (the last word zero-padded). */
+/*
+ * Bytes: their length, then sixteen at a time (the last step zero-padded), both words into both
+ * lanes of a pair (one as the head, one as the value).
+ */
 static void fp_bytes(struct json_writer *w, enum fp_kind kind, const char *key, const void *value,
 		     size_t len)
 {
 	const unsigned char *p = value;
+	uint64_t word[2];
 
 	fp_mix(w->fp, fp_head(kind, key), len);
-	for (; len;) {
-		uint64_t word = 0;
-		size_t n = len < sizeof(word) ? len : sizeof(word);
-
-		memcpy(&word, p, n);
-		fp_mix(w->fp, (uint64_t)FP_BYTES << 56, word);
-		p += n;
-		len -= n;
+	for (; len >= sizeof(word); p += sizeof(word), len -= sizeof(word)) {
+		memcpy(word, p, sizeof(word));
+		fp_mix(w->fp, word[0], word[1]);
+	}
+	if (len) {
+		memset(word, 0, sizeof(word));
+		memcpy(word, p, len);
+		fp_mix(w->fp, word[0], word[1]);
 	}
 }
 
-/* Sixteen bytes a step: both words go into both lanes (one as the head, one as the value). */
 void json_fingerprint_of(struct json_fingerprint *fp, const void *p, size_t len)
 {
-	const unsigned char *s = p;
-	uint64_t w[2];
+	struct json_writer w;
 
-	*fp = (struct json_fingerprint){{{0x243f6a8885a308d3ull, 0x13198a2e03707344ull},
-					 {0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull}},
-					0};
-	fp_mix(fp, (uint64_t)FP_BYTES << 56, len);
-	for (; len >= sizeof(w); s += sizeof(w), len -= sizeof(w)) {
-		memcpy(w, s, sizeof(w));
-		fp_mix(fp, w[0], w[1]);
-	}
-	if (len) {
-		memset(w, 0, sizeof(w));
-		memcpy(w, s, len);
-		fp_mix(fp, w[0], w[1]);
-	}
+	json_init_fingerprint(&w, fp, 0);
+	fp_bytes(&w, FP_BYTES, NULL, p, len);
 }
 
 void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len)
