@@ -231,7 +231,7 @@ $(OUTPUT)/bench/rig_%: tests/rig_%.c $(wildcard tests/rig_*.h) | $(OUTPUT)/bench
 # rig_server.c includes its handoff modes (tests/rig_handoff.c).
 $(OUTPUT)/bench/rig_server: tests/rig_handoff.c
 $(OUTPUT)/bench/listeners $(OUTPUT)/bench/unix_pingpong $(OUTPUT)/bench/trigger: \
-		$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
+		$(OUTPUT)/bench/%: bench/%.c bench/bench_util.h | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
