@@ -84,7 +84,7 @@ trigger_round() { # variant round
 	[ -z "$acc" ] || ino="[$(jq .listener_inode <<<"$acc")]"
 	# reusetop prints once a second: until its last line counts every accept (at most 3 s after
 	# the loop), the listener still open so that the line holds it.
-	while [ "$v" = observe ] && [ -n "$acc" ] && [ $(($(now_ns) - t0)) -lt 3000000000 ]; do
+	while [[ $v == observe* ]] && [ -n "$acc" ] && [ $(($(now_ns) - t0)) -lt 3000000000 ]; do
 		[ "$(tracer_counts observe "$out" "$ino" | jq .accepted 2>/dev/null)" != \
 			"$(jq .accepts <<<"$acc")" ] || break
 		sleep 0.2
