@@ -43,6 +43,7 @@
 #include "core_fixes.bpf.h"
 #include "arch.bpf.h"
 #include "handoff.bpf.h"
+#include "cpu.bpf.h"
 
 #define EAGAIN 11
 
@@ -317,8 +318,9 @@ int BPF_KPROBE(kprobe_reqsk_queue_add, struct sock *sk)
 /*
  * An accept syscall returned: find the listener from the fd argument, which the syscall's saved
  * registers still hold at exit, so that a call already blocked when reusetop attached counts too.
- * Helper calls are most of what a program costs here: the direct path makes one to find the
- * task, and reads its registers, fd table and ids with plain loads.
+ * Helper calls are most of what a program costs here: the direct path finds the task as this
+ * CPU's rq->curr (cpu.bpf.h) once the registers' place on the stack is known, and reads its
+ * registers, fd table and ids with plain loads.
  */
 static __always_inline void accept_exit(long ret, bool skip_counted, bool direct)
 {
@@ -341,8 +343,12 @@ static __always_inline void accept_exit(long ret, bool skip_counted, bool direct
 		}
 	}
 	if (direct) {
-		task = bpf_get_current_task_btf();
-		fd = (int)current_syscall_arg1_of(task);
+		task = rt_regs_from_stack > 0 ? this_cpu_current() : NULL;
+		if (task)
+			fd = (int)arch_syscall_arg1_direct(RT_CAST(
+				(unsigned long)task->stack + rt_regs_from_stack, struct pt_regs));
+		else
+			fd = (int)current_syscall_arg1_of(task = bpf_get_current_task_btf());
 		if (!task_fd_table_direct(task, &fds))
 			return;
 		sk = fd_table_sock_direct(&fds, fd, &inode);

@@ -10,7 +10,7 @@
  * __netif_receive_skb_core), softirq handlers run (kstat.softirqs) and the interrupt context
  * (preempt_count). The callback's wakeups run synchronously within the same packet; once any
  * of the three moved, the callback is over. These per-CPU variables are found from this CPU's
- * runqueue (current->se.cfs_rq->rq) plus their distance to `runqueues` in the per-CPU section,
+ * runqueue (cpu.bpf.h) plus their distance to `runqueues` in the per-CPU section,
  * which user space reads from the kernel's BTF: a kernel built without data symbols in
  * kallsyms has no other way to them. Where that fails, a program on softirq_exit closes the
  * bracket instead (wakeup.bpf.c). Either way another socket's sk_data_ready closes it too,
@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include "sock.bpf.h"
 #include "core_fixes.bpf.h"
+#include "cpu.bpf.h"
 
 /* Distances in the per-CPU section from `runqueues` (set by user space when cpu_marks_known). */
 const volatile bool cpu_marks_known;
@@ -52,7 +53,6 @@ struct bracket {
 	__u64 start_ns; /* BRACKET_TIMED: when it opened */
 	struct cpu_marks marks; /* tracepoint tier with cpu_marks_known: where this CPU was */
 	__u32 bound; /* enum bracket_bound */
-	__u64 rq; /* this CPU's runqueue, found once (see this_cpu_rq) */
 };
 
 struct {
@@ -67,30 +67,6 @@ static __always_inline struct bracket *this_cpu_bracket(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&brackets, &zero);
-}
-
-/*
- * This CPU's runqueue (the base the marks are found from), from the running task's
- * se.cfs_rq->rq the first time and kept in this CPU's bracket: it never moves, and the helper
- * call that finds the task costs more than reading all the marks. 0 when not found.
- */
-static __always_inline unsigned long this_cpu_rq(struct bracket *b)
-{
-	struct task_struct *task;
-	struct cfs_rq *cfs;
-	struct rq *rq;
-
-	if (b->rq)
-		return b->rq;
-	task = RT_CAST(bpf_get_current_task(), struct task_struct);
-	cfs = task->se.cfs_rq;
-	if (!cfs)
-		return 0;
-	rq = cfs->rq;
-	/* Kept only when it is this CPU's: a wrong one would stay wrong. */
-	if (rq && rq->cpu == (int)bpf_get_smp_processor_id())
-		b->rq = (unsigned long)rq;
-	return (unsigned long)rq;
 }
 
 /* Where this CPU (runqueue rq) is now (RT_CAST reads: the tracepoint tier with bpf_rdonly_cast). */
@@ -125,7 +101,7 @@ static __always_inline void open_bracket(__u64 listener_inode, bool timed)
 	if (!timed)
 		return;
 	if (cpu_marks_known) {
-		read_cpu_marks(this_cpu_rq(b), &b->marks);
+		read_cpu_marks((unsigned long)this_cpu_rq(), &b->marks);
 		if (b->marks.context) {
 			b->bound = BRACKET_BY_MARKS;
 			return;
@@ -155,7 +131,7 @@ static __always_inline __u64 bracket_listener(__u64 limit_ns)
 	if (b->bound == BRACKET_CLOSED_BY_PROBE)
 		return b->inode;
 	if (cpu_marks_known) {
-		read_cpu_marks(this_cpu_rq(b), &now);
+		read_cpu_marks((unsigned long)this_cpu_rq(), &now);
 		if (now.processed != b->marks.processed || now.softirqs != b->marks.softirqs ||
 		    now.context != b->marks.context) {
 			b->inode = 0;
