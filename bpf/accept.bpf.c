@@ -44,6 +44,7 @@
 #include "arch.bpf.h"
 #include "handoff.bpf.h"
 #include "cpu.bpf.h"
+#include "front.bpf.h"
 
 #define EAGAIN 11
 
@@ -103,16 +104,71 @@ struct {
 } acceptor_init SEC(".maps");
 
 /*
- * The first accept of a task from listener sk: its entry, created with the task's name, and the
- * listener's identity recorded (one that only ever saw EAGAIN has no other); NULL when full.
+ * acceptors' front (front.bpf.h): the slot's key, its counters, its claim. Only the task itself
+ * writes its slot, as its entry.
  */
-static __noinline struct rt_acceptor_counters *new_acceptor(const struct sock *sk,
-							    const struct rt_acceptor_key *key)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rt_acceptor_key);
+} acceptor_front_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rt_acceptor_counters);
+} acceptor_front SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} acceptor_front_claims SEC(".maps");
+
+/* The counters of key in its front slot when it owns it, else in acceptors; NULL when new. */
+static __always_inline struct rt_acceptor_counters *acceptor_of(const struct rt_acceptor_key *key,
+								__u32 slot)
+{
+	if (front_task_owns(&acceptor_front_owner, slot, key))
+		return bpf_map_lookup_elem(&acceptor_front, &slot);
+	return bpf_map_lookup_elem(&acceptors, key);
+}
+
+/* The slot of a new acceptor (key) in the front, named, when it was free; NULL otherwise. */
+static __always_inline struct rt_acceptor_counters *
+claim_acceptor_slot(const struct rt_acceptor_key *key, __u32 slot)
+{
+	struct rt_acceptor_key *owner =
+		front_task_claim(&acceptor_front_owner, &acceptor_front_claims, slot);
+	struct rt_acceptor_counters *a;
+
+	if (!owner)
+		return NULL;
+	a = bpf_map_lookup_elem(&acceptor_front, &slot);
+	if (a)
+		bpf_get_current_comm(a->comm, sizeof(a->comm));
+	front_task_own(owner, key);
+	return a;
+}
+
+/*
+ * The first accept of a task from listener sk: its entry (front slot `slot` or the map), created
+ * with the task's name, and the listener's identity recorded (one that only ever saw EAGAIN has
+ * no other); NULL when full.
+ */
+static __noinline struct rt_acceptor_counters *
+new_acceptor(const struct sock *sk, const struct rt_acceptor_key *key, __u32 slot)
 {
 	struct rt_acceptor_counters *init;
 	__u32 zero = 0;
 
 	note_sock_id(sk, key->inode);
+	init = claim_acceptor_slot(key, slot);
+	if (init)
+		return init;
 	init = bpf_map_lookup_elem(&acceptor_init, &zero);
 	if (!init)
 		return NULL;
@@ -145,7 +201,7 @@ static __always_inline void count_wait(struct rt_acceptor_counters *a, __u64 que
 /*
  * One accept call on listener `inode` by the current task (pid_tgid) ended: with a connection
  * (child, when known; queued_us: when it was queued, 0 when unknown), with an empty queue
- * (eagain), or otherwise (not counted). One hash lookup: the task's entry holds all of it.
+ * (eagain), or otherwise (not counted). One lookup: the task's entry holds all of it.
  */
 static __always_inline void count_accept(const struct sock *sk, __u64 inode, __u64 pid_tgid,
 					 bool ok, bool eagain, const struct sock *child,
@@ -153,6 +209,7 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, __u
 {
 	struct rt_acceptor_counters *a;
 	struct rt_acceptor_key key = {};
+	__u32 slot;
 
 	if (!ok && !eagain)
 		return;
@@ -162,9 +219,10 @@ static __always_inline void count_accept(const struct sock *sk, __u64 inode, __u
 	key.inode = inode;
 	key.tgid = pid_tgid >> 32;
 	key.tid = (__u32)pid_tgid;
-	a = bpf_map_lookup_elem(&acceptors, &key);
+	slot = rt_front_slot(inode, pid_tgid);
+	a = acceptor_of(&key, slot);
 	if (!a) {
-		a = new_acceptor(sk, &key);
+		a = new_acceptor(sk, &key, slot);
 		if (!a)
 			return;
 	}

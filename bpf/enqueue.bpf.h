@@ -11,6 +11,7 @@
 #include "maps.bpf.h"
 #include "reusetop.h"
 #include "sock_id.bpf.h"
+#include "front.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -18,6 +19,28 @@ struct {
 	__type(key, __u64);
 	__type(value, struct rt_sock_counters);
 } sock_counters SEC(".maps");
+
+/* sock_counters' front (front.bpf.h): the slot's listener inode, its counters, its claim. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sock_front_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rt_sock_counters);
+} sock_front SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} sock_front_claims SEC(".maps");
 
 /* The sampling epoch of the queue peaks (struct rt_sock_counters), advanced by user space. */
 struct {
@@ -30,16 +53,28 @@ struct {
 static const struct rt_sock_counters zero_sock;
 
 /*
- * The counters of listener sk (socket inode `inode`), created on first use, when its identity is
- * recorded too (sock_id.bpf.h); NULL when the map is full.
+ * The counters of listener sk (socket inode `inode`), in the front or the map, created on first
+ * use, when its identity is recorded too (sock_id.bpf.h); NULL when the map is full.
  */
 static __always_inline struct rt_sock_counters *sock_counters_of(const struct sock *sk, __u64 inode)
 {
-	struct rt_sock_counters *c = bpf_map_lookup_elem(&sock_counters, &inode);
+	__u32 slot = rt_front_slot(inode, 0);
+	__u64 *owner = bpf_map_lookup_elem(&sock_front_owner, &slot);
+	struct rt_sock_counters *c;
 
+	if (!owner)
+		return NULL;
+	if (*owner == inode)
+		return bpf_map_lookup_elem(&sock_front, &slot);
+	c = bpf_map_lookup_elem(&sock_counters, &inode);
 	if (c)
 		return c;
+	/* New: in the front when its slot is free (another CPU may have just taken it for us). */
 	note_sock_id(sk, inode);
+	if (!*owner && front_claim(&sock_front_claims, slot))
+		*owner = inode;
+	if (*owner == inode)
+		return bpf_map_lookup_elem(&sock_front, &slot);
 	return lookup_or_init(&sock_counters, &inode, &zero_sock, &health, RT_STAT_SOCK_FULL);
 }
 

@@ -10,6 +10,19 @@
 #define RT_MAX_SOCKETS	 16384
 #define RT_MAX_ACCEPTORS 16384
 
+/*
+ * The direct-mapped fronts of sock_counters and acceptors (bpf/front.bpf.h): a key's slot,
+ * computed the same way by BPF and user space. task is (tgid << 32 | tid), 0 for a socket.
+ */
+#define RT_FRONT_BITS  10
+#define RT_FRONT_SLOTS (1U << RT_FRONT_BITS)
+
+static inline __u32 rt_front_slot(__u64 inode, __u64 task)
+{
+	return (__u32)(((inode + task * 0x9E3779B97F4A7C15ULL) * 0xBF58476D1CE4E5B9ULL) >>
+		       (64 - RT_FRONT_BITS));
+}
+
 /* Queue wait histogram: slot 0 counts waits under 1 us, slot i waits in [2^(i-1), 2^i) us. */
 #define RT_WAIT_SLOTS 32
 

@@ -28,6 +28,7 @@
 #include "sock.bpf.h"
 #include "core_fixes.bpf.h"
 #include "arch.bpf.h"
+#include "front.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -46,6 +47,28 @@ struct {
 	__type(key, struct rt_acceptor_key);
 	__type(value, struct rt_task_wakeups);
 } task_wakeups SEC(".maps");
+
+/* task_wakeups' front (front.bpf.h): the slot's task, its wakeups, its claim. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rt_acceptor_key);
+} wakeup_front_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rt_task_wakeups);
+} wakeup_front SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_FRONT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} wakeup_front_claims SEC(".maps");
 
 RT_HEALTH_MAP;
 
@@ -69,10 +92,39 @@ static __always_inline bool blocked_waiting_for_sockets(struct task_struct *p, b
 	return nr == -1 || arch_syscall_waits_for_sockets(nr);
 }
 
+/*
+ * The wakeups of task p (key) in its front slot when it owns it or takes it now, else in
+ * task_wakeups, created; NULL when full. Wakers on other CPUs may create the same key at once:
+ * it may then be in both, and user space adds them up.
+ */
+static __always_inline struct rt_task_wakeups *task_wakeups_of(struct task_struct *p,
+							       const struct rt_acceptor_key *key)
+{
+	__u32 slot = rt_front_slot(key->inode, (__u64)key->tgid << 32 | key->tid);
+	struct rt_task_wakeups zero_task = {}, *t;
+	struct rt_acceptor_key *owner;
+
+	if (front_task_owns(&wakeup_front_owner, slot, key))
+		return bpf_map_lookup_elem(&wakeup_front, &slot);
+	t = bpf_map_lookup_elem(&task_wakeups, key);
+	if (t)
+		return t;
+	owner = front_task_claim(&wakeup_front_owner, &wakeup_front_claims, slot);
+	if (owner) {
+		t = bpf_map_lookup_elem(&wakeup_front, &slot);
+		if (t)
+			BPF_CORE_READ_STR_INTO(&t->comm, p, comm);
+		front_task_own(owner, key);
+		return t;
+	}
+	BPF_CORE_READ_STR_INTO(&zero_task.comm, p, comm);
+	return lookup_or_init(&task_wakeups, key, &zero_task, &health, RT_STAT_ACCEPTOR_FULL);
+}
+
 /* direct: p comes from RT_CAST and is read with plain loads (see core_fixes.bpf.h). */
 static __always_inline void count_wakeup(struct task_struct *p, bool direct)
 {
-	struct rt_task_wakeups zero_task = {}, *t;
+	struct rt_task_wakeups *t;
 	struct rt_acceptor_key key = {};
 	__u64 inode = bracket_listener(window_ns);
 
@@ -83,14 +135,9 @@ static __always_inline void count_wakeup(struct task_struct *p, bool direct)
 	key.inode = inode;
 	key.tgid = direct ? p->tgid : BPF_CORE_READ(p, tgid);
 	key.tid = direct ? p->pid : BPF_CORE_READ(p, pid);
-	t = bpf_map_lookup_elem(&task_wakeups, &key);
-	if (!t) {
-		BPF_CORE_READ_STR_INTO(&zero_task.comm, p, comm);
-		t = lookup_or_init(&task_wakeups, &key, &zero_task, &health, RT_STAT_ACCEPTOR_FULL);
-		if (!t)
-			return;
-	}
-	__sync_fetch_and_add(&t->wakeups, 1);
+	t = task_wakeups_of(p, &key);
+	if (t)
+		__sync_fetch_and_add(&t->wakeups, 1);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "accept.skel.h"
 #include "observe/closed.h"
 #include "observe/collector.h"
+#include "observe/front.h"
 #include "observe/handoff.h"
 #include "observe/retention.h"
 #include "select.skel.h"
@@ -36,6 +37,8 @@ struct stale {
 struct rt_collector {
 	int ncpus;
 	int sock_fd, acceptor_fd, epoch_fd;
+	/* The direct-mapped fronts of sock_counters, acceptors and task_wakeups (front.h). */
+	struct rt_front sock_front, acceptor_front, wakeup_front;
 	uint64_t epoch; /* the queue peaks' sampling epoch now running (struct rt_sock_counters) */
 	int select_fd; /* -1 without a selection probe */
 	int task_wakeup_fd; /* -1 without wakeup attribution */
@@ -100,6 +103,17 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p, double r
 	c->sock_fd = bpf_map__fd(p->accept->maps.sock_counters);
 	c->acceptor_fd = bpf_map__fd(p->accept->maps.acceptors);
 	c->epoch_fd = bpf_map__fd(p->accept->maps.rt_epoch);
+	if (front_init(&c->sock_front, bpf_map__fd(p->accept->maps.sock_front_owner),
+		       bpf_map__fd(p->accept->maps.sock_front),
+		       bpf_map__fd(p->accept->maps.sock_front_claims), sizeof(uint64_t),
+		       (size_t)c->ncpus * sizeof(struct rt_sock_counters)) ||
+	    front_init(&c->acceptor_front, bpf_map__fd(p->accept->maps.acceptor_front_owner),
+		       bpf_map__fd(p->accept->maps.acceptor_front),
+		       bpf_map__fd(p->accept->maps.acceptor_front_claims),
+		       sizeof(struct rt_acceptor_key), sizeof(struct rt_acceptor_counters))) {
+		collector_free(c);
+		return -ENOMEM;
+	}
 	c->sock_id_fd = bpf_map__fd(p->accept->maps.sock_ids);
 	if (bpf_map_lookup_elem(c->epoch_fd, &zero, &c->epoch))
 		c->epoch = 0;
@@ -107,6 +121,14 @@ int collector_new(struct rt_collector **out, const struct rt_probes *p, double r
 	c->select_fd = p->select ? bpf_map__fd(p->select->maps.select_counters) : -1;
 	c->health_fd[1] = p->select ? bpf_map__fd(p->select->maps.health) : -1;
 	c->task_wakeup_fd = p->wakeup ? bpf_map__fd(p->wakeup->maps.task_wakeups) : -1;
+	if (p->wakeup &&
+	    front_init(&c->wakeup_front, bpf_map__fd(p->wakeup->maps.wakeup_front_owner),
+		       bpf_map__fd(p->wakeup->maps.wakeup_front),
+		       bpf_map__fd(p->wakeup->maps.wakeup_front_claims),
+		       sizeof(struct rt_acceptor_key), sizeof(struct rt_task_wakeups))) {
+		collector_free(c);
+		return -ENOMEM;
+	}
 	c->health_fd[2] = p->wakeup ? bpf_map__fd(p->wakeup->maps.health) : -1;
 	c->udp_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_counters) : -1;
 	c->udp_pids_fd = p->udp ? bpf_map__fd(p->udp->maps.udp_pids) : -1;
@@ -134,6 +156,9 @@ void collector_free(struct rt_collector *c)
 	free(c->steering);
 	free(c->keys);
 	free(c->values);
+	front_release(&c->sock_front);
+	front_release(&c->acceptor_front);
+	front_release(&c->wakeup_front);
 	free(c);
 }
 
@@ -350,6 +375,11 @@ static void merge_live(struct rt_collector *c)
 	c->nlive = out;
 }
 
+static uint32_t task_front_slot(const struct rt_acceptor_key *key)
+{
+	return rt_front_slot(key->inode, (uint64_t)key->tgid << 32 | key->tid);
+}
+
 static bool task_alive(uint32_t pid, uint32_t tid)
 {
 	char path[64];
@@ -358,15 +388,40 @@ static bool task_alive(uint32_t pid, uint32_t tid)
 	return !access(path, F_OK);
 }
 
+/*
+ * A task's last wakeups into *wakeups, unless it has no entry, which are deleted. Wakers on two
+ * CPUs may have put it in the front and in the map both: they add up.
+ */
+static void take_final_wakeups(struct rt_collector *c, const struct rt_acceptor_key *key,
+			       uint64_t *wakeups)
+{
+	struct rt_task_wakeups wake;
+	uint64_t n = 0;
+	bool seen = false;
+
+	if (front_take(&c->wakeup_front, key, task_front_slot(key), &wake) > 0) {
+		n += wake.wakeups;
+		seen = true;
+	}
+	if (!bpf_map_lookup_elem(c->task_wakeup_fd, key, &wake)) {
+		n += wake.wakeups;
+		seen = true;
+		bpf_map_delete_elem(c->task_wakeup_fd, key);
+	}
+	if (seen)
+		*wakeups = n;
+}
+
 /* A task's last counts, read again now that it cannot add to them, and its entries deleted. */
 static void take_final(struct rt_collector *c, struct rt_acceptor_sample *a)
 {
 	struct rt_acceptor_key key = {.inode = a->inode, .tgid = a->pid, .tid = a->tid};
 	struct rt_acceptor_counters acc;
 	struct rt_reader_counters rd;
-	struct rt_task_wakeups wake;
 
-	if (!bpf_map_lookup_elem(c->acceptor_fd, &key, &acc)) {
+	/* An acceptor is in the front or in the map, never both (only the task creates it). */
+	if (front_take(&c->acceptor_front, &key, task_front_slot(&key), &acc) > 0 ||
+	    !bpf_map_lookup_elem(c->acceptor_fd, &key, &acc)) {
 		a->accepted = acc.accepted;
 		a->eagain = acc.eagain;
 		memcpy(a->wait, acc.wait, sizeof(a->wait));
@@ -376,10 +431,8 @@ static void take_final(struct rt_collector *c, struct rt_acceptor_sample *a)
 		a->accepted = rd.received;
 		bpf_map_delete_elem(c->reader_fd, &key);
 	}
-	if (c->task_wakeup_fd >= 0 && !bpf_map_lookup_elem(c->task_wakeup_fd, &key, &wake)) {
-		a->wakeups = wake.wakeups;
-		bpf_map_delete_elem(c->task_wakeup_fd, &key);
-	}
+	if (c->task_wakeup_fd >= 0)
+		take_final_wakeups(c, &key, &a->wakeups);
 }
 
 /*
@@ -528,11 +581,14 @@ static int forget_tasks_of_gone(struct rt_collector *c, size_t nalive)
 			c->live[out++] = *a;
 			continue;
 		}
+		front_take(&c->acceptor_front, &key, task_front_slot(&key), NULL);
 		bpf_map_delete_elem(c->acceptor_fd, &key);
 		if (c->reader_fd >= 0)
 			bpf_map_delete_elem(c->reader_fd, &key);
-		if (c->task_wakeup_fd >= 0)
+		if (c->task_wakeup_fd >= 0) {
+			front_take(&c->wakeup_front, &key, task_front_slot(&key), NULL);
 			bpf_map_delete_elem(c->task_wakeup_fd, &key);
+		}
 	}
 	c->nlive = out;
 	retention_forget(c->retention, listener_gone, &set);
@@ -558,6 +614,7 @@ static int keep_closed(struct rt_collector *c, uint64_t inode, double now)
 		c->socket_unknown++;
 	}
 	closed_remove(c->closed, inode);
+	front_take(&c->sock_front, &inode, rt_front_slot(inode, 0), NULL);
 	for (size_t k = 0; k < ARRAY_LEN(fds); k++)
 		if (fds[k] >= 0)
 			bpf_map_delete_elem(fds[k], &inode);
@@ -736,12 +793,16 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	if (!err)
 		err = read_map(c, c->sock_fd, ino, cpus * sizeof(struct rt_sock_counters),
 			       add_sock);
+	if (!err)
+		err = front_each(&c->sock_front, c, add_sock);
 	if (!err && c->select_fd >= 0)
 		err = read_map(c, c->select_fd, ino, cpus * sizeof(struct rt_select_counters),
 			       add_selected);
 	if (!err)
 		err = read_map(c, c->acceptor_fd, task, sizeof(struct rt_acceptor_counters),
 			       add_acceptor);
+	if (!err)
+		err = front_each(&c->acceptor_front, c, add_acceptor);
 	if (!err && c->udp_fd >= 0)
 		err = read_map(c, c->udp_fd, ino, cpus * sizeof(struct rt_udp_counters), add_udp);
 	if (!err && c->reader_fd >= 0)
@@ -750,6 +811,8 @@ int collector_read(struct rt_collector *c, struct rt_sample *s)
 	if (!err && c->task_wakeup_fd >= 0)
 		err = read_map(c, c->task_wakeup_fd, task, sizeof(struct rt_task_wakeups),
 			       add_task_wakeups);
+	if (!err && c->task_wakeup_fd >= 0)
+		err = front_each(&c->wakeup_front, c, add_task_wakeups);
 	if (err)
 		return err;
 	merge_socks(c);

@@ -522,6 +522,15 @@ static void try_ready(struct rt_probes *p)
 	}
 	ret = bpf_map__reuse_fd(s->maps.sock_counters, bpf_map__fd(p->accept->maps.sock_counters));
 	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.sock_front_owner,
+					bpf_map__fd(p->accept->maps.sock_front_owner));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.sock_front,
+					bpf_map__fd(p->accept->maps.sock_front));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.sock_front_claims,
+					bpf_map__fd(p->accept->maps.sock_front_claims));
+	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.rt_epoch, bpf_map__fd(p->accept->maps.rt_epoch));
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.health, bpf_map__fd(p->accept->maps.health));
