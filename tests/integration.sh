@@ -242,6 +242,48 @@ case_shortlived_group() {
 	stop_reusetop
 }
 
+# More listeners, and more (listener, task) pairs, than BPF's direct-mapped fronts have slots
+# (RT_FRONT_SLOTS, bpf/front.bpf.h): some counted in the fronts, the others in the hash maps
+# behind them; every one exact.
+case_more_listeners_than_front_slots() {
+	local base=12000 n=1300 json
+	make_netns || return 1
+	start_reusetop -d 0.2 || return 1
+	ns_exec
+	"${NS_EXEC[@]}" python3 - $base $n >"$CASE_DIR/listeners.out" 2>&1 <<'PY' &
+import socket, sys, time
+base, n = int(sys.argv[1]), int(sys.argv[2])
+listeners = []
+for i in range(n):
+    s = socket.socket()
+    s.bind(("127.0.0.1", base + i))
+    s.listen(8)
+    listeners.append(s)
+for i, s in enumerate(listeners):
+    c = socket.create_connection(("127.0.0.1", base + i))
+    a, _ = s.accept()
+    a.close()
+    c.close()
+print("done", flush=True)
+time.sleep(120)
+PY
+	PIDS_TO_STOP+=($!)
+	for _ in $(seq 600); do grep -q '^done' "$CASE_DIR/listeners.out" && break; sleep 0.1; done
+	grep -q '^done' "$CASE_DIR/listeners.out" ||
+		fail_because "listeners: $(cat "$CASE_DIR/listeners.out")" || return 1
+	sleep 1
+	json=$(last_json "$CASE_DIR/rt.json")
+	groups_here "$json" | jq -e --argjson b $base --argjson n $n '
+		[.[] | select(.port >= $b and .port < $b + $n)] as $g
+		| ($g | length) == $n and
+		  all($g[]; .enqueued == 1 and .accepted == 1 and (.acceptors | length) == 1 and
+			    .acceptors[0].accepted == 1)' >/dev/null ||
+		fail_because "not $n groups each with 1 enqueued and 1 accepted by one task: $(
+			groups_here "$json" | jq -c '[.[] | select(.enqueued != 1 or .accepted != 1) |
+				{port, enqueued, accepted}] | .[:5]')" || return 1
+	stop_reusetop
+}
+
 # Two groups on one port, one after the other (the kernel gives the second the first's
 # reuseport_id once that is free): two closed groups, each with its own exact counts.
 case_successive_groups() {
@@ -476,6 +518,8 @@ integration_cases() {
 		case_shortlived_group
 	run_case "two groups on one port one after the other: two closed groups, each exact" \
 		case_successive_groups
+	run_case "more listeners and acceptors than the BPF maps' fronts have slots: each exact" \
+		case_more_listeners_than_front_slots
 	run_case "a listener bound just after its process entered a new netns is listed at once" \
 		case_new_netns_late_bind
 	run_case "batch output with -n stops after N intervals" case_batch_and_iterations
