@@ -11,22 +11,6 @@
 #include "render/json.h"
 #include "util.h"
 
-/* What a fingerprint mixes in with each call's key and value. */
-enum fp_kind {
-	FP_OBJECT_BEGIN = 1,
-	FP_OBJECT_END,
-	FP_ARRAY_BEGIN,
-	FP_ARRAY_END,
-	FP_STRING,
-	FP_UINT,
-	FP_INT,
-	FP_BOOL,
-	FP_NULL,
-	FP_DOUBLE,
-	FP_RAW,
-	FP_BYTES,
-};
-
 void json_buf_free(struct json_buf *b)
 {
 	free(b->data);
@@ -116,7 +100,7 @@ static void put_str(struct json_writer *w, const char *s)
 void json_init(struct json_writer *w, FILE *f)
 {
 	w->f = f;
-	w->out = (struct json_buf){.data = w->space, .cap = sizeof(w->space)};
+	w->out = (struct json_buf){.data = w->space.text, .cap = sizeof(w->space.text)};
 	w->buf = &w->out;
 	w->fp = NULL;
 	w->depth = 0;
@@ -131,16 +115,6 @@ void json_init_buf(struct json_writer *w, struct json_buf *b, int depth)
 	w->fp = NULL;
 	w->depth = depth;
 	memset(w->need_comma, 0, sizeof(w->need_comma));
-}
-
-void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, int depth)
-{
-	/* No text is written: its empty buffer is the writer's own. */
-	json_init_buf(w, &w->out, depth);
-	*fp = (struct json_fingerprint){{{0x243f6a8885a308d3ull, 0x13198a2e03707344ull},
-					 {0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull}},
-					0};
-	w->fp = fp;
 }
 
 size_t utf8_valid_len(const unsigned char *s)
@@ -239,10 +213,10 @@ void json_write_escaped(FILE *f, const char *s)
 /* ---- fingerprints ---- */
 
 /*
- * Each call is two words: its kind and key (the callers' keys are string literals, so the same
- * pointer is the same text) and its value. Each lane absorbs them with a full 64x64->128-bit
- * multiply folded to 64 bits (as in wyhash), under constants of its own, the second lane with
- * the words' roles swapped, so that what collides in one lane does not in the other.
+ * Each pair of words, a head and a value, into one lane of a pair (the odd and the even pairs
+ * take turns): both words with a full 64x64->128-bit multiply folded to 64 bits (as in wyhash),
+ * under constants of its own, the lane's second word with the words' roles swapped, so that
+ * what collides in one does not in the other.
  */
 static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 {
@@ -251,60 +225,119 @@ static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline void fp_mix(struct json_fingerprint *fp, uint64_t head, uint64_t value)
+static inline void fp_lane(uint64_t *l0, uint64_t *l1, uint64_t head, uint64_t value)
 {
-	uint64_t *lane = fp->lane[fp->calls & 1];
-
-	lane[0] = fold_mul(lane[0] ^ head ^ 0xa0761d6478bd642full, value ^ 0xe7037ed1a0b428dbull);
-	lane[1] = fold_mul(lane[1] ^ value ^ 0x8ebc6af09c88c6e3ull, head ^ 0x589965cc75374cc3ull);
-	fp->calls++;
+	*l0 = fold_mul(*l0 ^ head ^ 0xa0761d6478bd642full, value ^ 0xe7037ed1a0b428dbull);
+	*l1 = fold_mul(*l1 ^ value ^ 0x8ebc6af09c88c6e3ull, head ^ 0x589965cc75374cc3ull);
 }
 
-/* Kind and key in one word: user-space pointers leave the top byte free. */
-static inline uint64_t fp_head(enum fp_kind kind, const char *key)
+static inline uint64_t load64(const unsigned char *p)
 {
-	return (uint64_t)(uintptr_t)key ^ ((uint64_t)kind << 56);
-}
+	uint64_t v;
 
-static inline void fp_int(struct json_writer *w, enum fp_kind kind, const char *key, uint64_t v)
-{
-	fp_mix(w->fp, fp_head(kind, key), v);
+	memcpy(&v, p, sizeof(v));
+	return v;
 }
 
 /*
- * Bytes: their length, then sixteen at a time (the last step zero-padded), both words into both
- * lanes of a pair (one as the head, one as the value).
+ * n words at p (unaligned) into fp, which has taken an even number so far; an odd last word is
+ * paired with a zero (the count tells it apart). The lanes are locals, so that their four
+ * multiply chains run side by side.
  */
-static void fp_bytes(struct json_writer *w, enum fp_kind kind, const char *key, const void *value,
-		     size_t len)
+static void fp_absorb(struct json_fingerprint *fp, const unsigned char *p, size_t n)
 {
-	const unsigned char *p = value;
-	uint64_t word[2];
+	uint64_t a0 = fp->lane[0][0], a1 = fp->lane[0][1], b0 = fp->lane[1][0], b1 = fp->lane[1][1];
+	const size_t w = sizeof(uint64_t);
+	size_t i = 0;
 
-	fp_mix(w->fp, fp_head(kind, key), len);
-	for (; len >= sizeof(word); p += sizeof(word), len -= sizeof(word)) {
-		memcpy(word, p, sizeof(word));
-		fp_mix(w->fp, word[0], word[1]);
+	for (; i + 4 <= n; i += 4) {
+		fp_lane(&a0, &a1, load64(p + i * w), load64(p + (i + 1) * w));
+		fp_lane(&b0, &b1, load64(p + (i + 2) * w), load64(p + (i + 3) * w));
 	}
-	if (len) {
-		memset(word, 0, sizeof(word));
-		memcpy(word, p, len);
-		fp_mix(w->fp, word[0], word[1]);
+	if (i + 2 <= n) {
+		fp_lane(&a0, &a1, load64(p + i * w), load64(p + (i + 1) * w));
+		i += 2;
+		if (i < n)
+			fp_lane(&b0, &b1, load64(p + i * w), 0);
+	} else if (i < n) {
+		fp_lane(&a0, &a1, load64(p + i * w), 0);
 	}
+	fp->lane[0][0] = a0;
+	fp->lane[0][1] = a1;
+	fp->lane[1][0] = b0;
+	fp->lane[1][1] = b1;
+	fp->words += n;
 }
 
-void json_fingerprint_of(struct json_fingerprint *fp, const void *p, size_t len)
+static void fp_reset(struct json_fingerprint *fp)
 {
-	struct json_writer w;
+	*fp = (struct json_fingerprint){{{0x243f6a8885a308d3ull, 0x13198a2e03707344ull},
+					 {0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull}},
+					0};
+}
 
-	json_init_fingerprint(&w, fp, 0);
-	fp_bytes(&w, FP_BYTES, NULL, p, len);
+void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, int depth)
+{
+	/* No text is written: its empty buffer is the writer's own. */
+	json_init_buf(w, &w->out, depth);
+	fp_reset(fp);
+	w->fp = fp;
+	w->fp_pos = w->space.words;
+}
+
+/* A batch is JSON_FP_BATCH words, an even number: only the last one can be odd. */
+void json_fp_flush(struct json_writer *w)
+{
+	fp_absorb(w->fp, (const unsigned char *)w->space.words,
+		  (size_t)(w->fp_pos - w->space.words));
+	w->fp_pos = w->space.words;
+}
+
+void json_fingerprint_finish(struct json_writer *w)
+{
+	if (w->fp && w->fp_pos != w->space.words)
+		json_fp_flush(w);
+}
+
+void json_fp_bytes(struct json_writer *w, enum json_fp_kind kind, const char *key, const void *p,
+		   size_t len)
+{
+	const unsigned char *b = p;
+	uint64_t word;
+
+	json_fp_put(w, json_fp_head(kind, key));
+	json_fp_put(w, len);
+	for (size_t i = 0; i < len; i += sizeof(word)) {
+		size_t n = len - i < sizeof(word) ? len - i : sizeof(word);
+
+		word = 0;
+		memcpy(&word, b + i, n);
+		json_fp_put(w, word);
+	}
 }
 
 void json_fingerprint_bytes(struct json_writer *w, const void *p, size_t len)
 {
 	if (w->fp)
-		fp_bytes(w, FP_BYTES, NULL, p, len);
+		json_fp_bytes(w, JSON_FP_BYTES, NULL, p, len);
+}
+
+/* The words of JSON_FP_BYTES: straight from p, not through a writer. */
+void json_fingerprint_of(struct json_fingerprint *fp, const void *p, size_t len)
+{
+	uint64_t word[2] = {json_fp_head(JSON_FP_BYTES, NULL), len};
+	size_t whole = len / sizeof(*word);
+
+	fp_reset(fp);
+	fp_absorb(fp, (const unsigned char *)word, 2);
+	/* An even number of words first: fp_absorb() pairs an odd last one with a zero. */
+	fp_absorb(fp, p, whole & ~(size_t)1);
+	if (len % (2 * sizeof(*word))) {
+		memset(word, 0, sizeof(word));
+		memcpy(word, (const unsigned char *)p + (whole & ~(size_t)1) * sizeof(*word),
+		       len % (2 * sizeof(*word)));
+		fp_absorb(fp, (const unsigned char *)word, len % (2 * sizeof(*word)) > 8 ? 2 : 1);
+	}
 }
 
 /* ---- values ---- */
@@ -329,59 +362,28 @@ static void json_key(struct json_writer *w, const char *key)
 	}
 }
 
-static void json_open(struct json_writer *w, const char *key, char c)
+void json_text_open(struct json_writer *w, const char *key, char c)
 {
-	if (w->fp)
-		fp_int(w, c == '{' ? FP_OBJECT_BEGIN : FP_ARRAY_BEGIN, key, 0);
-	else {
-		json_key(w, key);
-		put_char(w, c);
-	}
+	json_key(w, key);
+	put_char(w, c);
 	if (w->depth < JSON_MAX_DEPTH)
 		w->need_comma[w->depth] = false;
 	w->depth++;
 }
 
-static void json_close(struct json_writer *w, char c)
+void json_text_close(struct json_writer *w, char c)
 {
-	if (w->fp)
-		fp_int(w, c == '}' ? FP_OBJECT_END : FP_ARRAY_END, NULL, 0);
-	else
-		put_char(w, c);
+	put_char(w, c);
 	if (w->depth > 0)
 		w->depth--;
-	if (w->depth == 0 && !w->fp) {
+	if (w->depth == 0) {
 		put_char(w, '\n');
 		flush(w);
 	}
 }
 
-void json_object_begin(struct json_writer *w, const char *key)
+void json_text_string(struct json_writer *w, const char *key, const char *value)
 {
-	json_open(w, key, '{');
-}
-
-void json_object_end(struct json_writer *w)
-{
-	json_close(w, '}');
-}
-
-void json_array_begin(struct json_writer *w, const char *key)
-{
-	json_open(w, key, '[');
-}
-
-void json_array_end(struct json_writer *w)
-{
-	json_close(w, ']');
-}
-
-void json_string(struct json_writer *w, const char *key, const char *value)
-{
-	if (w->fp) {
-		fp_bytes(w, FP_STRING, key, value, strlen(value));
-		return;
-	}
 	json_key(w, key);
 	put_escaped(w, value);
 	value_done(w);
@@ -396,46 +398,30 @@ static void put_uint(struct json_writer *w, uint64_t v, bool negative)
 	put(w, p, (size_t)(end - p));
 }
 
-void json_uint(struct json_writer *w, const char *key, uint64_t value)
+void json_text_uint(struct json_writer *w, const char *key, uint64_t value)
 {
-	if (w->fp) {
-		fp_int(w, FP_UINT, key, value);
-		return;
-	}
 	json_key(w, key);
 	put_uint(w, value, false);
 	value_done(w);
 }
 
-void json_int(struct json_writer *w, const char *key, int64_t value)
+void json_text_int(struct json_writer *w, const char *key, int64_t value)
 {
-	if (w->fp) {
-		fp_int(w, FP_INT, key, (uint64_t)value);
-		return;
-	}
 	json_key(w, key);
 	/* The magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
 	put_uint(w, value < 0 ? 0 - (uint64_t)value : (uint64_t)value, value < 0);
 	value_done(w);
 }
 
-void json_bool(struct json_writer *w, const char *key, bool value)
+void json_text_bool(struct json_writer *w, const char *key, bool value)
 {
-	if (w->fp) {
-		fp_int(w, FP_BOOL, key, value);
-		return;
-	}
 	json_key(w, key);
 	put_str(w, value ? "true" : "false");
 	value_done(w);
 }
 
-void json_null(struct json_writer *w, const char *key)
+void json_text_null(struct json_writer *w, const char *key)
 {
-	if (w->fp) {
-		fp_int(w, FP_NULL, key, 0);
-		return;
-	}
 	json_key(w, key);
 	put(w, "null", 4);
 	value_done(w);
@@ -451,19 +437,11 @@ static bool put_fixed_exact(struct json_writer *w, double value, int decimals)
 	return p != NULL;
 }
 
-void json_double(struct json_writer *w, const char *key, double value, int decimals)
+void json_text_double(struct json_writer *w, const char *key, double value, int decimals)
 {
 	char small[64];
 	int n;
 
-	if (w->fp) {
-		uint64_t bits;
-
-		/* The exact bits: equal bits print equally (-0.0 and 0.0 differ, as in text). */
-		memcpy(&bits, &value, sizeof(bits));
-		fp_mix(w->fp, fp_head(FP_DOUBLE, key) ^ ((uint64_t)(uint32_t)decimals << 48), bits);
-		return;
-	}
 	json_key(w, key);
 	if (!isfinite(value)) {
 		put(w, "null", 4);
@@ -490,7 +468,7 @@ void json_double(struct json_writer *w, const char *key, double value, int decim
 void json_raw(struct json_writer *w, const char *key, const char *text, size_t len)
 {
 	if (w->fp) {
-		fp_bytes(w, FP_RAW, key, text, len);
+		json_fp_bytes(w, JSON_FP_RAW, key, text, len);
 		return;
 	}
 	json_key(w, key);

@@ -524,6 +524,7 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 
 	json_init_fingerprint(&sub, &fp, 1);
 	group_json(&sub, v, g);
+	json_fingerprint_finish(&sub);
 	/* Both orders are the same: the previous entry of this group, if any, is at the cursor. */
 	while (*cursor < c->ngroups && group_id_cmp(&c->groups[*cursor].id, g) < 0)
 		(*cursor)++;
