@@ -66,6 +66,9 @@ struct rt_collector {
 	size_t nstale, cap_stale, cap_stale_next;
 	uint64_t *alive; /* sorted inodes of the current listeners */
 	size_t cap_alive;
+	/* The same in the listeners' order: while they come in that order, alive is still sorted. */
+	uint64_t *alive_listed;
+	size_t nalive_listed, cap_alive_listed;
 	void *keys, *values;
 };
 
@@ -151,6 +154,7 @@ void collector_free(struct rt_collector *c)
 	free(c->stale);
 	free(c->stale_next);
 	free(c->alive);
+	free(c->alive_listed);
 	free(c->udp_pids);
 	free(c->dead_pids);
 	free(c->steering);
@@ -621,6 +625,37 @@ static int keep_closed(struct rt_collector *c, uint64_t inode, double now)
 	return 0;
 }
 
+/* Whether the inodes of l are those of the last call, in the same order. */
+static bool same_listed(const struct rt_collector *c, const struct rt_listener *l, size_t nl)
+{
+	if (nl != c->nalive_listed)
+		return false;
+	for (size_t i = 0; i < nl; i++)
+		if (l[i].inode != c->alive_listed[i])
+			return false;
+	return true;
+}
+
+/*
+ * alive: the inodes of listeners l, sorted. Sorting 10,000 of them every interval cost more than
+ * the rest of forget_stale(): it is done only when the listeners are not those of last time.
+ */
+static int sort_alive(struct rt_collector *c, const struct rt_listener *l, size_t nl)
+{
+	if (same_listed(c, l, nl))
+		return 0;
+	c->nalive_listed = 0;
+	if (reserve_array(&c->alive, &c->cap_alive, nl + 1, sizeof(uint64_t)) ||
+	    reserve_array(&c->alive_listed, &c->cap_alive_listed, nl + 1, sizeof(uint64_t)))
+		return -ENOMEM;
+	for (size_t i = 0; i < nl; i++)
+		c->alive[i] = c->alive_listed[i] = l[i].inode;
+	if (nl)
+		qsort(c->alive, nl, sizeof(uint64_t), u64_cmp);
+	c->nalive_listed = nl;
+	return 0;
+}
+
 /*
  * Counters of closed sockets would fill the maps over time on a host whose servers restart.
  * A socket missing from several scans in a row (not just created between a probe hit and the
@@ -631,12 +666,8 @@ static int forget_stale(struct rt_collector *c, const struct rt_listener *l, siz
 	size_t nstale = 0, out = 0;
 	int err;
 
-	if ((err = reserve_array(&c->alive, &c->cap_alive, nl + 1, sizeof(uint64_t))))
+	if ((err = sort_alive(c, l, nl)))
 		return err;
-	for (size_t i = 0; i < nl; i++)
-		c->alive[i] = l[i].inode;
-	if (nl)
-		qsort(c->alive, nl, sizeof(uint64_t), u64_cmp);
 	if ((err = reserve_array(&c->stale_next, &c->cap_stale_next, c->nsocks + 1,
 				 sizeof(struct stale))) ||
 	    (err = reserve_array(&c->stale, &c->cap_stale, c->nsocks + 1, sizeof(struct stale))))
