@@ -276,13 +276,28 @@ static void fp_reset(struct json_fingerprint *fp)
 					0};
 }
 
-void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, int depth)
+void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp,
+			   struct json_fp_shapes *shapes, int depth)
 {
+	int cur = shapes->cur;
+
 	/* No text is written: its empty buffer is the writer's own. */
 	json_init_buf(w, &w->out, depth);
 	fp_reset(fp);
 	w->fp = fp;
 	w->fp_pos = w->space.words;
+	w->shapes = shapes;
+	w->head_pos = w->head_end = shapes->words[cur];
+	if (w->head_pos)
+		w->head_end += shapes->cap[cur];
+	w->failed = false;
+}
+
+void json_fp_shapes_free(struct json_fp_shapes *s)
+{
+	free(s->words[0]);
+	free(s->words[1]);
+	*s = (struct json_fp_shapes){0};
 }
 
 /* A batch is JSON_FP_BATCH words, an even number: only the last one can be odd. */
@@ -293,10 +308,66 @@ void json_fp_flush(struct json_writer *w)
 	w->fp_pos = w->space.words;
 }
 
-void json_fingerprint_finish(struct json_writer *w)
+/* Twice the room for heads; on failure none (the writer failed). */
+void json_fp_heads_grow(struct json_writer *w)
 {
-	if (w->fp && w->fp_pos != w->space.words)
-		json_fp_flush(w);
+	struct json_fp_shapes *s = w->shapes;
+	int cur = s->cur;
+	/* From the end: the words' old address is no use after realloc(). */
+	size_t len = w->head_pos ? s->cap[cur] - (size_t)(w->head_end - w->head_pos) : 0;
+	size_t cap = s->cap[cur] ? 2 * s->cap[cur] : 256;
+	uint64_t *p = NULL;
+
+	if (!w->failed && cap <= SIZE_MAX / sizeof(*p))
+		p = realloc(s->words[cur], cap * sizeof(*p));
+	if (!p) {
+		w->failed = true;
+		w->head_pos = w->head_end;
+		return;
+	}
+	s->words[cur] = p;
+	s->cap[cur] = cap;
+	w->head_pos = p + len;
+	w->head_end = p + cap;
+}
+
+/*
+ * The heads: the fingerprint of the last writer's when they are the same words, else theirs.
+ * A differing one is kept as the last, and the buffer of the one before is used next.
+ */
+static void heads_fingerprint(struct json_writer *w, struct json_fingerprint *out)
+{
+	struct json_fp_shapes *s = w->shapes;
+	int cur = s->cur;
+	size_t len = w->head_pos ? (size_t)(w->head_pos - s->words[cur]) : 0;
+
+	if (s->have_last && len == s->len[!cur] &&
+	    (!len || !memcmp(s->words[cur], s->words[!cur], len * sizeof(uint64_t)))) {
+		*out = s->last;
+		return;
+	}
+	json_fingerprint_of(out, s->words[cur], len * sizeof(uint64_t));
+	s->len[cur] = len;
+	s->last = *out;
+	s->have_last = true;
+	s->cur = !cur;
+}
+
+bool json_fingerprint_finish(struct json_writer *w)
+{
+	struct json_fingerprint heads;
+
+	if (!w->fp || w->failed)
+		return false;
+	heads_fingerprint(w, &heads);
+	/* The values' words, then the heads' fingerprint: equal when both are. */
+	json_fp_put(w, heads.lane[0][0]);
+	json_fp_put(w, heads.lane[0][1]);
+	json_fp_put(w, heads.lane[1][0]);
+	json_fp_put(w, heads.lane[1][1]);
+	json_fp_put(w, heads.words);
+	json_fp_flush(w);
+	return true;
 }
 
 void json_fp_bytes(struct json_writer *w, enum json_fp_kind kind, const char *key, const void *p,
@@ -305,7 +376,7 @@ void json_fp_bytes(struct json_writer *w, enum json_fp_kind kind, const char *ke
 	const unsigned char *b = p;
 	uint64_t word;
 
-	json_fp_put(w, json_fp_head(kind, key));
+	json_fp_put_head(w, json_fp_head(kind, key));
 	json_fp_put(w, len);
 	for (size_t i = 0; i < len; i += sizeof(word)) {
 		size_t n = len - i < sizeof(word) ? len - i : sizeof(word);

@@ -45,19 +45,38 @@ static inline bool json_fingerprint_equal(const struct json_fingerprint *a,
 /* Words a fingerprinting writer gathers before it mixes them in (json_writer.space). */
 #define JSON_FP_BATCH (JSON_OUT_LEN / sizeof(uint64_t))
 
+/*
+ * The kinds and keys of a fingerprinting writer's calls (json_fp_kind), kept from one writer to
+ * the next: the same code ran for most values a caller fingerprints one after the other (groups
+ * of one listener each, say), and comparing these words with the last writer's costs less than
+ * mixing them in again. The writer's own are at words[cur].
+ */
+struct json_fp_shapes {
+	uint64_t *words[2];
+	size_t len[2], cap[2];
+	int cur;
+	bool have_last; /* words[!cur] and last are the last writer's */
+	struct json_fingerprint last;
+};
+
+void json_fp_shapes_free(struct json_fp_shapes *s);
+
 struct json_writer {
 	FILE *f; /* NULL when writing into a json_buf */
 	struct json_buf *buf; /* where bytes go: out below (flushed to f), or the caller's */
 	struct json_buf out;
 	/*
 	 * Fingerprint mode (fp not NULL): instead of text, every call (kind, key, value) is written
-	 * as words (json_fp_kind) and the words are mixed into *fp. The words of two call sequences
-	 * are equal exactly when the calls are, and so the text they write: a caller can keep text
-	 * rendered earlier from the same calls rather than format it again, at a fraction of the
-	 * cost. The words wait in space.words (up to fp_pos) and are mixed in batches.
+	 * as words, its kind and key to shapes (heads up to head_end) and its value to space.words
+	 * (up to fp_pos, mixed into *fp in batches). The words of two call sequences are equal
+	 * exactly when the calls are, and so the text they write: a caller can keep text rendered
+	 * earlier from the same calls rather than format it again, at a fraction of the cost.
 	 */
 	struct json_fingerprint *fp;
 	uint64_t *fp_pos;
+	struct json_fp_shapes *shapes;
+	uint64_t *head_pos, *head_end;
+	bool failed; /* memory ran out: the fingerprint is not of all calls */
 	int depth;
 	bool need_comma[JSON_MAX_DEPTH];
 	union {
@@ -74,30 +93,34 @@ void json_init(struct json_writer *w, FILE *f);
  */
 void json_init_buf(struct json_writer *w, struct json_buf *b, int depth);
 /*
- * The fingerprint of the same calls into fp (reset first), as if starting at depth: complete
- * after json_fingerprint_finish().
+ * The fingerprint of the same calls into fp (reset first), as if starting at depth, complete
+ * after json_fingerprint_finish(); shapes is the caller's, for all its fingerprinting writers.
  */
-void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp, int depth);
-/* Mixes in the words still waiting: *fp is then the fingerprint of the calls so far. */
-void json_fingerprint_finish(struct json_writer *w);
+void json_init_fingerprint(struct json_writer *w, struct json_fingerprint *fp,
+			   struct json_fp_shapes *shapes, int depth);
 /*
- * Fingerprint mode, inline so that a call costs a store or two. A call's first word is its kind
- * and key (the callers' keys are string literals, so the same pointer is the same text; the
- * kind in the top byte, which user-space pointers leave free); the words after it are as its
- * kind says, so that the words of two different call sequences differ.
+ * Mixes in the words still waiting: *fp is then the fingerprint of the calls so far. False when
+ * memory ran out (then *fp stands for nothing).
+ */
+bool json_fingerprint_finish(struct json_writer *w);
+/*
+ * Fingerprint mode, inline so that a call costs a store or two. A call's head is its kind and
+ * key (the callers' keys are string literals, so the same pointer is the same text; the kind in
+ * the top byte, which user-space pointers leave free); its values are as its kind says. Read
+ * together, heads and values are the calls: two different call sequences differ in one.
  */
 enum json_fp_kind {
 	JSON_FP_OBJECT_BEGIN = 1,
 	JSON_FP_OBJECT_END,
 	JSON_FP_ARRAY_BEGIN,
 	JSON_FP_ARRAY_END,
-	JSON_FP_STRING, /* then the length and the bytes, zero-padded to whole words */
-	JSON_FP_UINT, /* then the value */
-	JSON_FP_INT, /* then the value */
-	JSON_FP_BOOL, /* the value in bit 48 of the first word */
+	JSON_FP_STRING, /* values: the length and the bytes, zero-padded to whole words */
+	JSON_FP_UINT, /* value: the value */
+	JSON_FP_INT, /* value: the value */
+	JSON_FP_BOOL, /* value: 0 or 1 */
 	JSON_FP_NULL,
-	JSON_FP_DOUBLE, /* the decimals in bits 48..55, then the value's bits */
-	JSON_FP_RAW, /* then as a string */
+	JSON_FP_DOUBLE, /* value: its bits; the head has the decimals in bits 48..55 */
+	JSON_FP_RAW, /* as a string */
 	JSON_FP_BYTES, /* as a string, with no key */
 };
 
@@ -106,14 +129,23 @@ static inline uint64_t json_fp_head(enum json_fp_kind kind, const char *key)
 	return (uint64_t)(uintptr_t)key ^ ((uint64_t)kind << 56);
 }
 
-/* Mixes the batch of waiting words into the fingerprint (json.c). */
+/* Mixes the batch of waiting values into the fingerprint; room for more heads (json.c). */
 void json_fp_flush(struct json_writer *w);
+void json_fp_heads_grow(struct json_writer *w);
 
-static inline void json_fp_put(struct json_writer *w, uint64_t word)
+static inline void json_fp_put(struct json_writer *w, uint64_t value)
 {
 	if (w->fp_pos == w->space.words + JSON_FP_BATCH)
 		json_fp_flush(w);
-	*w->fp_pos++ = word;
+	*w->fp_pos++ = value;
+}
+
+static inline void json_fp_put_head(struct json_writer *w, uint64_t head)
+{
+	if (w->head_pos == w->head_end)
+		json_fp_heads_grow(w);
+	if (w->head_pos != w->head_end)
+		*w->head_pos++ = head;
 }
 
 /* The text of each call below, and a string's words (json.c): use the calls themselves. */
@@ -132,7 +164,7 @@ void json_fp_bytes(struct json_writer *w, enum json_fp_kind kind, const char *ke
 static inline void json_object_begin(struct json_writer *w, const char *key)
 {
 	if (w->fp)
-		json_fp_put(w, json_fp_head(JSON_FP_OBJECT_BEGIN, key));
+		json_fp_put_head(w, json_fp_head(JSON_FP_OBJECT_BEGIN, key));
 	else
 		json_text_open(w, key, '{');
 }
@@ -140,7 +172,7 @@ static inline void json_object_begin(struct json_writer *w, const char *key)
 static inline void json_object_end(struct json_writer *w)
 {
 	if (w->fp)
-		json_fp_put(w, json_fp_head(JSON_FP_OBJECT_END, NULL));
+		json_fp_put_head(w, json_fp_head(JSON_FP_OBJECT_END, NULL));
 	else
 		json_text_close(w, '}');
 }
@@ -148,7 +180,7 @@ static inline void json_object_end(struct json_writer *w)
 static inline void json_array_begin(struct json_writer *w, const char *key)
 {
 	if (w->fp)
-		json_fp_put(w, json_fp_head(JSON_FP_ARRAY_BEGIN, key));
+		json_fp_put_head(w, json_fp_head(JSON_FP_ARRAY_BEGIN, key));
 	else
 		json_text_open(w, key, '[');
 }
@@ -156,7 +188,7 @@ static inline void json_array_begin(struct json_writer *w, const char *key)
 static inline void json_array_end(struct json_writer *w)
 {
 	if (w->fp)
-		json_fp_put(w, json_fp_head(JSON_FP_ARRAY_END, NULL));
+		json_fp_put_head(w, json_fp_head(JSON_FP_ARRAY_END, NULL));
 	else
 		json_text_close(w, ']');
 }
@@ -172,7 +204,7 @@ static inline void json_string(struct json_writer *w, const char *key, const cha
 static inline void json_uint(struct json_writer *w, const char *key, uint64_t value)
 {
 	if (w->fp) {
-		json_fp_put(w, json_fp_head(JSON_FP_UINT, key));
+		json_fp_put_head(w, json_fp_head(JSON_FP_UINT, key));
 		json_fp_put(w, value);
 	} else {
 		json_text_uint(w, key, value);
@@ -182,7 +214,7 @@ static inline void json_uint(struct json_writer *w, const char *key, uint64_t va
 static inline void json_int(struct json_writer *w, const char *key, int64_t value)
 {
 	if (w->fp) {
-		json_fp_put(w, json_fp_head(JSON_FP_INT, key));
+		json_fp_put_head(w, json_fp_head(JSON_FP_INT, key));
 		json_fp_put(w, (uint64_t)value);
 	} else {
 		json_text_int(w, key, value);
@@ -191,16 +223,18 @@ static inline void json_int(struct json_writer *w, const char *key, int64_t valu
 
 static inline void json_bool(struct json_writer *w, const char *key, bool value)
 {
-	if (w->fp)
-		json_fp_put(w, json_fp_head(JSON_FP_BOOL, key) ^ ((uint64_t)value << 48));
-	else
+	if (w->fp) {
+		json_fp_put_head(w, json_fp_head(JSON_FP_BOOL, key));
+		json_fp_put(w, value);
+	} else {
 		json_text_bool(w, key, value);
+	}
 }
 
 static inline void json_null(struct json_writer *w, const char *key)
 {
 	if (w->fp)
-		json_fp_put(w, json_fp_head(JSON_FP_NULL, key));
+		json_fp_put_head(w, json_fp_head(JSON_FP_NULL, key));
 	else
 		json_text_null(w, key);
 }
@@ -216,7 +250,8 @@ static inline void json_double(struct json_writer *w, const char *key, double va
 	}
 	/* The exact bits: equal bits print equally (-0.0 and 0.0 differ, as in text). */
 	memcpy(&bits, &value, sizeof(bits));
-	json_fp_put(w, json_fp_head(JSON_FP_DOUBLE, key) ^ ((uint64_t)(uint8_t)decimals << 48));
+	json_fp_put_head(w,
+			 json_fp_head(JSON_FP_DOUBLE, key) ^ ((uint64_t)(uint8_t)decimals << 48));
 	json_fp_put(w, bits);
 }
 

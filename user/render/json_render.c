@@ -449,6 +449,7 @@ struct rt_json_cache {
 	struct group_text *groups, *next; /* the last document's, and the one being written */
 	size_t ngroups, nnext, groups_cap, next_cap;
 	struct json_buf head; /* the document around the groups */
+	struct json_fp_shapes shapes; /* the groups' fingerprinting writers' */
 	struct iovec *pieces; /* the document as written */
 	size_t pieces_cap;
 	size_t reused; /* groups of the last document whose text was kept */
@@ -475,6 +476,7 @@ void json_cache_free(struct rt_json_cache *c)
 	free(c->next);
 	free(c->pieces);
 	json_buf_free(&c->head);
+	json_fp_shapes_free(&c->shapes);
 	free(c);
 }
 
@@ -522,9 +524,14 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 	struct json_fingerprint fp;
 	struct json_writer sub;
 
-	json_init_fingerprint(&sub, &fp, 1);
+	json_init_fingerprint(&sub, &fp, &c->shapes, 1);
 	group_json(&sub, v, g);
-	json_fingerprint_finish(&sub);
+	if (!json_fingerprint_finish(&sub)) {
+		/* Out of memory: an entry with no text, for the end of the document to free. */
+		*t = (struct group_text){0};
+		group_id_of(&t->id, g);
+		return NULL;
+	}
 	/* Both orders are the same: the previous entry of this group, if any, is at the cursor. */
 	while (*cursor < c->ngroups && group_id_cmp(&c->groups[*cursor].id, g) < 0)
 		(*cursor)++;
