@@ -374,15 +374,20 @@ void json_fp_bytes(struct json_writer *w, enum json_fp_kind kind, const char *ke
 		   size_t len)
 {
 	const unsigned char *b = p;
+	size_t i = 0;
 	uint64_t word;
 
 	json_fp_put_head(w, json_fp_head(kind, key));
 	json_fp_put(w, len);
-	for (size_t i = 0; i < len; i += sizeof(word)) {
-		size_t n = len - i < sizeof(word) ? len - i : sizeof(word);
-
+	for (; i + sizeof(word) <= len; i += sizeof(word)) {
+		memcpy(&word, b + i, sizeof(word));
+		json_fp_put(w, word);
+	}
+	/* The last bytes, zero-padded: a loop of a few rather than a memcpy() of unknown size. */
+	if (i < len) {
 		word = 0;
-		memcpy(&word, b + i, n);
+		for (unsigned int k = 0; i + k < len; k++)
+			word |= (uint64_t)b[i + k] << (8 * k);
 		json_fp_put(w, word);
 	}
 }
