@@ -19,6 +19,16 @@ struct inode_drops {
 };
 
 /*
+ * A group's acceptor rows and the sum of its folded ones, made for the few groups that have
+ * any: kept out of struct rt_group_view, which every group has and the model clears every
+ * interval.
+ */
+struct acceptor_rows {
+	struct rt_acceptor_sample folded;
+	struct rt_acceptor_view views[];
+};
+
+/*
  * Storage is kept from one update to the next and only grows: with 10,000 listeners, allocating
  * and freeing the view's arrays every interval was a good part of what an interval cost.
  */
@@ -39,6 +49,9 @@ struct rt_model {
 	/* The last view's storage, reused by the next update. */
 	struct rt_group_view *groups;
 	size_t ngroups, groups_cap;
+	/* The groups' acceptor rows, each group's with its folded row (struct acceptor_rows) */
+	struct acceptor_rows **rows;
+	size_t nrows, rows_cap;
 	struct rt_sock_view *socks; /* every group's members: listener i's view is socks[i] */
 	size_t socks_cap;
 	uint64_t *scratch; /* finish_group()'s per-member counts */
@@ -243,10 +256,12 @@ static bool group_wanted(const struct rt_sample *s, size_t first, size_t end,
 	return pid_match;
 }
 
+/* Only the groups that had acceptors: no pass over (and cache miss on) every group. */
 static void free_acceptors(struct rt_model *m)
 {
-	for (size_t i = 0; i < m->ngroups; i++)
-		free(m->groups[i].acceptors);
+	for (size_t i = 0; i < m->nrows; i++)
+		free(m->rows[i]);
+	m->nrows = 0;
 	m->ngroups = 0;
 }
 
@@ -342,7 +357,7 @@ static void fill_acceptor(struct rt_model *m, const struct rt_sample *s, double 
 /* A listener's folded row (exited tasks past their retention), added to the group's. */
 static void fold_into_group(struct rt_group_view *g, const struct rt_acceptor_sample *a)
 {
-	struct rt_acceptor_sample *f = &g->folded;
+	struct rt_acceptor_sample *f = g->folded;
 
 	if (!f->tasks) {
 		memset(f, 0, sizeof(*f));
@@ -357,6 +372,7 @@ static void fold_into_group(struct rt_group_view *g, const struct rt_acceptor_sa
 static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double interval,
 			  struct rt_group_view *g)
 {
+	struct acceptor_rows *rows;
 	size_t n = 0, k;
 
 	for (size_t i = 0; i < g->nsocks; i++) {
@@ -367,9 +383,11 @@ static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double 
 	if (!n)
 		return 0;
 	/* Idle groups have none: an allocation per group with acceptors is little. */
-	g->acceptors = calloc(n, sizeof(*g->acceptors));
-	if (!g->acceptors)
+	if (!(rows = calloc(1, sizeof(*rows) + n * sizeof(rows->views[0]))))
 		return -ENOMEM;
+	m->rows[m->nrows++] = rows; /* model_update() made room for one per group */
+	g->acceptors = rows->views;
+	g->folded = &rows->folded;
 	for (size_t i = 0; i < g->nsocks; i++) {
 		const struct rt_listener *l = g->socks[i].l;
 
@@ -385,14 +403,14 @@ static int fill_acceptors(struct rt_model *m, const struct rt_sample *s, double 
 			g->spurious += g->acceptors[g->nacceptors++].spurious;
 		}
 	}
-	if (g->folded.tasks) {
+	if (g->folded->tasks) {
 		struct rt_acceptor_view *v = &g->acceptors[g->nacceptors++];
 
-		v->a = &g->folded;
+		v->a = g->folded;
 		v->fd = -1;
 		v->accepted_rate = v->eagain_rate = v->wakeups_rate = NAN;
-		v->spurious = g->folded.wakeups > g->folded.accepted
-				      ? g->folded.wakeups - g->folded.accepted
+		v->spurious = g->folded->wakeups > g->folded->accepted
+				      ? g->folded->wakeups - g->folded->accepted
 				      : 0;
 		g->spurious += v->spurious;
 	}
@@ -577,6 +595,7 @@ int model_update(struct rt_model *m, const struct rt_sample *s, double start_mon
 	/* At most one group and one member per listener. */
 	if (reserve_array(&m->groups, &m->groups_cap, s->nlisteners, sizeof(*m->groups)) ||
 	    reserve_array(&m->socks, &m->socks_cap, s->nlisteners, sizeof(*m->socks)) ||
+	    reserve_array(&m->rows, &m->rows_cap, s->nlisteners, sizeof(*m->rows)) ||
 	    reserve_array(&m->servers, &m->servers_cap, s->nacceptors + 1, sizeof(*m->servers)))
 		return -ENOMEM;
 	for (first = 0; first < s->nlisteners; first = end) {
@@ -658,6 +677,7 @@ void model_free(struct rt_model *m)
 	if (!m)
 		return;
 	free_acceptors(m);
+	free(m->rows);
 	free(m->groups);
 	free(m->socks);
 	free(m->scratch);

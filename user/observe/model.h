@@ -214,7 +214,8 @@ struct rt_group_view {
 	size_t nsocks;
 	struct rt_acceptor_view *acceptors; /* the folded row, if any, last */
 	size_t nacceptors;
-	struct rt_acceptor_sample folded; /* the folded rows of the group's listeners, summed */
+	/* The folded rows of the group's listeners, summed (tasks 0: none); NULL with no acceptors */
+	struct rt_acceptor_sample *folded;
 	uint64_t enqueued, accepted, eagain, selected, wakeups, spurious;
 	double enqueued_rate, accepted_rate, eagain_rate, selected_rate, wakeups_rate;
 	double wakeups_per_conn; /* since start: 1 ideal, N when N idle workers wake */
