@@ -303,8 +303,33 @@ static int lookup(struct rt_identities *c, int pid, uint64_t now, const struct r
 	return err;
 }
 
+/*
+ * lookup() of sockets' owners, most of them the same process as the last socket's (a server's
+ * listeners are next to each other): its answer again, as lookup() would give it.
+ */
+struct owner_memo {
+	int pid;
+	const struct rt_identity *ident;
+};
+
+static int lookup_owner(struct rt_identities *c, int pid, uint64_t now, struct owner_memo *memo,
+			const struct rt_identity **out)
+{
+	int err;
+
+	if (pid > 0 && pid == memo->pid) {
+		*out = memo->ident;
+		return 0;
+	}
+	if ((err = lookup(c, pid, now, out)))
+		return err;
+	*memo = (struct owner_memo){pid, *out};
+	return 0;
+}
+
 int identities_annotate(struct rt_identities *c, struct rt_view *v)
 {
+	struct owner_memo memo = {0, NULL};
 	uint64_t now = mono_ns();
 	int err = 0;
 
@@ -317,7 +342,7 @@ int identities_annotate(struct rt_identities *c, struct rt_view *v)
 			struct rt_sock_view *s = &gv->socks[i];
 
 			if (s->owner.source != RT_OWNER_NONE)
-				err = lookup(c, s->owner.pid, now, &s->ident);
+				err = lookup_owner(c, s->owner.pid, now, &memo, &s->ident);
 		}
 		for (size_t i = 0; !err && i < gv->nacceptors; i++)
 			err = lookup(c, (int)gv->acceptors[i].a->pid, now, &gv->acceptors[i].ident);
