@@ -435,8 +435,8 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
 }
 
 /*
- * The text of one group as the last interval rendered it, and the fingerprint of the writer calls
- * it came from (json_writer's fingerprint mode). Ordered like the view's groups.
+ * The text of one group as the last interval rendered it, after a comma, and the fingerprint of
+ * the writer calls it came from (json_writer's fingerprint mode). Ordered like the view's groups.
  */
 struct group_text {
 	struct rt_group_id id;
@@ -550,8 +550,11 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 		group_id_of(&t->id, g);
 	}
 	t->fp = fp;
+	/* The comma before it in the groups' array too: one piece less to write per group. */
 	t->text.len = 0;
 	t->text.failed = false;
+	if (json_buf_reserve(&t->text, 1))
+		t->text.data[t->text.len++] = ',';
 	json_init_buf(&sub, &t->text, 1);
 	group_json(&sub, v, g);
 	t->valid = !t->text.failed;
@@ -658,7 +661,7 @@ int write_pieces(FILE *f, struct iovec *iov, size_t n)
 /* Room for the next document's entries and pieces; false when memory ran out. */
 static bool cache_reserve(struct rt_json_cache *c, size_t ngroups)
 {
-	size_t npieces = 2 * ngroups + 2;
+	size_t npieces = ngroups + 2;
 	void *p;
 
 	if (ngroups > c->next_cap) {
@@ -695,10 +698,9 @@ int render_json_cached(FILE *f, const struct rt_view *v, struct rt_json_cache *c
 		for (size_t i = 0; i < v->ngroups && ok; i++) {
 			const struct json_buf *text = group_text(v, &v->groups[i], c, &cursor);
 
-			if (i)
-				c->pieces[n++] = (struct iovec){(char *)",", 1};
+			/* The first group's text without the comma that starts it. */
 			if (text)
-				c->pieces[n++] = (struct iovec){text->data, text->len};
+				c->pieces[n++] = (struct iovec){text->data + !i, text->len - !i};
 			ok = text != NULL;
 		}
 		c->pieces[n++] = (struct iovec){c->head.data + head_len, c->head.len - head_len};
