@@ -234,7 +234,7 @@ $(OUTPUT)/bench/listeners $(OUTPUT)/bench/unix_pingpong $(OUTPUT)/bench/trigger:
 		$(OUTPUT)/bench/%: bench/%.c bench/bench_util.h | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
-$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(OUTPUT)/bench/hooks: bench/hooks.c | $(OUTPUT)/bench
