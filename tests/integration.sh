@@ -244,31 +244,44 @@ case_shortlived_group() {
 
 # More listeners, and more (listener, task) pairs, than BPF's direct-mapped fronts have slots
 # (RT_FRONT_SLOTS, bpf/front.bpf.h): some counted in the fronts, the others in the hash maps
-# behind them; every one exact.
+# behind them; every one exact. Each listener has its own thread, blocked in accept before its
+# one connection comes, so that the wakeups' front overflows too.
 case_more_listeners_than_front_slots() {
 	local base=12000 n=1300 json
 	make_netns || return 1
 	start_reusetop -d 0.2 || return 1
 	ns_exec
 	"${NS_EXEC[@]}" python3 - $base $n >"$CASE_DIR/listeners.out" 2>&1 <<'PY' &
-import socket, sys, time
+import socket, sys, threading, time
 base, n = int(sys.argv[1]), int(sys.argv[2])
-listeners = []
+threading.stack_size(256 * 1024)
+listeners, tids = [], [None] * n
 for i in range(n):
     s = socket.socket()
     s.bind(("127.0.0.1", base + i))
     s.listen(8)
     listeners.append(s)
-for i, s in enumerate(listeners):
-    c = socket.create_connection(("127.0.0.1", base + i))
-    a, _ = s.accept()
+def serve(i):
+    tids[i] = threading.get_native_id()
+    a, _ = listeners[i].accept()
     a.close()
+def in_accept(tid):  # accept (43) or accept4 (288), x86_64
+    with open("/proc/self/task/%d/syscall" % tid) as f:
+        return f.read().split()[0] in ("43", "288")
+threads = [threading.Thread(target=serve, args=(i,)) for i in range(n)]
+for t in threads:
+    t.start()
+for i, t in enumerate(threads):
+    while tids[i] is None or not in_accept(tids[i]):
+        time.sleep(0.0005)
+    c = socket.create_connection(("127.0.0.1", base + i))
+    t.join()
     c.close()
 print("done", flush=True)
 time.sleep(120)
 PY
 	PIDS_TO_STOP+=($!)
-	for _ in $(seq 600); do grep -q '^done' "$CASE_DIR/listeners.out" && break; sleep 0.1; done
+	for _ in $(seq 900); do grep -q '^done' "$CASE_DIR/listeners.out" && break; sleep 0.1; done
 	grep -q '^done' "$CASE_DIR/listeners.out" ||
 		fail_because "listeners: $(cat "$CASE_DIR/listeners.out")" || return 1
 	sleep 1
@@ -276,11 +289,12 @@ PY
 	groups_here "$json" | jq -e --argjson b $base --argjson n $n '
 		[.[] | select(.port >= $b and .port < $b + $n)] as $g
 		| ($g | length) == $n and
-		  all($g[]; .enqueued == 1 and .accepted == 1 and (.acceptors | length) == 1 and
-			    .acceptors[0].accepted == 1)' >/dev/null ||
-		fail_because "not $n groups each with 1 enqueued and 1 accepted by one task: $(
-			groups_here "$json" | jq -c '[.[] | select(.enqueued != 1 or .accepted != 1) |
-				{port, enqueued, accepted}] | .[:5]')" || return 1
+		  all($g[]; .enqueued == 1 and .accepted == 1 and .wakeups == 1 and
+			    (.acceptors | length) == 1 and .acceptors[0].accepted == 1 and
+			    .acceptors[0].wakeups == 1)' >/dev/null ||
+		fail_because "not $n groups each with 1 enqueued, accepted and woken by one task: $(
+			groups_here "$json" | jq -c '[.[] | select(.enqueued != 1 or .accepted != 1 or
+				.wakeups != 1) | {port, enqueued, accepted, wakeups}] | .[:5]')" || return 1
 	stop_reusetop
 }
 
