@@ -252,8 +252,9 @@ case_more_listeners_than_front_slots() {
 	start_reusetop -d 0.2 || return 1
 	ns_exec
 	"${NS_EXEC[@]}" python3 - $base $n >"$CASE_DIR/listeners.out" 2>&1 <<'PY' &
-import socket, sys, threading, time
+import platform, socket, sys, threading, time
 base, n = int(sys.argv[1]), int(sys.argv[2])
+ACCEPT_NRS = {"x86_64": ("43", "288"), "aarch64": ("202", "242")}[platform.machine()]
 threading.stack_size(256 * 1024)
 listeners, tids = [], [None] * n
 for i in range(n):
@@ -265,9 +266,9 @@ def serve(i):
     tids[i] = threading.get_native_id()
     a, _ = listeners[i].accept()
     a.close()
-def in_accept(tid):  # accept (43) or accept4 (288), x86_64
+def in_accept(tid):  # blocked in accept or accept4
     with open("/proc/self/task/%d/syscall" % tid) as f:
-        return f.read().split()[0] in ("43", "288")
+        return f.read().split()[0] in ACCEPT_NRS
 threads = [threading.Thread(target=serve, args=(i,)) for i in range(n)]
 for t in threads:
     t.start()
