@@ -443,13 +443,6 @@ static void group_json(struct json_writer *w, const struct rt_view *v,
  * The text of one group as the last interval rendered it, after a comma, and the fingerprint of
  * the writer calls it came from (json_writer's fingerprint mode). Ordered like the view's groups.
  */
-struct group_text {
-	struct rt_group_id id;
-	bool valid; /* the text is complete (no allocation failed) */
-	struct json_fingerprint fp;
-	struct json_buf text;
-};
-
 struct rt_json_cache {
 	struct group_text *groups, *next; /* the last document's, and the one being written */
 	size_t ngroups, nnext, groups_cap, next_cap;
@@ -517,6 +510,29 @@ int group_id_cmp(const struct rt_group_id *t, const struct rt_group_view *g)
 	return CMP3(t->closed, g->closed);
 }
 
+bool group_text_reuse(struct group_text *t, struct group_text *last, size_t nlast, size_t *cursor,
+		      const struct rt_group_view *g, const struct json_fingerprint *fp)
+{
+	struct group_text *old = NULL;
+
+	while (*cursor < nlast && group_id_cmp(&last[*cursor].id, g) < 0)
+		(*cursor)++;
+	if (*cursor < nlast && !group_id_cmp(&last[*cursor].id, g))
+		old = &last[(*cursor)++];
+	if (old) {
+		*t = *old;
+		/* Its buffer moved to t: the end of the interval must not free it. */
+		old->text = (struct json_buf){0};
+		if (t->valid && json_fingerprint_equal(&t->fp, fp))
+			return true;
+	} else {
+		*t = (struct group_text){0};
+		group_id_of(&t->id, g);
+	}
+	t->fp = *fp;
+	return false;
+}
+
 /*
  * The text of group g: the last interval's when the writer calls that render it are the same as
  * then (by their fingerprint), else rendered now and kept. Idle groups, most of them on a host
@@ -525,7 +541,7 @@ int group_id_cmp(const struct rt_group_id *t, const struct rt_group_view *g)
 static const struct json_buf *group_text(const struct rt_view *v, const struct rt_group_view *g,
 					 struct rt_json_cache *c, size_t *cursor)
 {
-	struct group_text *t = &c->next[c->nnext++], *old = NULL;
+	struct group_text *t = &c->next[c->nnext++];
 	struct json_fingerprint fp;
 	struct json_writer sub;
 
@@ -537,24 +553,10 @@ static const struct json_buf *group_text(const struct rt_view *v, const struct r
 		group_id_of(&t->id, g);
 		return NULL;
 	}
-	/* Both orders are the same: the previous entry of this group, if any, is at the cursor. */
-	while (*cursor < c->ngroups && group_id_cmp(&c->groups[*cursor].id, g) < 0)
-		(*cursor)++;
-	if (*cursor < c->ngroups && !group_id_cmp(&c->groups[*cursor].id, g))
-		old = &c->groups[(*cursor)++];
-	if (old) {
-		*t = *old;
-		/* Its buffer moved to t: the end of the document must not free it. */
-		old->text = (struct json_buf){0};
-		if (t->valid && json_fingerprint_equal(&t->fp, &fp)) {
-			c->reused++;
-			return &t->text;
-		}
-	} else {
-		*t = (struct group_text){0};
-		group_id_of(&t->id, g);
+	if (group_text_reuse(t, c->groups, c->ngroups, cursor, g, &fp)) {
+		c->reused++;
+		return &t->text;
 	}
-	t->fp = fp;
 	/* The comma before it in the groups' array too: one piece less to write per group. */
 	t->text.len = 0;
 	t->text.failed = false;

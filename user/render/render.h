@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "observe/model.h"
+#include "render/json.h"
 #include "util.h"
 
 /* One JSON object on one line per call (the contract in README.md). */
@@ -62,6 +63,23 @@ struct rt_group_id {
 void group_id_of(struct rt_group_id *id, const struct rt_group_view *g);
 /* <0, 0, >0 as the group id names comes before g, is g, or comes after it. */
 int group_id_cmp(const struct rt_group_id *id, const struct rt_group_view *g);
+
+/* One group's kept output (-b's lines, JSON's object), reused while its fingerprint holds. */
+struct group_text {
+	struct rt_group_id id;
+	bool valid; /* the text is complete (no allocation failed) */
+	struct json_fingerprint fp;
+	struct json_buf text;
+};
+
+/*
+ * Into t (this interval's entry for g): the last interval's entry of g, found at *cursor in
+ * last[0..nlast) (groups come in the same order every interval), its buffer moved to t; or a
+ * new entry. True when its text stands (complete, same fingerprint fp); else t->fp is fp and
+ * the caller writes t->text anew.
+ */
+bool group_text_reuse(struct group_text *t, struct group_text *last, size_t nlast, size_t *cursor,
+		      const struct rt_group_view *g, const struct json_fingerprint *fp);
 /*
  * The n pieces of an output to f: with writev() on its file descriptor when it has one (f is
  * flushed first), so that megabytes of kept text are not copied into stdio's buffer first;

@@ -590,15 +590,8 @@ void render_text(FILE *f, const struct rt_view *v)
  * A group's lines as the last interval printed them, and the fingerprint of the key they were
  * made from (json.h: equal fingerprints stand for equal keys).
  */
-struct text_entry {
-	struct rt_group_id id;
-	bool valid; /* the text is complete (no allocation failed) */
-	struct json_fingerprint fp;
-	struct json_buf text;
-};
-
 struct rt_text_cache {
-	struct text_entry *groups, *next; /* the last interval's, and the one being made */
+	struct group_text *groups, *next; /* the last interval's, and the one being made */
 	size_t ngroups, nnext, groups_cap, next_cap;
 	struct json_buf key; /* the key of the group at hand */
 	struct iovec *pieces; /* the interval's text as written */
@@ -612,7 +605,7 @@ int text_cache_new(struct rt_text_cache **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static void entries_free(struct text_entry *t, size_t n)
+static void entries_free(struct group_text *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		json_buf_free(&t[i].text);
@@ -643,7 +636,7 @@ size_t text_cache_reused(const struct rt_text_cache *c)
 static bool group_entry(const struct rt_view *v, const struct rt_group_view *g,
 			struct rt_text_cache *c, size_t *cursor)
 {
-	struct text_entry *t = &c->next[c->nnext++], *old = NULL;
+	struct group_text *t = &c->next[c->nnext++];
 	struct text_out o = {&c->key, true};
 	struct json_fingerprint fp;
 
@@ -653,23 +646,10 @@ static bool group_entry(const struct rt_view *v, const struct rt_group_view *g,
 	if (c->key.failed)
 		return false;
 	json_fingerprint_of(&fp, c->key.data, c->key.len);
-	while (*cursor < c->ngroups && group_id_cmp(&c->groups[*cursor].id, g) < 0)
-		(*cursor)++;
-	if (*cursor < c->ngroups && !group_id_cmp(&c->groups[*cursor].id, g))
-		old = &c->groups[(*cursor)++];
-	if (old) {
-		/* Its buffer moves to t: the end of the interval must not free it. */
-		*t = *old;
-		old->text = (struct json_buf){0};
-		if (t->valid && json_fingerprint_equal(&t->fp, &fp)) {
-			c->reused++;
-			return true;
-		}
-	} else {
-		*t = (struct text_entry){0};
-		group_id_of(&t->id, g);
+	if (group_text_reuse(t, c->groups, c->ngroups, cursor, g, &fp)) {
+		c->reused++;
+		return true;
 	}
-	t->fp = fp;
 	t->text.len = 0;
 	t->text.failed = false;
 	o = (struct text_out){&t->text, false};
